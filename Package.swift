@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layering (each target has one job; later issues add targets rather than grow one):
+//   CreditData    loan-book tables, sources (SQLite, CSV), MySQL dump restore, dataset spec,
+//                 cleaning with an audit trail, profiling, synthetic applicants
+//   CreditCore    Float32 matrix kernels (SIMD + scalar reference)
+//   CreditModels  preprocessing, learners, evaluation, threshold, reason codes, artifact
+//   credit        the command-line tool (one command tree)
+let package = Package(
+    name: "credit-risk",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "credit", targets: ["credit"]),
+        .library(name: "CreditData", targets: ["CreditData"]),
+        .library(name: "CreditCore", targets: ["CreditCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .target(
+            name: "CreditData",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "CreditCore"),
+        .executableTarget(
+            name: "credit",
+            dependencies: [
+                "CreditData", "CreditCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+    ]
+)

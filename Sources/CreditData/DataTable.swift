@@ -1,0 +1,152 @@
+import Foundation
+
+/// A typed, column-oriented table: what every data source yields and what cleaning,
+/// profiling and the models consume.
+///
+/// Missing values: a numeric cell is missing when it is `nil`; a categorical cell is
+/// missing when it is `nil`. Sources map SQL `NULL`, the empty string and `NA` to missing
+/// (see `MissingValues`).
+public struct DataTable: Sendable, Equatable {
+    public private(set) var columns: [Column]
+    private var index: [String: Int]
+
+    public init(columns: [Column] = []) {
+        self.columns = []
+        self.index = [:]
+        for column in columns { append(column) }
+    }
+
+    /// Number of rows (all columns have the same length; an empty table has 0).
+    public var rowCount: Int { columns.first?.count ?? 0 }
+    public var columnNames: [String] { columns.map(\.name) }
+
+    public func column(named name: String) -> Column? {
+        index[name].map { columns[$0] }
+    }
+
+    public func contains(column name: String) -> Bool { index[name] != nil }
+
+    /// Appends a column; its length must match the table's (programmer error otherwise).
+    public mutating func append(_ column: Column) {
+        precondition(index[column.name] == nil, "duplicate column \(column.name)")
+        precondition(columns.isEmpty || column.count == rowCount,
+                     "column \(column.name) has \(column.count) rows, table has \(rowCount)")
+        index[column.name] = columns.count
+        columns.append(column)
+    }
+
+    /// Replaces the column with the same name (or appends it when absent).
+    public mutating func replace(_ column: Column) {
+        if let i = index[column.name] {
+            precondition(column.count == rowCount, "column \(column.name) length mismatch")
+            columns[i] = column
+        } else {
+            append(column)
+        }
+    }
+
+    /// Keeps only the rows whose indices are listed, in that order.
+    public func selecting(rows: [Int]) -> DataTable {
+        DataTable(columns: columns.map { $0.selecting(rows: rows) })
+    }
+
+    public static func == (a: DataTable, b: DataTable) -> Bool { a.columns == b.columns }
+}
+
+/// One column of a `DataTable`.
+public struct Column: Sendable, Equatable {
+    public enum Values: Sendable, Equatable {
+        case numeric([Double?])
+        case categorical([String?])
+    }
+
+    public var name: String
+    public var values: Values
+
+    public init(name: String, values: Values) {
+        self.name = name
+        self.values = values
+    }
+
+    public static func numeric(_ name: String, _ values: [Double?]) -> Column {
+        Column(name: name, values: .numeric(values))
+    }
+
+    public static func categorical(_ name: String, _ values: [String?]) -> Column {
+        Column(name: name, values: .categorical(values))
+    }
+
+    public var kind: FeatureKind {
+        switch values {
+        case .numeric: return .numeric
+        case .categorical: return .categorical
+        }
+    }
+
+    public var count: Int {
+        switch values {
+        case .numeric(let v): return v.count
+        case .categorical(let v): return v.count
+        }
+    }
+
+    public var missingCount: Int {
+        switch values {
+        case .numeric(let v): return v.reduce(0) { $0 + ($1 == nil ? 1 : 0) }
+        case .categorical(let v): return v.reduce(0) { $0 + ($1 == nil ? 1 : 0) }
+        }
+    }
+
+    public var numericValues: [Double?]? {
+        if case .numeric(let v) = values { return v }
+        return nil
+    }
+
+    public var categoricalValues: [String?]? {
+        if case .categorical(let v) = values { return v }
+        return nil
+    }
+
+    public func isMissing(row: Int) -> Bool {
+        switch values {
+        case .numeric(let v): return v[row] == nil
+        case .categorical(let v): return v[row] == nil
+        }
+    }
+
+    /// The cell as text, as a person would read it ("" for missing).
+    public func text(row: Int) -> String {
+        switch values {
+        case .numeric(let v): return v[row].map(formatNumber) ?? ""
+        case .categorical(let v): return v[row] ?? ""
+        }
+    }
+
+    public func selecting(rows: [Int]) -> Column {
+        switch values {
+        case .numeric(let v): return .numeric(name, rows.map { v[$0] })
+        case .categorical(let v): return .categorical(name, rows.map { v[$0] })
+        }
+    }
+}
+
+/// Whether a feature is a number or a label.
+public enum FeatureKind: String, Codable, Sendable {
+    case numeric
+    case categorical
+}
+
+/// The spellings of "no value" that every source maps to missing.
+public enum MissingValues {
+    public static func isMissing(_ text: String) -> Bool {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        return t.isEmpty || t == "NULL" || t == "NA" || t == "null" || t == "N/A"
+    }
+}
+
+/// Formats a number without a spurious ".0" for integers (CSV and reports).
+public func formatNumber(_ x: Double) -> String {
+    if x.isNaN { return "" }
+    if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+    return "\(x)"
+}

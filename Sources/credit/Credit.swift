@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `credit`: the credit-risk tool. One command tree; each subcommand lives in its own file.
+@main
+struct Credit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credit",
+        abstract: "Restore, clean, profile and model a loan book; score applicants.",
+        subcommands: []
+    )
+}

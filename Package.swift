@@ -7,6 +7,10 @@ import PackageDescription
 //   CreditCore    Float32 matrix kernels (SIMD + scalar reference)
 //   CreditModels  preprocessing, learners, evaluation, threshold, reason codes, artifact
 //   credit        the command-line tool (one command tree)
+// The numeric and parsing targets are optimized even in debug builds, so `swift test`
+// trains models and restores dumps at release speed while dependencies stay debug.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "credit-risk",
     platforms: [.macOS(.v14)],
@@ -14,6 +18,7 @@ let package = Package(
         .executable(name: "credit", targets: ["credit"]),
         .library(name: "CreditData", targets: ["CreditData"]),
         .library(name: "CreditCore", targets: ["CreditCore"]),
+        .library(name: "CreditModels", targets: ["CreditModels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,13 +31,15 @@ let package = Package(
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: optimized
         ),
-        .target(name: "CreditCore"),
+        .target(name: "CreditCore", swiftSettings: optimized),
+        .target(name: "CreditModels", dependencies: ["CreditData", "CreditCore"], swiftSettings: optimized),
         .executableTarget(
             name: "credit",
             dependencies: [
-                "CreditData", "CreditCore",
+                "CreditData", "CreditCore", "CreditModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

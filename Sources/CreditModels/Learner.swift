@@ -1,0 +1,34 @@
+/// Which input encoding a learner wants from the `Preprocessor`.
+public enum InputEncoding: String, Codable, Sendable {
+    /// Imputed, standardized, one-hot (logistic regression, MLP).
+    case dense
+    /// Raw numbers with NaN for missing, categories as codes (gradient-boosted trees).
+    case native
+}
+
+/// One step of training, for progress display on a terminal and for logs.
+public struct TrainingProgress: Sendable {
+    public var iteration: Int
+    public var trainLoss: Double?
+    public var validationLoss: Double?
+    public var message: String?
+
+    public init(iteration: Int, trainLoss: Double? = nil, validationLoss: Double? = nil, message: String? = nil) {
+        self.iteration = iteration
+        self.trainLoss = trainLoss
+        self.validationLoss = validationLoss
+        self.message = message
+    }
+}
+
+/// A training algorithm. Deterministic: same data + same seed = same model, also when it
+/// uses several threads.
+public protocol Learner: Sendable {
+    associatedtype Model: LogitModel & Codable
+    /// Short name used on the command line and in the artifact ("logistic", "mlp", "gbdt").
+    static var algorithm: String { get }
+    var encoding: InputEncoding { get }
+    /// Fits on `train`; `validation` (never the test rows) serves early stopping.
+    func fit(train: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
+             progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> Model
+}

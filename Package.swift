@@ -45,5 +45,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        .testTarget(
+            name: "CreditModelsTests",
+            dependencies: [
+                "CreditModels", "CreditData", "CreditCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: optimized
+        ),
     ]
 )

@@ -1,0 +1,371 @@
+/// A trained gradient-boosted tree ensemble over the native encoding (NaN = missing,
+/// categorical columns hold codes `0..<cardinality`, `cardinality` = unseen category).
+///
+/// Memory is flat parallel arrays indexed by a global node id (all trees share them); there
+/// are no node objects. Node `n`:
+/// - `feature[n]`: input column tested, or `-1` for a leaf;
+/// - numeric node: goes left when `x < threshold[n]`; NaN goes to the default side;
+/// - categorical node (`catOffset[n] >= 0`): goes left when the integer code `c` has its bit
+///   set in `catBits[catOffset[n] ..< catOffset[n] + words]` (words = ⌈cardinality/32⌉);
+///   a code with no bit set goes right; NaN, an unseen category (code ≥ cardinality) and
+///   any non-integer or negative code go to the default side (like missing);
+/// - `defaultLeft[n]`: 1 when missing values go left;
+/// - `left[n]`, `right[n]`: child ids; a leaf points to itself (so a fixed number of steps
+///   per tree is branch-free);
+/// - `value[n]`: leaf value (already shrunk), 0 for internal nodes;
+/// - `cover[n]`: sum of training hessians that reached the node (TreeSHAP weights).
+/// Tree `t` starts at node `treeRoots[t]` and has depth `treeDepths[t]`.
+///
+/// `logits` is the fast batched evaluator (8 rows advance one level per step with SIMD
+/// compares and selects); `referenceLogit` is the plain tree walk kept beside it for
+/// differential tests. `contributions` is exact path-dependent TreeSHAP (Lundberg et al.
+/// 2018, Algorithm 2, as in XGBoost's `TreeShap`).
+public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
+    public let inputWidth: Int
+    /// Per input column: 0 for numeric, else the categorical cardinality.
+    public let featureCardinality: [Int32]
+    /// Log-odds of the weighted training prior (the starting score).
+    public let baseScore: Float
+    public let treeRoots: [Int32]
+    public let treeDepths: [Int32]
+    public let feature: [Int32]
+    public let threshold: [Float]
+    public let defaultLeft: [UInt8]
+    public let left: [Int32]
+    public let right: [Int32]
+    public let value: [Float]
+    public let cover: [Float]
+    public let catOffset: [Int32]
+    public let catBits: [UInt32]
+    /// Expected log-odds over the training distribution (cover-weighted), the TreeSHAP bias.
+    public let expectedLogit: Double
+    /// Number of boosting rounds kept (the best round under early stopping).
+    public var treeCount: Int { treeRoots.count }
+
+    public init(inputWidth: Int, featureCardinality: [Int32], baseScore: Float,
+                treeRoots: [Int32], treeDepths: [Int32], feature: [Int32], threshold: [Float],
+                defaultLeft: [UInt8], left: [Int32], right: [Int32], value: [Float],
+                cover: [Float], catOffset: [Int32], catBits: [UInt32]) {
+        let n = feature.count
+        precondition(featureCardinality.count == inputWidth)
+        precondition(treeRoots.count == treeDepths.count)
+        precondition([threshold.count, defaultLeft.count, left.count, right.count, value.count,
+                      cover.count, catOffset.count].allSatisfy { $0 == n }, "GBDTModel: node arrays differ in length")
+        for i in 0..<n {
+            precondition(feature[i] < Int32(inputWidth))
+            precondition(left[i] >= 0 && Int(left[i]) < n && right[i] >= 0 && Int(right[i]) < n)
+            if feature[i] < 0 { precondition(left[i] == Int32(i) && right[i] == Int32(i), "leaf must point to itself") }
+            if catOffset[i] >= 0 {
+                let words = (Int(featureCardinality[Int(feature[i])]) + 31) / 32
+                precondition(Int(catOffset[i]) + words <= catBits.count)
+            }
+        }
+        self.inputWidth = inputWidth
+        self.featureCardinality = featureCardinality
+        self.baseScore = baseScore
+        self.treeRoots = treeRoots
+        self.treeDepths = treeDepths
+        self.feature = feature
+        self.threshold = threshold
+        self.defaultLeft = defaultLeft
+        self.left = left
+        self.right = right
+        self.value = value
+        self.cover = cover
+        self.catOffset = catOffset
+        self.catBits = catBits
+        var e = Double(baseScore)
+        for r in treeRoots { e += GBDTModel.expectedValue(node: Int(r), feature, left, right, value, cover) }
+        self.expectedLogit = e
+    }
+
+    /// Cover fractions of the two children of an internal node (TreeSHAP and the bias use
+    /// the same function, so the attributions sum exactly).
+    @inline(__always)
+    static func childFractions(_ node: Int, _ left: [Int32], _ right: [Int32], _ cover: [Float]) -> (Double, Double) {
+        let c = Double(cover[node])
+        guard c > 0 else { return (0.5, 0.5) }
+        return (Double(cover[Int(left[node])]) / c, Double(cover[Int(right[node])]) / c)
+    }
+
+    private static func expectedValue(node: Int, _ feature: [Int32], _ left: [Int32], _ right: [Int32],
+                                      _ value: [Float], _ cover: [Float]) -> Double {
+        if feature[node] < 0 { return Double(value[node]) }
+        let (fl, fr) = childFractions(node, left, right, cover)
+        return fl * expectedValue(node: Int(left[node]), feature, left, right, value, cover)
+            + fr * expectedValue(node: Int(right[node]), feature, left, right, value, cover)
+    }
+
+    // MARK: - Routing (shared by all evaluators)
+
+    /// Whether `x` goes left at internal node `n` (the definition of the model's semantics).
+    @inline(__always)
+    func goesLeft(_ n: Int, _ x: Float) -> Bool {
+        GBDTModel.goesLeft(x, threshold: threshold[n], defaultLeft: defaultLeft[n], catOffset: catOffset[n],
+                           cardinality: catOffset[n] < 0 ? 0 : Int(featureCardinality[Int(feature[n])]), catBits: catBits)
+    }
+
+    /// The split rule, shared by the trainer and every evaluator.
+    @inline(__always)
+    static func goesLeft(_ x: Float, threshold: Float, defaultLeft: UInt8, catOffset off: Int32,
+                         cardinality card: Int, catBits: [UInt32]) -> Bool {
+        if off < 0 {
+            if x.isNaN { return defaultLeft != 0 }
+            return x < threshold
+        }
+        // Codes outside 0..<card, non-integers and NaN: default side (like missing).
+        guard x >= 0, x < Float(card) else { return defaultLeft != 0 }
+        let c = Int(x)
+        guard Float(c) == x else { return defaultLeft != 0 }
+        return (catBits[Int(off) + (c >> 5)] >> UInt32(c & 31)) & 1 != 0
+    }
+
+    /// Reference evaluator: a plain walk of every tree, summed in Double in tree order.
+    public func referenceLogit(_ row: UnsafeBufferPointer<Float>) -> Float {
+        precondition(row.count >= inputWidth)
+        var sum = Double(baseScore)
+        for r in treeRoots {
+            var n = Int(r)
+            while feature[n] >= 0 {
+                n = goesLeft(n, row[Int(feature[n])]) ? Int(left[n]) : Int(right[n])
+            }
+            sum += Double(value[n])
+        }
+        return Float(sum)
+    }
+
+    /// The leaf reached by `row` in tree `t` (reference walk).
+    public func leaf(tree t: Int, row: UnsafeBufferPointer<Float>) -> Int {
+        var n = Int(treeRoots[t])
+        while feature[n] >= 0 { n = goesLeft(n, row[Int(feature[n])]) ? Int(left[n]) : Int(right[n]) }
+        return n
+    }
+
+    // MARK: - LogitModel
+
+    public func makeScratch(maxRows: Int) -> ModelScratch {
+        GBDTScratch(maxRows: maxRows, maxDepth: Int(treeDepths.max() ?? 0), inputWidth: inputWidth)
+    }
+
+    /// Fast batched evaluator. Rows advance through each tree 8 at a time: per level the
+    /// lanes gather (feature value, threshold, children) and one SIMD compare + select moves
+    /// all 8; lanes sitting on a categorical node are resolved one by one. Leaves point to
+    /// themselves, so each tree takes exactly `treeDepths[t]` steps. Sums are Double in tree
+    /// order, like `referenceLogit`, so both give identical Floats. Allocates nothing.
+    public func logits(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                       rows: Range<Int>, scratch: ModelScratch) {
+        precondition(input.count >= rows.upperBound * inputWidth && output.count >= rows.upperBound)
+        let w = inputWidth
+        let treeCount = treeRoots.count
+        feature.withUnsafeBufferPointer { feat in
+        threshold.withUnsafeBufferPointer { thr in
+        left.withUnsafeBufferPointer { lft in
+        right.withUnsafeBufferPointer { rgt in
+        defaultLeft.withUnsafeBufferPointer { dfl in
+        catOffset.withUnsafeBufferPointer { cof in
+        value.withUnsafeBufferPointer { val in
+        treeRoots.withUnsafeBufferPointer { roots in
+        treeDepths.withUnsafeBufferPointer { depths in
+            var start = rows.lowerBound
+            while start < rows.upperBound {
+                let count = min(8, rows.upperBound - start)
+                // Row base offsets; padding lanes repeat the last row.
+                var base = SIMD8<Int>(repeating: (start + count - 1) * w)
+                for l in 0..<count { base[l] = (start + l) * w }
+                var acc = SIMD8<Double>(repeating: Double(baseScore))
+                for t in 0..<treeCount {
+                    var node = SIMD8<Int32>(repeating: roots[t])
+                    for _ in 0..<Int(depths[t]) {
+                        var x = SIMD8<Float>(), th = SIMD8<Float>()
+                        var lc = SIMD8<Int32>(), rc = SIMD8<Int32>()
+                        var dl = SIMD8<Int32>(), cat = SIMD8<Int32>()
+                        for l in 0..<8 {
+                            let n = Int(node[l])
+                            let f = Int(feat[n])
+                            x[l] = input[base[l] + (f < 0 ? 0 : f)]
+                            th[l] = thr[n]
+                            lc[l] = lft[n]
+                            rc[l] = rgt[n]
+                            dl[l] = Int32(dfl[n])
+                            cat[l] = cof[n]
+                        }
+                        let isNaN = x .!= x
+                        let goLeft = (x .< th) .| (isNaN .& (dl .!= 0))
+                        var next = rc.replacing(with: lc, where: goLeft)
+                        let catLanes = cat .>= 0
+                        if any(catLanes) {
+                            for l in 0..<8 where catLanes[l] {
+                                let n = Int(node[l])
+                                next[l] = goesLeft(n, x[l]) ? lc[l] : rc[l]
+                            }
+                        }
+                        node = next
+                    }
+                    for l in 0..<8 { acc[l] += Double(val[Int(node[l])]) }
+                }
+                for l in 0..<count { output[start + l] = Float(acc[l]) }
+                start += count
+            }
+        }}}}}}}}}
+    }
+
+    /// Exact TreeSHAP attributions per input column; returns the bias (expected log-odds).
+    /// `bias + Σ output == logit(row)` up to Float rounding of the result (sums in Double).
+    public func contributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                              scratch: ModelScratch) -> Float {
+        precondition(output.count == inputWidth && row.count >= inputWidth)
+        guard let s = scratch as? GBDTScratch, s.pathCapacity >= GBDTScratch.pathSize(maxDepth: Int(treeDepths.max() ?? 0)),
+              s.phi.count >= inputWidth else {
+            preconditionFailure("GBDTModel.contributions: scratch must come from this model's makeScratch")
+        }
+        let phi = s.phi
+        for i in 0..<inputWidth { phi[i] = 0 }
+        for r in treeRoots {
+            treeSHAP(row: row, phi: phi, node: Int(r), uniqueDepth: 0, parentPath: s.path,
+                     parentZeroFraction: 1, parentOneFraction: 1, parentFeature: -1)
+        }
+        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
+        return Float(expectedLogit)
+    }
+
+    /// Contributions in Double (what `contributions` rounds to Float).
+    public func contributionsDouble(_ row: UnsafeBufferPointer<Float>, scratch: GBDTScratch) -> (bias: Double, phi: [Double]) {
+        var out = [Float](repeating: 0, count: inputWidth)
+        _ = out.withUnsafeMutableBufferPointer { contributions(row, $0, scratch: scratch) }
+        return (expectedLogit, Array(scratch.phi[0..<inputWidth]))
+    }
+
+    // MARK: - TreeSHAP (path-dependent)
+
+    private func treeSHAP(row: UnsafeBufferPointer<Float>, phi: UnsafeMutableBufferPointer<Double>, node: Int,
+                          uniqueDepth depthIn: Int, parentPath: UnsafeMutablePointer<GBDTPathElement>,
+                          parentZeroFraction: Double, parentOneFraction: Double, parentFeature: Int) {
+        var uniqueDepth = depthIn
+        let path = parentPath + (uniqueDepth + 1)
+        path.update(from: parentPath, count: uniqueDepth + 1)
+        GBDTPathElement.extend(path, uniqueDepth, parentZeroFraction, parentOneFraction, parentFeature)
+        let f = Int(feature[node])
+        if f < 0 {
+            let v = Double(value[node])
+            if uniqueDepth >= 1 {
+                for i in 1...uniqueDepth {
+                    let w = GBDTPathElement.unwoundSum(path, uniqueDepth, i)
+                    let el = path[i]
+                    phi[el.feature] += w * (el.oneFraction - el.zeroFraction) * v
+                }
+            }
+            return
+        }
+        let goLeft = goesLeft(node, row[f])
+        let hot = goLeft ? Int(left[node]) : Int(right[node])
+        let cold = goLeft ? Int(right[node]) : Int(left[node])
+        let (fl, fr) = GBDTModel.childFractions(node, left, right, cover)
+        let hotZero = goLeft ? fl : fr
+        let coldZero = goLeft ? fr : fl
+        var incomingZero = 1.0, incomingOne = 1.0
+        var pathIndex = 0
+        while pathIndex <= uniqueDepth {
+            if path[pathIndex].feature == f { break }
+            pathIndex += 1
+        }
+        if pathIndex != uniqueDepth + 1 {
+            incomingZero = path[pathIndex].zeroFraction
+            incomingOne = path[pathIndex].oneFraction
+            GBDTPathElement.unwind(path, uniqueDepth, pathIndex)
+            uniqueDepth -= 1
+        }
+        treeSHAP(row: row, phi: phi, node: hot, uniqueDepth: uniqueDepth + 1, parentPath: path,
+                 parentZeroFraction: hotZero * incomingZero, parentOneFraction: incomingOne, parentFeature: f)
+        treeSHAP(row: row, phi: phi, node: cold, uniqueDepth: uniqueDepth + 1, parentPath: path,
+                 parentZeroFraction: coldZero * incomingZero, parentOneFraction: 0, parentFeature: f)
+    }
+}
+
+/// One element of TreeSHAP's unique path.
+public struct GBDTPathElement: Sendable {
+    var feature: Int = -1
+    var zeroFraction: Double = 0
+    var oneFraction: Double = 0
+    var pweight: Double = 0
+
+    static func extend(_ p: UnsafeMutablePointer<GBDTPathElement>, _ d: Int, _ zero: Double, _ one: Double, _ feature: Int) {
+        p[d].feature = feature
+        p[d].zeroFraction = zero
+        p[d].oneFraction = one
+        p[d].pweight = d == 0 ? 1 : 0
+        var i = d - 1
+        while i >= 0 {
+            p[i + 1].pweight += one * p[i].pweight * Double(i + 1) / Double(d + 1)
+            p[i].pweight = zero * p[i].pweight * Double(d - i) / Double(d + 1)
+            i -= 1
+        }
+    }
+
+    static func unwind(_ p: UnsafeMutablePointer<GBDTPathElement>, _ d: Int, _ index: Int) {
+        let one = p[index].oneFraction, zero = p[index].zeroFraction
+        var nextOne = p[d].pweight
+        var i = d - 1
+        while i >= 0 {
+            if one != 0 {
+                let tmp = p[i].pweight
+                p[i].pweight = nextOne * Double(d + 1) / (Double(i + 1) * one)
+                nextOne = tmp - p[i].pweight * zero * Double(d - i) / Double(d + 1)
+            } else {
+                p[i].pweight = p[i].pweight * Double(d + 1) / (zero * Double(d - i))
+            }
+            i -= 1
+        }
+        var j = index
+        while j < d {
+            p[j].feature = p[j + 1].feature
+            p[j].zeroFraction = p[j + 1].zeroFraction
+            p[j].oneFraction = p[j + 1].oneFraction
+            j += 1
+        }
+    }
+
+    static func unwoundSum(_ p: UnsafeMutablePointer<GBDTPathElement>, _ d: Int, _ index: Int) -> Double {
+        let one = p[index].oneFraction, zero = p[index].zeroFraction
+        var nextOne = p[d].pweight
+        var total = 0.0
+        var i = d - 1
+        while i >= 0 {
+            if one != 0 {
+                let tmp = nextOne * Double(d + 1) / (Double(i + 1) * one)
+                total += tmp
+                nextOne = p[i].pweight - tmp * zero * (Double(d - i) / Double(d + 1))
+            } else if zero != 0 {
+                total += (p[i].pweight / zero) / (Double(d - i) / Double(d + 1))
+            }
+            i -= 1
+        }
+        return total
+    }
+}
+
+/// Scratch for `GBDTModel`: TreeSHAP's unique-path stack and a Double accumulator.
+public final class GBDTScratch: ModelScratch, @unchecked Sendable {
+    let path: UnsafeMutablePointer<GBDTPathElement>
+    let pathCapacity: Int
+    let phi: UnsafeMutableBufferPointer<Double>
+
+    static func pathSize(maxDepth: Int) -> Int {
+        let d = maxDepth + 2
+        return d * (d + 1) / 2 + d
+    }
+
+    init(maxRows: Int, maxDepth: Int, inputWidth: Int) {
+        pathCapacity = GBDTScratch.pathSize(maxDepth: maxDepth)
+        path = .allocate(capacity: pathCapacity)
+        path.initialize(repeating: GBDTPathElement(), count: pathCapacity)
+        phi = .allocate(capacity: max(inputWidth, 1))
+        phi.initialize(repeating: 0)
+        super.init(maxRows: maxRows)
+    }
+
+    deinit {
+        path.deinitialize(count: pathCapacity)
+        path.deallocate()
+        phi.deallocate()
+    }
+}

@@ -40,6 +40,13 @@ struct GBDTQualityTests {
         return (fit, valid, test)
     }
 
+    /// Split seed `s`: stratified 20 % test of all labelled rows, then 20 % of the rest as validation.
+    static func seedRows(_ data: AluraCash, seed: UInt64) -> (train: [Int], valid: [Int], test: [Int]) {
+        let (rest, test) = stratifiedSplit(Array(0..<data.x.rows), y: data.y, fraction: 0.2, seed: 1000 + seed)
+        let (fit, valid) = stratifiedSplit(rest, y: data.y, fraction: 0.2, seed: 2000 + seed)
+        return (fit, valid, test)
+    }
+
     @Test("anchor protocol: test AUC >= 0.940, precision >= 0.80, recall >= 0.78")
     func anchor() throws {
         let data = try AluraCash.get()

@@ -252,29 +252,49 @@ final class GBDTTrainer {
     }
 
     func computeGradients() {
-        for i in 0..<n {
-            let pr = 1 / (1 + exp(-score[i]))
-            grad[i] = (pr - y[i]) * weights[i]
-            hess[i] = max(pr * (1 - pr), 1e-16) * weights[i]
-        }
+        let n = self.n
+        score.withUnsafeBufferPointer { sp in
+        y.withUnsafeBufferPointer { yp in
+        weights.withUnsafeBufferPointer { wp in
+        grad.withUnsafeMutableBufferPointer { gp in
+        hess.withUnsafeMutableBufferPointer { hp in
+            for i in 0..<n {
+                let pr = 1 / (1 + exp(-sp[i]))
+                gp[i] = (pr - yp[i]) * wp[i]
+                hp[i] = max(pr * (1 - pr), 1e-16) * wp[i]
+            }
+        }}}}}
     }
 
     /// Adds tree `t` (already in the model arrays) to `scores` for every row of `x`.
     func applyTree(_ t: Int, to x: FeatureMatrix, scores: inout [Double]) {
         let root = Int(mRoots[t])
+        let feat = mFeature, thr = mThreshold, dl = mDefaultLeft, cof = mCatOffset, bits = mCatBits
+        let lft = mLeft, rgt = mRight, val = mValue, card = bins.cardinality, nf = self.nf
         x.values.withUnsafeBufferPointer { xv in
+        scores.withUnsafeMutableBufferPointer { sc in
+        feat.withUnsafeBufferPointer { feat in
+        thr.withUnsafeBufferPointer { thr in
+        lft.withUnsafeBufferPointer { lft in
+        rgt.withUnsafeBufferPointer { rgt in
             for r in 0..<x.rows {
                 var node = root
-                while mFeature[node] >= 0 {
-                    let f = Int(mFeature[node])
-                    let off = mCatOffset[node]
-                    let goLeft = GBDTModel.goesLeft(xv[r * nf + f], threshold: mThreshold[node], defaultLeft: mDefaultLeft[node],
-                                                    catOffset: off, cardinality: off < 0 ? 0 : bins.cardinality[f], catBits: mCatBits)
-                    node = Int(goLeft ? mLeft[node] : mRight[node])
+                while feat[node] >= 0 {
+                    let f = Int(feat[node])
+                    let off = cof[node]
+                    let v = xv[r * nf + f]
+                    let goLeft: Bool
+                    if off < 0 {
+                        goLeft = v.isNaN ? dl[node] != 0 : v < thr[node]
+                    } else {
+                        goLeft = GBDTModel.goesLeft(v, threshold: thr[node], defaultLeft: dl[node],
+                                                    catOffset: off, cardinality: card[f], catBits: bits)
+                    }
+                    node = Int(goLeft ? lft[node] : rgt[node])
                 }
-                scores[r] += Double(mValue[node])
+                sc[r] += Double(val[node])
             }
-        }
+        }}}}}}
     }
 
     // MARK: - Histograms
@@ -361,8 +381,9 @@ final class GBDTTrainer {
         var best = GBDTSplit()
         guard leaf.depth < p.maxDepth, leaf.count >= 2 * p.minDataInLeaf, leaf.h >= 2 * p.minChildWeight else { return best }
         let parentScore = leafScore(leaf.g, leaf.h, p.lambda)
-        let hist = histPool[leaf.hist]
+        let histArray = histPool[leaf.hist]
         let minGain = max(p.minSplitGain, 1e-12)
+        return histArray.withUnsafeBufferPointer { hist in
         for f in features {
             let o = bins.slotOffset[f] * 3
             let nb = bins.numBins[f]
@@ -433,6 +454,7 @@ final class GBDTTrainer {
             }
         }
         return best
+        }
     }
 
     // MARK: - Tree growth
@@ -557,21 +579,26 @@ final class GBDTTrainer {
     func partition(start: Int, count: Int, split s: GBDTSplit, leftBits: [UInt32]) -> Int {
         let f = s.feature
         let missing = UInt16(bins.numBins[f])
+        let nf = self.nf
         var nl = 0, nr = 0
-        for i in start..<(start + count) {
-            let r = rowIndex[i]
-            let b = bins.bins[Int(r) * nf + f]
-            let goLeft: Bool
-            if b == missing {
-                goLeft = s.defaultLeft
-            } else if s.isCategorical {
-                goLeft = (leftBits[Int(b) >> 5] >> UInt32(b & 31)) & 1 != 0
-            } else {
-                goLeft = Int(b) <= s.bin
+        bins.bins.withUnsafeBufferPointer { bp in
+        rowIndex.withUnsafeMutableBufferPointer { ri in
+        rowTemp.withUnsafeMutableBufferPointer { rt in
+            for i in start..<(start + count) {
+                let r = ri[i]
+                let b = bp[Int(r) * nf + f]
+                let goLeft: Bool
+                if b == missing {
+                    goLeft = s.defaultLeft
+                } else if s.isCategorical {
+                    goLeft = (leftBits[Int(b) >> 5] >> UInt32(b & 31)) & 1 != 0
+                } else {
+                    goLeft = Int(b) <= s.bin
+                }
+                if goLeft { ri[start + nl] = r; nl += 1 } else { rt[nr] = r; nr += 1 }
             }
-            if goLeft { rowIndex[start + nl] = r; nl += 1 } else { rowTemp[nr] = r; nr += 1 }
-        }
-        for k in 0..<nr { rowIndex[start + nl + k] = rowTemp[k] }
+            for k in 0..<nr { ri[start + nl + k] = rt[k] }
+        }}}
         return nl
     }
 }

@@ -154,6 +154,9 @@ final class GBDTTrainer {
     // Growth state.
     var rowIndex: [Int32]
     var rowTemp: [Int32]
+    /// Whether a training row is in the current tree's bag (its score is updated from the
+    /// leaf it was partitioned into; out-of-bag rows walk the tree).
+    var inBag: [Bool]
     var histPool: [[Double]] = []
     var freeHists: [Int] = []
 
@@ -177,6 +180,7 @@ final class GBDTTrainer {
         hess = [Double](repeating: 0, count: n)
         rowIndex = [Int32](repeating: 0, count: n)
         rowTemp = [Int32](repeating: 0, count: n)
+        inBag = [Bool](repeating: false, count: n)
         if let v = validation {
             // Validate categorical codes of the validation rows like the training rows.
             for (j, col) in v.x.columns.enumerated() {
@@ -200,7 +204,7 @@ final class GBDTTrainer {
             computeGradients()
             growTree()
             let t = mRoots.count - 1
-            applyTree(t, to: train.x, scores: &score)
+            applyTree(t, to: train.x, scores: &score, skip: inBag)
             if let v = validation { applyTree(t, to: v.x, scores: &validScore) }
             let trainLoss = GBDTTrainer.logLoss(score, y, weights)
             var validLoss: Double? = nil
@@ -267,7 +271,7 @@ final class GBDTTrainer {
     }
 
     /// Adds tree `t` (already in the model arrays) to `scores` for every row of `x`.
-    func applyTree(_ t: Int, to x: FeatureMatrix, scores: inout [Double]) {
+    func applyTree(_ t: Int, to x: FeatureMatrix, scores: inout [Double], skip: [Bool]? = nil) {
         let root = Int(mRoots[t])
         let feat = mFeature, thr = mThreshold, dl = mDefaultLeft, cof = mCatOffset, bits = mCatBits
         let lft = mLeft, rgt = mRight, val = mValue, card = bins.cardinality, nf = self.nf
@@ -278,6 +282,7 @@ final class GBDTTrainer {
         lft.withUnsafeBufferPointer { lft in
         rgt.withUnsafeBufferPointer { rgt in
             for r in 0..<x.rows {
+                if let skip, skip[r] { continue }
                 var node = root
                 while feat[node] >= 0 {
                     let f = Int(feat[node])
@@ -462,6 +467,8 @@ final class GBDTTrainer {
     func growTree() {
         // Row bag.
         var bagCount = 0
+        for i in 0..<n { inBag[i] = false }
+        defer { for i in 0..<bagCount { inBag[Int(rowIndex[i])] = true } }
         if p.subsample < 1 {
             for i in 0..<n where rng.nextDouble() < p.subsample && weights[i] > 0 {
                 rowIndex[bagCount] = Int32(i); bagCount += 1
@@ -549,6 +556,9 @@ final class GBDTTrainer {
             tValue[l.node] = Float(leafValue(l.g, l.h))
             tCover[l.node] = Float(l.h)
             depth = max(depth, tDepth[l.node])
+            // In-bag rows of this leaf: add the (Float) leaf value, exactly what a walk gives.
+            let v = Double(tValue[l.node])
+            for i in l.start..<(l.start + l.count) { score[Int(rowIndex[i])] += v }
         }
         // Append to the model with global node ids.
         let base = Int32(mFeature.count)

@@ -166,47 +166,72 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         value.withUnsafeBufferPointer { val in
         treeRoots.withUnsafeBufferPointer { roots in
         treeDepths.withUnsafeBufferPointer { depths in
-            var start = rows.lowerBound
-            while start < rows.upperBound {
-                let count = min(8, rows.upperBound - start)
-                // Row base offsets; padding lanes repeat the last row.
-                var base = SIMD8<Int>(repeating: (start + count - 1) * w)
-                for l in 0..<count { base[l] = (start + l) * w }
-                var acc = SIMD8<Double>(repeating: Double(baseScore))
-                for t in 0..<treeCount {
-                    var node = SIMD8<Int32>(repeating: roots[t])
-                    for _ in 0..<Int(depths[t]) {
-                        var x = SIMD8<Float>(), th = SIMD8<Float>()
-                        var lc = SIMD8<Int32>(), rc = SIMD8<Int32>()
-                        var dl = SIMD8<Int32>(), cat = SIMD8<Int32>()
-                        for l in 0..<8 {
-                            let n = Int(node[l])
-                            let f = Int(feat[n])
-                            x[l] = input[base[l] + (f < 0 ? 0 : f)]
-                            th[l] = thr[n]
-                            lc[l] = lft[n]
-                            rc[l] = rgt[n]
-                            dl[l] = Int32(dfl[n])
-                            cat[l] = cof[n]
-                        }
-                        let isNaN = x .!= x
-                        let goLeft = (x .< th) .| (isNaN .& (dl .!= 0))
-                        var next = rc.replacing(with: lc, where: goLeft)
-                        let catLanes = cat .>= 0
-                        if any(catLanes) {
-                            for l in 0..<8 where catLanes[l] {
+        catBits.withUnsafeBufferPointer { bits in
+        featureCardinality.withUnsafeBufferPointer { card in
+            // Lane buffers on the stack: gathered per level with scalar loads, then compared
+            // and selected as SIMD8 vectors.
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { ib in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { fb in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 8) { acc in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 8) { base in
+                let node = ib.baseAddress!, lc = node + 8, rc = node + 16, dl = node + 24
+                let xs = fb.baseAddress!, th = xs + 8
+                let rawNode = UnsafeMutableRawPointer(node), rawL = UnsafeRawPointer(lc), rawR = UnsafeRawPointer(rc)
+                let rawD = UnsafeRawPointer(dl), rawX = UnsafeRawPointer(xs), rawT = UnsafeRawPointer(th)
+                var start = rows.lowerBound
+                while start < rows.upperBound {
+                    let count = min(8, rows.upperBound - start)
+                    // Row base offsets; padding lanes repeat the last row.
+                    for l in 0..<8 { base[l] = (start + min(l, count - 1)) * w; acc[l] = Double(baseScore) }
+                    for t in 0..<treeCount {
+                        let root = roots[t]
+                        for l in 0..<8 { node[l] = root }
+                        for _ in 0..<Int(depths[t]) {
+                            var anyCat = false
+                            for l in 0..<8 {
                                 let n = Int(node[l])
-                                next[l] = goesLeft(n, x[l]) ? lc[l] : rc[l]
+                                let f = Int(feat[n])
+                                xs[l] = input[base[l] + (f < 0 ? 0 : f)]
+                                th[l] = thr[n]
+                                lc[l] = lft[n]
+                                rc[l] = rgt[n]
+                                dl[l] = Int32(dfl[n])
+                                anyCat = anyCat || cof[n] >= 0
+                            }
+                            let x = rawX.loadUnaligned(as: SIMD8<Float>.self)
+                            let goLeft = (x .< rawT.loadUnaligned(as: SIMD8<Float>.self))
+                                .| ((x .!= x) .& (rawD.loadUnaligned(as: SIMD8<Int32>.self) .!= 0))
+                            let next = rawR.loadUnaligned(as: SIMD8<Int32>.self)
+                                .replacing(with: rawL.loadUnaligned(as: SIMD8<Int32>.self), where: goLeft)
+                            if anyCat {
+                                // Categorical lanes: bitset lookup one by one (dl is free now).
+                                for l in 0..<8 {
+                                    let n = Int(node[l])
+                                    let off = Int(cof[n])
+                                    if off < 0 { dl[l] = -1; continue }
+                                    let v = xs[l]
+                                    let goLeft: Bool
+                                    if v >= 0, v < Float(card[Int(feat[n])]), Float(Int(v)) == v {
+                                        let c = Int(v)
+                                        goLeft = (bits[off + (c >> 5)] >> UInt32(c & 31)) & 1 != 0
+                                    } else {
+                                        goLeft = dfl[n] != 0 // NaN, unseen or invalid code
+                                    }
+                                    dl[l] = goLeft ? lc[l] : rc[l]
+                                }
+                                rawNode.storeBytes(of: next, as: SIMD8<Int32>.self)
+                                for l in 0..<8 where dl[l] >= 0 { node[l] = dl[l] }
+                            } else {
+                                rawNode.storeBytes(of: next, as: SIMD8<Int32>.self)
                             }
                         }
-                        node = next
+                        for l in 0..<8 { acc[l] += Double(val[Int(node[l])]) }
                     }
-                    for l in 0..<8 { acc[l] += Double(val[Int(node[l])]) }
+                    for l in 0..<count { output[start + l] = Float(acc[l]) }
+                    start += count
                 }
-                for l in 0..<count { output[start + l] = Float(acc[l]) }
-                start += count
-            }
-        }}}}}}}}}
+            }}}}
+        }}}}}}}}}}}
     }
 
     /// Exact TreeSHAP attributions per input column; returns the bias (expected log-odds).

@@ -315,3 +315,23 @@ struct GBDTModelTests {
         #expect(throws: GBDTError.self) { try GBDTLearner(parameters: p).fit(train: data2, validation: nil, seed: 1) { _ in } }
     }
 }
+
+@Suite("GBDT artifact decoding")
+struct GBDTDecodingTests {
+    @Test("a damaged model (child out of range, wrong depth) fails to decode with a message")
+    func damaged() throws {
+        let cols = gbdtSynthetic(rows: 1, seed: 0).x.columns
+        let model = gbdtRandomModel(columns: cols, trees: 3, maxDepth: 3, seed: 5)
+        var json = try JSONSerialization.jsonObject(with: gbdtEncode(model)) as! [String: Any]
+        var left = json["left"] as! [Int]
+        left[0] = 99_999
+        json["left"] = left
+        let bad = try JSONSerialization.data(withJSONObject: json)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(GBDTModel.self, from: bad) }
+        var json2 = try JSONSerialization.jsonObject(with: gbdtEncode(model)) as! [String: Any]
+        var depths = json2["treeDepths"] as! [Int]
+        depths[0] += 1
+        json2["treeDepths"] = depths
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(GBDTModel.self, from: JSONSerialization.data(withJSONObject: json2)) }
+    }
+}

@@ -46,19 +46,11 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
                 treeRoots: [Int32], treeDepths: [Int32], feature: [Int32], threshold: [Float],
                 defaultLeft: [UInt8], left: [Int32], right: [Int32], value: [Float],
                 cover: [Float], catOffset: [Int32], catBits: [UInt32]) {
-        let n = feature.count
-        precondition(featureCardinality.count == inputWidth)
-        precondition(treeRoots.count == treeDepths.count)
-        precondition([threshold.count, defaultLeft.count, left.count, right.count, value.count,
-                      cover.count, catOffset.count].allSatisfy { $0 == n }, "GBDTModel: node arrays differ in length")
-        for i in 0..<n {
-            precondition(feature[i] < Int32(inputWidth))
-            precondition(left[i] >= 0 && Int(left[i]) < n && right[i] >= 0 && Int(right[i]) < n)
-            if feature[i] < 0 { precondition(left[i] == Int32(i) && right[i] == Int32(i), "leaf must point to itself") }
-            if catOffset[i] >= 0 {
-                let words = (Int(featureCardinality[Int(feature[i])]) + 31) / 32
-                precondition(Int(catOffset[i]) + words <= catBits.count)
-            }
+        if let problem = GBDTModel.structuralProblem(
+            inputWidth: inputWidth, featureCardinality: featureCardinality, treeRoots: treeRoots, treeDepths: treeDepths,
+            feature: feature, threshold: threshold, defaultLeft: defaultLeft, left: left, right: right, value: value,
+            cover: cover, catOffset: catOffset, catBits: catBits) {
+            preconditionFailure("GBDTModel: \(problem)")
         }
         self.inputWidth = inputWidth
         self.featureCardinality = featureCardinality
@@ -77,6 +69,92 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         var e = Double(baseScore)
         for r in treeRoots { e += GBDTModel.expectedValue(node: Int(r), feature, left, right, value, cover) }
         self.expectedLogit = e
+    }
+
+    /// Describes the first structural defect (array lengths, child ids, leaf self-loops,
+    /// bitset ranges, tree depths, cycles), or nil for a well-formed model.
+    static func structuralProblem(inputWidth: Int, featureCardinality: [Int32], treeRoots: [Int32], treeDepths: [Int32],
+                                  feature: [Int32], threshold: [Float], defaultLeft: [UInt8], left: [Int32], right: [Int32],
+                                  value: [Float], cover: [Float], catOffset: [Int32], catBits: [UInt32]) -> String? {
+        let n = feature.count
+        guard inputWidth >= 0, featureCardinality.count == inputWidth else { return "featureCardinality has \(featureCardinality.count) entries for input width \(inputWidth)" }
+        guard treeRoots.count == treeDepths.count else { return "\(treeRoots.count) tree roots but \(treeDepths.count) depths" }
+        for (name, c) in [("threshold", threshold.count), ("defaultLeft", defaultLeft.count), ("left", left.count), ("right", right.count),
+                          ("value", value.count), ("cover", cover.count), ("catOffset", catOffset.count)] where c != n {
+            return "node array \(name) has \(c) entries, feature has \(n)"
+        }
+        for i in 0..<n {
+            guard feature[i] >= -1, feature[i] < Int32(inputWidth) else { return "node \(i): feature \(feature[i]) out of range" }
+            guard left[i] >= 0, Int(left[i]) < n, right[i] >= 0, Int(right[i]) < n else { return "node \(i): child out of range" }
+            guard value[i].isFinite, cover[i].isFinite, !threshold[i].isNaN else { return "node \(i): non-finite value/cover or NaN threshold" }
+            if feature[i] < 0 {
+                guard left[i] == Int32(i), right[i] == Int32(i) else { return "node \(i): a leaf must point to itself" }
+            } else if catOffset[i] >= 0 {
+                let card = Int(featureCardinality[Int(feature[i])])
+                guard card > 0, Int(catOffset[i]) + (card + 31) / 32 <= catBits.count else { return "node \(i): categorical bitset out of range" }
+            } else if catOffset[i] != -1 {
+                return "node \(i): catOffset \(catOffset[i])"
+            }
+        }
+        for (t, r) in treeRoots.enumerated() {
+            guard r >= 0, Int(r) < n else { return "tree \(t): root \(r) out of range" }
+            // Depth-first walk; a cycle shows up as a path longer than the node count.
+            var stack = [(Int(r), 0)], maxDepth = 0
+            while let (node, d) = stack.popLast() {
+                guard d <= min(n, 64) else { return "tree \(t): deeper than 64 levels or cyclic" }
+                if feature[node] < 0 { maxDepth = max(maxDepth, d); continue }
+                stack.append((Int(left[node]), d + 1))
+                stack.append((Int(right[node]), d + 1))
+            }
+            guard maxDepth == Int(treeDepths[t]) else { return "tree \(t): depth \(treeDepths[t]) stored, \(maxDepth) actual" }
+        }
+        return nil
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case inputWidth, featureCardinality, baseScore, treeRoots, treeDepths, feature, threshold, defaultLeft
+        case left, right, value, cover, catOffset, catBits
+    }
+
+    /// Decodes and checks the structure (a damaged artifact throws instead of crashing the
+    /// evaluator); the TreeSHAP bias is recomputed.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let inputWidth = try c.decode(Int.self, forKey: .inputWidth)
+        let card = try c.decode([Int32].self, forKey: .featureCardinality)
+        let base = try c.decode(Float.self, forKey: .baseScore)
+        let roots = try c.decode([Int32].self, forKey: .treeRoots), depths = try c.decode([Int32].self, forKey: .treeDepths)
+        let feature = try c.decode([Int32].self, forKey: .feature), threshold = try c.decode([Float].self, forKey: .threshold)
+        let dl = try c.decode([UInt8].self, forKey: .defaultLeft)
+        let left = try c.decode([Int32].self, forKey: .left), right = try c.decode([Int32].self, forKey: .right)
+        let value = try c.decode([Float].self, forKey: .value), cover = try c.decode([Float].self, forKey: .cover)
+        let catOffset = try c.decode([Int32].self, forKey: .catOffset), catBits = try c.decode([UInt32].self, forKey: .catBits)
+        if let problem = GBDTModel.structuralProblem(inputWidth: inputWidth, featureCardinality: card, treeRoots: roots, treeDepths: depths,
+                                                     feature: feature, threshold: threshold, defaultLeft: dl, left: left, right: right,
+                                                     value: value, cover: cover, catOffset: catOffset, catBits: catBits) {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "GBDT model: \(problem)"))
+        }
+        self.init(inputWidth: inputWidth, featureCardinality: card, baseScore: base, treeRoots: roots, treeDepths: depths,
+                  feature: feature, threshold: threshold, defaultLeft: dl, left: left, right: right, value: value,
+                  cover: cover, catOffset: catOffset, catBits: catBits)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputWidth, forKey: .inputWidth)
+        try c.encode(featureCardinality, forKey: .featureCardinality)
+        try c.encode(baseScore, forKey: .baseScore)
+        try c.encode(treeRoots, forKey: .treeRoots)
+        try c.encode(treeDepths, forKey: .treeDepths)
+        try c.encode(feature, forKey: .feature)
+        try c.encode(threshold, forKey: .threshold)
+        try c.encode(defaultLeft, forKey: .defaultLeft)
+        try c.encode(left, forKey: .left)
+        try c.encode(right, forKey: .right)
+        try c.encode(value, forKey: .value)
+        try c.encode(cover, forKey: .cover)
+        try c.encode(catOffset, forKey: .catOffset)
+        try c.encode(catBits, forKey: .catBits)
     }
 
     /// Cover fractions of the two children of an internal node (TreeSHAP and the bias use

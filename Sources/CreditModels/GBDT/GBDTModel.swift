@@ -246,69 +246,51 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         treeDepths.withUnsafeBufferPointer { depths in
         catBits.withUnsafeBufferPointer { bits in
         featureCardinality.withUnsafeBufferPointer { card in
-            // Lane buffers on the stack: gathered per level with scalar loads, then compared
-            // and selected as SIMD8 vectors.
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { ib in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { fb in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 8) { acc in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 8) { base in
-                let node = ib.baseAddress!, lc = node + 8, rc = node + 16, dl = node + 24
-                let xs = fb.baseAddress!, th = xs + 8
-                let rawNode = UnsafeMutableRawPointer(node), rawL = UnsafeRawPointer(lc), rawR = UnsafeRawPointer(rc)
-                let rawD = UnsafeRawPointer(dl), rawX = UnsafeRawPointer(xs), rawT = UnsafeRawPointer(th)
+            // Rows go in blocks of 128 (Double sums on the stack); each tree is applied to the
+            // whole block before the next tree, so its nodes stay in L1. Within the block, 8
+            // lanes walk interleaved: their gathers overlap and the select is branch-free.
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 128) { acc in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 8) { nb in
+                let node = nb.baseAddress!
                 var start = rows.lowerBound
                 while start < rows.upperBound {
-                    let count = min(8, rows.upperBound - start)
-                    // Row base offsets; padding lanes repeat the last row.
-                    for l in 0..<8 { base[l] = (start + min(l, count - 1)) * w; acc[l] = Double(baseScore) }
+                    let blockCount = min(128, rows.upperBound - start)
+                    for i in 0..<blockCount { acc[i] = Double(baseScore) }
                     for t in 0..<treeCount {
-                        let root = roots[t]
-                        for l in 0..<8 { node[l] = root }
-                        for _ in 0..<Int(depths[t]) {
-                            var anyCat = false
-                            for l in 0..<8 {
-                                let n = Int(node[l])
-                                let f = Int(feat[n])
-                                xs[l] = input[base[l] + (f < 0 ? 0 : f)]
-                                th[l] = thr[n]
-                                lc[l] = lft[n]
-                                rc[l] = rgt[n]
-                                dl[l] = Int32(dfl[n])
-                                anyCat = anyCat || cof[n] >= 0
-                            }
-                            let x = rawX.loadUnaligned(as: SIMD8<Float>.self)
-                            let goLeft = (x .< rawT.loadUnaligned(as: SIMD8<Float>.self))
-                                .| ((x .!= x) .& (rawD.loadUnaligned(as: SIMD8<Int32>.self) .!= 0))
-                            let next = rawR.loadUnaligned(as: SIMD8<Int32>.self)
-                                .replacing(with: rawL.loadUnaligned(as: SIMD8<Int32>.self), where: goLeft)
-                            if anyCat {
-                                // Categorical lanes: bitset lookup one by one (dl is free now).
+                        let root = roots[t], depth = Int(depths[t])
+                        var lane0 = 0
+                        while lane0 < blockCount {
+                            let count = min(8, blockCount - lane0)
+                            for l in 0..<8 { node[l] = root }
+                            for _ in 0..<depth {
                                 for l in 0..<8 {
                                     let n = Int(node[l])
+                                    let f = Int(feat[n])
+                                    // Padding lanes repeat the block's last row.
+                                    let x = input[(start &+ lane0 &+ min(l, count &- 1)) &* w &+ (f < 0 ? 0 : f)]
+                                    // Branch-free: 0/1 flags and an arithmetic select.
+                                    var goLeft = Int32(x < thr[n] ? 1 : 0) | (Int32(x.isNaN ? 1 : 0) & Int32(dfl[n]))
                                     let off = Int(cof[n])
-                                    if off < 0 { dl[l] = -1; continue }
-                                    let v = xs[l]
-                                    let goLeft: Bool
-                                    if v >= 0, v < Float(card[Int(feat[n])]), Float(Int(v)) == v {
-                                        let c = Int(v)
-                                        goLeft = (bits[off + (c >> 5)] >> UInt32(c & 31)) & 1 != 0
-                                    } else {
-                                        goLeft = dfl[n] != 0 // NaN, unseen or invalid code
+                                    if off >= 0 {
+                                        if x >= 0, x < Float(card[f]), Float(Int(x)) == x {
+                                            let c = Int(x)
+                                            goLeft = Int32(truncatingIfNeeded: (bits[off + (c >> 5)] >> UInt32(c & 31)) & 1)
+                                        } else {
+                                            goLeft = Int32(dfl[n]) // NaN, unseen or invalid code
+                                        }
                                     }
-                                    dl[l] = goLeft ? lc[l] : rc[l]
+                                    let r = rgt[n]
+                                    node[l] = r &+ (lft[n] &- r) &* goLeft
                                 }
-                                rawNode.storeBytes(of: next, as: SIMD8<Int32>.self)
-                                for l in 0..<8 where dl[l] >= 0 { node[l] = dl[l] }
-                            } else {
-                                rawNode.storeBytes(of: next, as: SIMD8<Int32>.self)
                             }
+                            for l in 0..<count { acc[lane0 + l] += Double(val[Int(node[l])]) }
+                            lane0 += 8
                         }
-                        for l in 0..<8 { acc[l] += Double(val[Int(node[l])]) }
                     }
-                    for l in 0..<count { output[start + l] = Float(acc[l]) }
-                    start += count
+                    for i in 0..<blockCount { output[start + i] = Float(acc[i]) }
+                    start += blockCount
                 }
-            }}}}
+            }}
         }}}}}}}}}}}
     }
 

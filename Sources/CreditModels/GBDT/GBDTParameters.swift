@@ -11,8 +11,9 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
     public var learningRate: Double = 0.04
     /// Maximum number of boosting rounds (trees).
     public var maxRounds: Int = 2000
-    /// Stop when the validation log-loss has not improved for this many rounds; the model is
-    /// truncated to the best round. Ignored without a validation set. 0 disables.
+    /// Stop when the validation log-loss has not improved for this many rounds. With a
+    /// validation set the model is always truncated to its best round (0 = run all
+    /// `maxRounds`, then truncate). Ignored without a validation set.
     public var earlyStoppingRounds: Int = 150
     /// Maximum depth of a tree (root = depth 0). Must be ≥ 1.
     public var maxDepth: Int = 6

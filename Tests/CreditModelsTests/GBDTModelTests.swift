@@ -298,6 +298,29 @@ struct GBDTModelTests {
         #expect(rounds.last!.trainLoss! < rounds.first!.trainLoss!)
     }
 
+    @Test("sample weights: base score is the weighted prior; up-weighting defaults raises scores")
+    func sampleWeights() throws {
+        let data = gbdtSynthetic(rows: 3000, seed: 31)
+        var p = GBDTParameters()
+        p.maxRounds = 30
+        let pos = Double(data.y.filter { $0 == 1 }.count), neg = Double(data.rows) - pos
+        let weighted = LabeledMatrix(x: data.x, y: data.y, weights: data.y.map { $0 == 1 ? 3 : 1 })
+        let plain = try GBDTLearner(parameters: p).fit(train: data, validation: nil, seed: 1) { _ in }
+        let heavy = try GBDTLearner(parameters: p).fit(train: weighted, validation: nil, seed: 1) { _ in }
+        let basePlain = Double(plain.baseScore), baseHeavy = Double(heavy.baseScore)
+        #expect(abs(basePlain - log(pos / neg)) < 1e-5)
+        #expect(abs(baseHeavy - log(3 * pos / neg)) < 1e-5)
+        let a = plain.scoreAll(data.x), b = heavy.scoreAll(data.x)
+        let meanA: Double = a.reduce(0.0) { $0 + Double($1) } / Double(a.count)
+        let meanB: Double = b.reduce(0.0) { $0 + Double($1) } / Double(b.count)
+        #expect(meanB > meanA + 0.5)
+        var bad = weighted
+        bad.weights![9] = -1
+        #expect(throws: GBDTError.invalidWeight(row: 9, value: -1)) {
+            try GBDTLearner(parameters: p).fit(train: bad, validation: nil, seed: 1) { _ in }
+        }
+    }
+
     @Test("bad input is rejected with row and value")
     func badInput() throws {
         var data = gbdtSynthetic(rows: 100, seed: 1)

@@ -16,9 +16,9 @@
 /// - `cover[n]`: sum of training hessians that reached the node (TreeSHAP weights).
 /// Tree `t` starts at node `treeRoots[t]` and has depth `treeDepths[t]`.
 ///
-/// `logits` is the fast batched evaluator (8 rows advance one level per step with SIMD
-/// compares and selects); `referenceLogit` is the plain tree walk kept beside it for
-/// differential tests. `contributions` is exact path-dependent TreeSHAP (Lundberg et al.
+/// `logits` is the fast batched evaluator (rows in blocks of 128, tree-outer so a tree's
+/// nodes stay in L1; 8 rows advance one level per step as interleaved branch-free lanes);
+/// `referenceLogit` is the plain tree walk kept beside it for differential tests. `contributions` is exact path-dependent TreeSHAP (Lundberg et al.
 /// 2018, Algorithm 2, as in XGBoost's `TreeShap`).
 public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     public let inputWidth: Int
@@ -225,11 +225,13 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         GBDTScratch(maxRows: maxRows, maxDepth: Int(treeDepths.max() ?? 0), inputWidth: inputWidth)
     }
 
-    /// Fast batched evaluator. Rows advance through each tree 8 at a time: per level the
-    /// lanes gather (feature value, threshold, children) and one SIMD compare + select moves
-    /// all 8; lanes sitting on a categorical node are resolved one by one. Leaves point to
-    /// themselves, so each tree takes exactly `treeDepths[t]` steps. Sums are Double in tree
-    /// order, like `referenceLogit`, so both give identical Floats. Allocates nothing.
+    /// Fast batched evaluator. Blocks of up to 128 rows keep their sums on the stack; each
+    /// tree is applied to the whole block before the next. Within a block, 8 rows advance one
+    /// level per step as interleaved lanes (independent gathers overlap; the child is chosen
+    /// with 0/1 flags and an arithmetic select, no branch), categorical nodes use the same
+    /// rule inline. Leaves point to themselves, so each tree takes exactly `treeDepths[t]`
+    /// steps. Sums are Double in tree order, like `referenceLogit`, so both give identical
+    /// Floats (tested). Allocates nothing (stack buffers only); `scratch` is unused here.
     public func logits(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
                        rows: Range<Int>, scratch: ModelScratch) {
         precondition(input.count >= rows.upperBound * inputWidth && output.count >= rows.upperBound)

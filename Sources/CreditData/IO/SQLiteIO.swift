@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+
+/// `sqlite:PATH`: runs a query on an SQLite database file (read-only) and types the result.
+///
+/// SQL `NULL`, `''`, `'NA'` and `'NULL'` are missing. Integer and real cells are numbers;
+/// text cells are numbers when they parse as one. See `ColumnKinds` for the kind rule.
+public struct SQLiteSource: DataSource {
+    public var path: String
+    public var kinds: ColumnKinds
+
+    public init(path: String, kinds: ColumnKinds = ColumnKinds()) {
+        self.path = path
+        self.kinds = kinds
+    }
+
+    public var description: String { "sqlite:\(path)" }
+
+    public func read(query: String?) throws -> DataTable {
+        guard let query, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw DataSourceError.queryRequired(source: description)
+        }
+        guard FileManager.default.fileExists(atPath: path) else { throw DataSourceError.fileNotFound(path) }
+        var config = Configuration()
+        config.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                let statement = try db.makeStatement(sql: query)
+                let names = statement.columnNames
+                var builders = names.map { ColumnBuilder(name: $0) }
+                let cursor = try Row.fetchCursor(statement)
+                while let row = try cursor.next() {
+                    for i in 0..<builders.count {
+                        switch (row[i] as DatabaseValue).storage {
+                        case .null: builders[i].appendMissing()
+                        case .int64(let v): builders[i].append(number: Double(v))
+                        case .double(let v): builders[i].append(number: v)
+                        case .string(let s): builders[i].append(text: s)
+                        case .blob(let d): builders[i].append(text: String(decoding: d, as: UTF8.self))
+                        }
+                    }
+                }
+                var seen = Set<String>()
+                var table = DataTable()
+                for b in builders {
+                    guard seen.insert(b.name).inserted else {
+                        throw DataSourceError.failed(source: description,
+                                                     message: "the query returns column '\(b.name)' twice; alias one of them")
+                    }
+                    table.append(try b.build(forced: kinds.forced[b.name]))
+                }
+                return table
+            }
+        } catch let e as DataSourceError {
+            throw e
+        } catch let e as DatabaseError {
+            throw DataSourceError.failed(source: description, message: e.message ?? "\(e)")
+        }
+    }
+}
+
+/// `sqlite:PATH[#table]`: writes a table into an SQLite database (default table `data`),
+/// replacing a table of that name in one transaction. Numeric columns are REAL (whole
+/// numbers are stored as INTEGER values), categorical columns TEXT; missing is NULL.
+public struct SQLiteSink: DataSink {
+    public var path: String
+    public var table: String
+
+    public init(path: String, table: String = "data") {
+        self.path = path
+        self.table = table.isEmpty ? "data" : table
+    }
+
+    public var description: String { "sqlite:\(path)#\(table)" }
+
+    public func write(_ data: DataTable) throws {
+        do {
+            let queue = try DatabaseQueue(path: path)
+            defer { try? queue.close() }
+            try queue.write { db in
+                try db.execute(sql: "DROP TABLE IF EXISTS \(quoteIdentifier(table))")
+                let defs = data.columns.map {
+                    "\(quoteIdentifier($0.name)) \($0.kind == .numeric ? "REAL" : "TEXT")"
+                }.joined(separator: ", ")
+                try db.execute(sql: "CREATE TABLE \(quoteIdentifier(table)) (\(defs))")
+                let sql = "INSERT INTO \(quoteIdentifier(table)) VALUES ("
+                    + Array(repeating: "?", count: data.columns.count).joined(separator: ",") + ")"
+                let statement = try db.makeStatement(sql: sql)
+                var values = [DatabaseValue](repeating: .null, count: data.columns.count)
+                for row in 0..<data.rowCount {
+                    for (i, column) in data.columns.enumerated() {
+                        switch column.values {
+                        case .numeric(let v):
+                            if let x = v[row] {
+                                values[i] = (x == x.rounded() && abs(x) < 9e15) ? Int64(x).databaseValue : x.databaseValue
+                            } else {
+                                values[i] = .null
+                            }
+                        case .categorical(let v):
+                            values[i] = v[row]?.databaseValue ?? .null
+                        }
+                    }
+                    statement.setUncheckedArguments(StatementArguments(values))
+                    try statement.execute()
+                }
+            }
+        } catch let e as DatabaseError {
+            throw DataSourceError.failed(source: description, message: e.message ?? "\(e)")
+        }
+    }
+}

@@ -49,10 +49,6 @@ public struct CleaningReport: Codable, Sendable, Equatable {
 
     public func column(_ name: String) -> ColumnCleaning? { columns.first { $0.name == name } }
     public var droppedTotal: Int { dropped.reduce(0) { $0 + $1.count } }
-
-    enum CodingKeys: String, CodingKey {
-        case purpose, rowsIn = "rows_in", rowsOut = "rows_out", dropped, columns, rowErrors = "row_errors"
-    }
 }
 
 /// Rows removed by one rule.
@@ -81,10 +77,6 @@ public struct ColumnCleaning: Codable, Sendable, Equatable {
     public var unknown: Int
     /// from → to with counts (corrections and unknowns), most frequent first.
     public var corrections: [Correction]
-
-    enum CodingKeys: String, CodingKey {
-        case name, kind, rule, missing, setMissing = "set_missing", clipped, corrected, unknown, corrections
-    }
 }
 
 public struct Correction: Codable, Sendable, Equatable {

@@ -19,12 +19,16 @@ public struct CSVSource: DataSource {
         if let query, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw DataSourceError.queryNotSupported(source: description)
         }
-        guard FileManager.default.fileExists(atPath: path), let stream = InputStream(fileAtPath: path) else {
-            throw DataSourceError.fileNotFound(path)
+        // The whole file is read as one string: CSVReader's InputStream path reports a
+        // spurious read error at end of file on Linux Foundation.
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw FileManager.default.fileExists(atPath: path)
+                ? DataSourceError.failed(source: description, message: "cannot read the file as UTF-8")
+                : DataSourceError.fileNotFound(path)
         }
         let reader: CSVReader
         do {
-            reader = try CSVReader(stream: stream, hasHeaderRow: true)
+            reader = try CSVReader(string: text, hasHeaderRow: true)
         } catch {
             throw DataSourceError.failed(source: description, message: "cannot read the header row: \(error)")
         }

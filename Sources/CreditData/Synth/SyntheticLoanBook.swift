@@ -157,7 +157,7 @@ public struct SyntheticLoanBook: Sendable {
             borrowers.append([.text(personID), ageCell, incomeCell, homeCell, empCell])
             loans.append([
                 .text(loanID),
-                text(intents[intentIndex], empty: 0.009, typos: intentTypos[intents[intentIndex]], typo: 0.01),
+                text(intents[intentIndex], empty: 0.009, typos: intentTypos[intents[intentIndex]], typo: 0.015),
                 text(grade == 1 && rng.chance(0.004) ? "b" : grades[grade], empty: 0.009),
                 number(.int(amount), null: 0.008),
                 number(.double(rate), null: 0.035),

@@ -1,5 +1,13 @@
 import Foundation
 import GRDB
+#if canImport(GRDBSQLite)
+import GRDBSQLite
+#elseif canImport(SQLite3)
+import SQLite3
+#endif
+
+/// SQLite copies bound text before `sqlite3_bind_text` returns.
+private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// A dump that cannot be restored: which file, which line, and what was expected.
 public struct DumpRestoreError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -341,7 +349,8 @@ private struct RestoreSession {
         let sql = "INSERT INTO \(quoteIdentifier(table)) (\(columnNames.map(quoteIdentifier).joined(separator: ","))) "
             + "VALUES (\(placeholders))"
         let statement = try db.makeStatement(sql: sql)
-        var values = [DatabaseValue](repeating: .null, count: width)
+        // Bind and step through SQLite's C API: one prepared statement for every tuple.
+        let stmt = statement.sqliteStatement
         var rows = 0
         while true {
             try expect(t, symbol: 0x28, context: "to open a row of INSERT INTO \(table) (started on line \(startLine))")
@@ -349,8 +358,16 @@ private struct RestoreSession {
             var count = 0
             while true {
                 let v = try value(t, table: table)
-                if count < width { values[count] = v }
                 count += 1
+                if count <= width {
+                    let i = Int32(count)
+                    switch v {
+                    case .null: sqlite3_bind_null(stmt, i)
+                    case .int(let x): sqlite3_bind_int64(stmt, i, x)
+                    case .double(let x): sqlite3_bind_double(stmt, i, x)
+                    case .text(let x): sqlite3_bind_text(stmt, i, x, -1, sqliteTransient)
+                    }
+                }
                 let sep = try t.next()
                 if sep == .symbol(0x29) { break }
                 guard sep == .symbol(0x2C) else {
@@ -363,8 +380,12 @@ private struct RestoreSession {
                 throw t.error("a row of INSERT INTO \(table) has \(count) values; expected \(width) "
                     + "(\(columnNames.joined(separator: ", ")))", line: tupleLine)
             }
-            statement.setUncheckedArguments(StatementArguments(values))
-            try statement.execute()
+            let rc = sqlite3_step(stmt)
+            sqlite3_reset(stmt)
+            guard rc == SQLITE_DONE else {
+                throw t.error("SQLite rejected a row of INSERT INTO \(table): "
+                    + String(cString: sqlite3_errmsg(db.sqliteConnection)), line: tupleLine)
+            }
             rows += 1
             let sep = try t.next()
             if sep == .symbol(0x3B) { break }
@@ -377,7 +398,14 @@ private struct RestoreSession {
         tables[tableIndex].rows += rows
     }
 
-    private func value(_ t: DumpTokenizer, table: String) throws -> DatabaseValue {
+    private enum Cell {
+        case null
+        case int(Int64)
+        case double(Double)
+        case text(String)
+    }
+
+    private func value(_ t: DumpTokenizer, table: String) throws -> Cell {
         var tok = try t.next()
         var negative = false
         if tok == .symbol(0x2D) || tok == .symbol(0x2B) {
@@ -386,17 +414,17 @@ private struct RestoreSession {
         }
         switch tok {
         case .string(let s):
-            return s.databaseValue
+            return .text(s)
         case .number(let n):
-            if let i = Int64(n) { return (negative ? -i : i).databaseValue }
-            if let d = Double(n) { return (negative ? -d : d).databaseValue }
-            if n.hasPrefix("0x"), let i = Int64(n.dropFirst(2), radix: 16) { return i.databaseValue }
+            if let i = Int64(n) { return .int(negative ? -i : i) }
+            if let d = Double(n) { return .double(negative ? -d : d) }
+            if n.hasPrefix("0x"), let i = Int64(n.dropFirst(2), radix: 16) { return .int(i) }
             throw t.error("malformed number '\(n)' in INSERT INTO \(table)")
         case .word(let w):
             switch w.uppercased() {
             case "NULL": return .null
-            case "TRUE": return 1.databaseValue
-            case "FALSE": return 0.databaseValue
+            case "TRUE": return .int(1)
+            case "FALSE": return .int(0)
             case "_BINARY", "_UTF8MB4", "_UTF8", "_LATIN1":
                 return try value(t, table: table)
             default: break

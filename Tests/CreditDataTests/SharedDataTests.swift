@@ -45,22 +45,28 @@ import Testing
         #expect(decoded == profile)
         let q = spec.query!
         #expect(decoded.rows == (try sqlScalar(db, "SELECT COUNT(*) FROM (\(q))")))
-        for column in decoded.columns {
+        // One pass of SQL over the join: per column, NULL-or-empty count and distinct values.
+        let parts = decoded.columns.enumerated().map { i, column in
             let c = "\"\(column.name)\""
-            let missing = try sqlScalar(db, "SELECT COUNT(*) FROM (\(q)) WHERE \(c) IS NULL OR \(c) = ''")
-            #expect(column.missing == missing, "\(column.name)")
-            let distinct = try sqlScalar(db, "SELECT COUNT(DISTINCT \(c)) FROM (\(q)) WHERE \(c) <> ''")
-            #expect(column.distinct == distinct, "\(column.name)")
+            return "SUM(CASE WHEN \(c) IS NULL OR \(c) = '' THEN 1 ELSE 0 END) AS m\(i), "
+                + "COUNT(DISTINCT CASE WHEN \(c) <> '' THEN \(c) END) AS d\(i)"
+        }
+        let counts = try SQLiteSource(path: db).read(query: "SELECT \(parts.joined(separator: ", ")) FROM (\(q))")
+        for (i, column) in decoded.columns.enumerated() {
+            #expect(Double(column.missing) == counts.column(named: "m\(i)")?.numericValues?.first ?? nil, "\(column.name)")
+            #expect(Double(column.distinct) == counts.column(named: "d\(i)")?.numericValues?.first ?? nil, "\(column.name)")
         }
         let balance = try #require(decoded.classBalance)
         #expect(balance.labelled == 34_142 && balance.positives == 7_449 && balance.unlabelled == 343)
         // Categories and their default rates.
         let grades = try #require(decoded.column("loan_grade")?.categories)
-        for g in grades {
-            #expect(g.count == (try sqlScalar(db, "SELECT COUNT(*) FROM (\(q)) WHERE loan_grade = '\(g.label)'")))
-            #expect(g.defaults == (try sqlScalar(db,
-                "SELECT COUNT(*) FROM (\(q)) WHERE loan_grade = '\(g.label)' AND loan_status = 1")))
-        }
+        let sqlGrades = try SQLiteSource(path: db).read(query: """
+            SELECT loan_grade AS g, COUNT(*) AS n, SUM(loan_status = 1) AS d FROM (\(q))
+            WHERE loan_grade <> '' GROUP BY loan_grade ORDER BY n DESC
+            """)
+        #expect(grades.map(\.label) == sqlGrades.column(named: "g")?.categoricalValues?.map { $0 ?? "" })
+        #expect(grades.map { Double($0.count) } == sqlGrades.column(named: "n")?.numericValues?.map { $0 ?? -1 })
+        #expect(grades.map { Double($0.defaults) } == sqlGrades.column(named: "d")?.numericValues?.map { $0 ?? -1 })
         // Numeric summaries and outliers by the spec's range.
         let age = try #require(decoded.column("person_age")?.numeric)
         let minAge = try sqlScalar(db, "SELECT MIN(person_age) FROM (\(q))")

@@ -13,6 +13,9 @@ public struct CategoryCanonicalizer: Sendable {
     private let normalizedChars: [[Character]]
     /// raw → canonical for every raw value known up front (each entry and its normalized form).
     private let exact: [String: String]
+    /// raw → canonical for values resolved by edit distance, so a repeated typo costs one
+    /// hash lookup at scoring time too (shared by copies; bounded).
+    private let learned = LearnedSpellings()
 
     public init(vocabulary: [String], maxEditDistance: Int = 2) {
         self.vocabulary = vocabulary
@@ -39,6 +42,13 @@ public struct CategoryCanonicalizer: Sendable {
         if let v = exact[raw] { return v }
         let n = Self.normalize(raw)
         if let v = exact[n] { return v }
+        if let v = learned.get(n) { return v }
+        let v = nearest(n)
+        learned.set(n, v)
+        return v
+    }
+
+    private func nearest(_ n: String) -> String {
         let chars = Array(n)
         var best = Int.max
         var bestIndex = -1
@@ -90,5 +100,22 @@ public struct CategoryCanonicalizer: Sendable {
 
     public static func editDistance(_ a: String, _ b: String) -> Int {
         editDistance(Array(a), Array(b))
+    }
+}
+
+/// A small thread-safe cache of resolved spellings.
+private final class LearnedSpellings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var map: [String: String] = [:]
+    private let limit = 10_000
+
+    func get(_ key: String) -> String? {
+        lock.lock(); defer { lock.unlock() }
+        return map[key]
+    }
+
+    func set(_ key: String, _ value: String) {
+        lock.lock(); defer { lock.unlock() }
+        if map.count < limit { map[key] = value }
     }
 }

@@ -109,22 +109,30 @@ public struct SQLiteSink: DataSink {
                 let sql = "INSERT INTO \(quoteIdentifier(table)) VALUES ("
                     + Array(repeating: "?", count: data.columns.count).joined(separator: ",") + ")"
                 let statement = try db.makeStatement(sql: sql)
-                var values = [DatabaseValue](repeating: .null, count: data.columns.count)
+                // Bind and step through SQLite's C API (GRDB's argument path is ~10x slower).
+                let stmt = statement.sqliteStatement
                 for row in 0..<data.rowCount {
                     for (i, column) in data.columns.enumerated() {
+                        let p = Int32(i + 1)
                         switch column.values {
                         case .numeric(let v):
                             if let x = v[row] {
-                                values[i] = (x == x.rounded() && abs(x) < 9e15) ? Int64(x).databaseValue : x.databaseValue
+                                if x == x.rounded() && abs(x) < 9e15 { sqlite3_bind_int64(stmt, p, Int64(x)) }
+                                else { sqlite3_bind_double(stmt, p, x) }
                             } else {
-                                values[i] = .null
+                                sqlite3_bind_null(stmt, p)
                             }
                         case .categorical(let v):
-                            values[i] = v[row]?.databaseValue ?? .null
+                            if let s = v[row] { sqlite3_bind_text(stmt, p, s, -1, sqliteTransientDestructor) }
+                            else { sqlite3_bind_null(stmt, p) }
                         }
                     }
-                    statement.setUncheckedArguments(StatementArguments(values))
-                    try statement.execute()
+                    let rc = sqlite3_step(stmt)
+                    sqlite3_reset(stmt)
+                    guard rc == SQLITE_DONE else {
+                        throw DataSourceError.failed(source: description, message:
+                            "row \(row + 1): " + String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    }
                 }
             }
         } catch let e as DatabaseError {
@@ -132,3 +140,6 @@ public struct SQLiteSink: DataSink {
         }
     }
 }
+
+/// SQLite copies bound text before `sqlite3_bind_text` returns.
+let sqliteTransientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

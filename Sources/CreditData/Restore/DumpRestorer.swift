@@ -6,9 +6,6 @@ import GRDBSQLite
 import SQLite3
 #endif
 
-/// SQLite copies bound text before `sqlite3_bind_text` returns.
-private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
 /// A dump that cannot be restored: which file, which line, and what was expected.
 public struct DumpRestoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
@@ -365,7 +362,7 @@ private struct RestoreSession {
                     case .null: sqlite3_bind_null(stmt, i)
                     case .int(let x): sqlite3_bind_int64(stmt, i, x)
                     case .double(let x): sqlite3_bind_double(stmt, i, x)
-                    case .text(let x): sqlite3_bind_text(stmt, i, x, -1, sqliteTransient)
+                    case .text(let x): sqlite3_bind_text(stmt, i, x, -1, sqliteTransientDestructor)
                     }
                 }
                 let sep = try t.next()

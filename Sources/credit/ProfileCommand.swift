@@ -30,14 +30,9 @@ struct Profile: ParsableCommand {
 
     func run() throws {
         var spec = try DatasetSpec.load(from: self.spec)
-        let source = try DataSources.open(data, kinds: spec.forcedKinds)
-        let sql: String?
-        if let query { sql = try DataSources.resolveQuery(query) }
-        else if DataSources.scheme(of: data) == "csv" { sql = nil }
-        else { sql = spec.query }
-        let table = try source.read(query: sql)
+        let table = try DataSources.read(data, query: query, spec: spec)
         spec = try spec.resolvingKinds(with: table)
-        let profile = try Profiler(spec: spec).profile(table, source: source.description)
+        let profile = try Profiler(spec: spec).profile(table, source: data)
         try ProfileHTML.render(profile).write(toFile: out, atomically: true, encoding: .utf8)
         if let json { try profile.jsonData().write(to: URL(fileURLWithPath: json)) }
         var line = "profiled \(profile.rows) rows, \(profile.columns.count) columns → \(out)"

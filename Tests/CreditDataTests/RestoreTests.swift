@@ -143,6 +143,9 @@ import Testing
             ("CREATE TABLE t (a int);\nINSERT INTO u VALUES (1);\n", 2, "no CREATE TABLE defined"),
             ("CREATE TABLE t (a int);\nINSERT INTO t VALUES (bogus);\n", 2, "expected a value"),
             ("GRANT ALL ON *.* TO me;\n", 1, "unsupported statement 'GRANT'"),
+            ("CREATE TABLE t (a int);\nCREATE TABLE t (b int);\nINSERT INTO t VALUES (--1);\n", 3,
+             "expected a value"),
+            ("CREATE TABLE t (a int, b text;\n", 1, "unexpected ';' in CREATE TABLE t"),
         ]
         for (i, (text, line, expectation)) in cases.enumerated() {
             let file = try write(text, to: dir, name: "bad\(i).sql")

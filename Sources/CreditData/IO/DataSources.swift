@@ -129,6 +129,18 @@ public enum DataSources {
         return try opener(location)
     }
 
+    /// Reads a table the way every command does: `--data LOCATION [--query SQL|@file.sql]`
+    /// with a dataset spec. The query is the argument when given, else the spec's query for
+    /// SQL sources (none for CSV); kinds are forced by the spec (`spec.forcedKinds`).
+    public static func read(_ location: String, query: String? = nil, spec: DatasetSpec? = nil) throws -> DataTable {
+        let source = try open(location, kinds: spec?.forcedKinds ?? ColumnKinds())
+        let sql: String?
+        if let query { sql = try resolveQuery(query) }
+        else if scheme(of: location) == "csv" { sql = nil }
+        else { sql = spec?.query }
+        return try source.read(query: sql)
+    }
+
     /// Resolves a `--query` argument: `@file.sql` reads the file, anything else is SQL.
     public static func resolveQuery(_ argument: String, relativeTo directory: String? = nil) throws -> String {
         guard argument.hasPrefix("@") else { return argument }

@@ -141,7 +141,11 @@ private struct RestoreSession {
             case .symbol(0x3B): // empty statement (left by a /*! */ directive followed by ';')
                 continue
             case .word(let w):
-                try statement(keyword: w.uppercased(), tokens)
+                do {
+                    try statement(keyword: w.uppercased(), tokens)
+                } catch let e as DatabaseError {
+                    throw tokens.error("SQLite rejected the \(w.uppercased()) statement: \(e.message ?? "\(e)")")
+                }
             default:
                 throw tokens.error("expected a statement (CREATE, INSERT, DROP, ...), found \(first.display)")
             }

@@ -111,6 +111,8 @@ final class DumpTokenizer {
     let file: String
     private let reader: ChunkedByteReader
     private var lookahead: (DumpToken, Int)?
+    /// A '-' already consumed while checking for "-- " (the second of "--x").
+    private var pendingMinus: Int?
     private var scratch: [UInt8] = []
     /// Line of the token most recently returned by `next()`.
     private(set) var tokenLine = 1
@@ -158,6 +160,10 @@ final class DumpTokenizer {
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
     private func scan() throws -> (DumpToken, Int) {
+        if let line = pendingMinus {
+            pendingMinus = nil
+            return (.symbol(0x2D), line)
+        }
         while true {
             guard let b = reader.peek() else { return (.endOfFile, reader.line) }
             if Self.isSpace(b) { _ = reader.next(); continue }
@@ -168,6 +174,7 @@ final class DumpTokenizer {
                 _ = reader.next(); _ = reader.next()
                 if let c = reader.peek(), !Self.isSpace(c) {
                     // MySQL needs a space after "--"; "--x" is two minus signs.
+                    pendingMinus = line
                     return (.symbol(0x2D), line)
                 }
                 skipLine()

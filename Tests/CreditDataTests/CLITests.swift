@@ -11,6 +11,7 @@ struct ProcessResult {
 
 func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> ProcessResult {
     let dir = try TestPaths.tempDir("proc")
+    defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
     _ = FileManager.default.createFile(atPath: out.path, contents: nil)
     _ = FileManager.default.createFile(atPath: err.path, contents: nil)
@@ -50,6 +51,7 @@ func creditBinary() throws -> String {
     @Test func synthRestoreProfileOnASynthesizedBook() throws {
         let credit = try creditBinary()
         let dir = try TestPaths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let dump = dir.appendingPathComponent("book.sql").path
         let db = dir.appendingPathComponent("book.db").path
 
@@ -139,6 +141,7 @@ func creditBinary() throws -> String {
             .first { FileManager.default.isExecutableFile(atPath: $0) }, "chromium is not installed (scripts/install-deps.sh)")
         let db = try SharedDatabase.path()
         let dir = try TestPaths.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let html = dir.appendingPathComponent("profile.html").path
         let profile = try run(credit, ["profile", "--data", "sqlite:\(db)", "--spec", TestPaths.exampleSpec,
                                        "--out", html])

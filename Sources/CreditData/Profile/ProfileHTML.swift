@@ -162,7 +162,7 @@ public enum ProfileHTML {
             }
         } else if let cats = c.categories {
             let invalid = cats.filter { $0.valid == false }
-            stat("top", cats.first.map { esc($0.label) } ?? "–")
+            if c.role != "id" { stat("top", cats.first.map { esc($0.label) } ?? "–") }
             if !invalid.isEmpty {
                 stat("not in vocabulary", "\(invalid.count) values, \(int(invalid.reduce(0) { $0 + $1.count })) rows", warn: true)
             }

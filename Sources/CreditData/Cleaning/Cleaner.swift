@@ -47,6 +47,16 @@ public struct CleaningReport: Codable, Sendable, Equatable {
     /// Number of row errors (scoring purpose only).
     public var rowErrors: Int
 
+    public init(purpose: CleaningPurpose, rowsIn: Int, rowsOut: Int, dropped: [DroppedRows] = [],
+                columns: [ColumnCleaning] = [], rowErrors: Int = 0) {
+        self.purpose = purpose
+        self.rowsIn = rowsIn
+        self.rowsOut = rowsOut
+        self.dropped = dropped
+        self.columns = columns
+        self.rowErrors = rowErrors
+    }
+
     public func column(_ name: String) -> ColumnCleaning? { columns.first { $0.name == name } }
     public var droppedTotal: Int { dropped.reduce(0) { $0 + $1.count } }
 }
@@ -57,6 +67,12 @@ public struct DroppedRows: Codable, Sendable, Equatable {
     public var rule: String
     public var column: String
     public var count: Int
+
+    public init(rule: String, column: String, count: Int) {
+        self.rule = rule
+        self.column = column
+        self.count = count
+    }
 }
 
 /// What cleaning did to one column.
@@ -77,12 +93,31 @@ public struct ColumnCleaning: Codable, Sendable, Equatable {
     public var unknown: Int
     /// from → to with counts (corrections and unknowns), most frequent first.
     public var corrections: [Correction]
+
+    public init(name: String, kind: FeatureKind, rule: String, missing: Int = 0, setMissing: Int = 0,
+                clipped: Int = 0, corrected: Int = 0, unknown: Int = 0, corrections: [Correction] = []) {
+        self.name = name
+        self.kind = kind
+        self.rule = rule
+        self.missing = missing
+        self.setMissing = setMissing
+        self.clipped = clipped
+        self.corrected = corrected
+        self.unknown = unknown
+        self.corrections = corrections
+    }
 }
 
 public struct Correction: Codable, Sendable, Equatable {
     public var from: String
     public var to: String
     public var count: Int
+
+    public init(from: String, to: String, count: Int) {
+        self.from = from
+        self.to = to
+        self.count = count
+    }
 }
 
 /// The clean table and how it was made.
@@ -95,6 +130,13 @@ public struct CleanedTable: Sendable {
     public var sourceRows: [Int]
     /// Scoring purpose only: rows a rule rejects (they stay in `table`).
     public var rowErrors: [RowError]
+
+    public init(table: DataTable, report: CleaningReport, sourceRows: [Int], rowErrors: [RowError] = []) {
+        self.table = table
+        self.report = report
+        self.sourceRows = sourceRows
+        self.rowErrors = rowErrors
+    }
 }
 
 /// The result of the range rule on one numeric value.

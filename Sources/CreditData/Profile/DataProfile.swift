@@ -194,7 +194,11 @@ public struct Profiler {
                 p.present = present
                 p.missing = n - present
                 p.distinct = groups.count
-                p.categories = groups.values.sorted { ($0.count, $1.label) > ($1.count, $0.label) }
+                // An identifier has as many categories as rows: its count of distinct values says
+                // all there is, and listing them would make the JSON as large as the table.
+                if role != "id" {
+                    p.categories = groups.values.sorted { ($0.count, $1.label) > ($1.count, $0.label) }
+                }
             }
             p.missingGroup = missingGroup
             columns.append(p)

@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -35,7 +36,11 @@ let package = Package(
             swiftSettings: optimized
         ),
         .target(name: "CreditCore", swiftSettings: optimized),
-        .target(name: "CreditModels", dependencies: ["CreditData", "CreditCore"], swiftSettings: optimized),
+        .target(
+            name: "CreditModels",
+            dependencies: ["CreditData", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: optimized
+        ),
         .executableTarget(
             name: "credit",
             dependencies: [
@@ -45,5 +50,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        // Depends on the `credit` executable so the CLI subprocess test finds it built.
+        .testTarget(name: "CreditModelsTests", dependencies: ["CreditModels", "CreditData", "credit"]),
     ]
 )

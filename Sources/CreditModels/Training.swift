@@ -22,11 +22,15 @@ public struct TrainingOptions: Sendable {
 }
 
 /// One row of the `auto` leaderboard.
-public struct LeaderboardEntry: Sendable {
+public struct LeaderboardEntry: Codable, Sendable {
     public var algorithm: String
     public var validationAUC: Double
     public var validationLogLoss: Double
     public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case algorithm, validationAUC = "validation_roc_auc", validationLogLoss = "validation_log_loss", seconds
+    }
 }
 
 public struct TrainingError: Error, CustomStringConvertible, Sendable {

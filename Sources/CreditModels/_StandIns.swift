@@ -162,9 +162,7 @@ struct StandInCSVSource: DataSource {
     var description: String { "csv:\(path)" }
     func read(query: String?) throws -> DataTable {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
         guard !lines.isEmpty else { return DataTable() }
         let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         var cells = Array(repeating: [String?](), count: header.count)

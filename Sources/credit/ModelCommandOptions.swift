@@ -75,6 +75,8 @@ final class ConsoleProgress: @unchecked Sendable {
     private let lock = NSLock()
     private var last = Date.distantPast
     private var drawing = false
+    private var pending: String?
+    private var current = ""
 
     func log(_ message: String) {
         lock.lock(); defer { lock.unlock() }
@@ -84,6 +86,11 @@ final class ConsoleProgress: @unchecked Sendable {
 
     func update(_ algorithm: String, _ p: TrainingProgress) {
         lock.lock(); defer { lock.unlock() }
+        if algorithm != current {   // a new learner: show the previous one's last step
+            if drawing { FileHandle.standardError.write(Data("\n".utf8)); drawing = false }
+            if let line = pending { FileHandle.standardError.write(Data((line + "\n").utf8)); pending = nil }
+            current = algorithm
+        }
         var line = "[\(algorithm)] iteration \(p.iteration)"
         if let t = p.trainLoss { line += String(format: "  train loss %.5f", t) }
         if let v = p.validationLoss { line += String(format: "  validation loss %.5f", v) }
@@ -94,7 +101,17 @@ final class ConsoleProgress: @unchecked Sendable {
         } else if Date().timeIntervalSince(last) >= 1 || p.iteration == 0 {
             FileHandle.standardError.write(Data((line + "\n").utf8))
             last = Date()
+            pending = nil
+        } else {
+            pending = line
         }
+    }
+
+    /// Ends a progress display: the last step is always shown.
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if drawing { FileHandle.standardError.write(Data("\n".utf8)); drawing = false }
+        if let line = pending { FileHandle.standardError.write(Data((line + "\n").utf8)); pending = nil }
     }
 }
 

@@ -86,8 +86,8 @@ struct TrainCommand: ParsableCommand {
         let raw = try input.read(specQuery: spec.query)
         let outcome = try Trainer.train(raw: raw, spec: spec, options: options,
                                         log: { console.log($0) }, progress: { console.update($0, $1) })
+        console.finish()
         let id = try outcome.artifact.write(to: out)
-        console.log("")
 
         print("algorithm    validation ROC AUC   validation log loss   seconds")
         for e in outcome.leaderboard.sorted(by: { $0.validationAUC > $1.validationAUC }) {

@@ -1,6 +1,6 @@
 /// A model as it travels in the artifact: the algorithm name and the learner's own
 /// Codable model, encoded as `{"algorithm": "...", "parameters": {...}}`.
-public struct TrainedModel: Codable, @unchecked Sendable {
+public struct TrainedModel: Codable, Sendable {
     public var algorithm: String
     /// The fitted model (a `LogitModel`; `Sendable` by the protocol's requirement).
     public var model: any LogitModel & Codable

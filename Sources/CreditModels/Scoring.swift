@@ -123,18 +123,23 @@ public final class ScoringModel: Sendable {
         for e in cleaned.rowErrors where e.row >= 0 && e.row < table.rowCount && results[e.row] == nil {
             results[e.row] = ApplicantResult(row: e.row, id: id(e.row), outcome: .error(e))
         }
-        // Non-finite numbers that survived cleaning are row errors (never silently imputed).
-        var good: [Int] = []   // indices into the cleaned table
-        cleanedRows: for (k, src) in cleaned.sourceRows.enumerated() where results[src] == nil {
-            for f in featureStats where f.kind == .numeric {
-                if let v = cleaned.table.column(named: f.name)?.numericValues?[k] ?? nil, v.isInfinite {
-                    results[src] = ApplicantResult(row: src, id: id(src), outcome: .error(
-                        RowError(row: src, field: f.name, value: "\(v)", reason: "not a finite number")))
-                    continue cleanedRows
+        // ±inf in the raw input is a row error, never silently imputed (as in ScoringSession).
+        for f in featureStats where f.kind == .numeric {
+            guard let col = table.column(named: f.name) else { continue }
+            for r in 0..<table.rowCount where results[r] == nil {
+                let x: Double?
+                switch col.values {
+                case .numeric(let v): x = v[r]
+                case .categorical(let v): x = v[r].flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                }
+                if let x, x.isInfinite {
+                    results[r] = ApplicantResult(row: r, id: id(r), outcome: .error(
+                        RowError(row: r, field: f.name, value: "\(x)", reason: "not a finite number")))
                 }
             }
-            good.append(k)
         }
+        // Rows of the cleaned table still to score (the cleaner may keep or drop error rows).
+        let good = cleaned.sourceRows.indices.filter { results[cleaned.sourceRows[$0]] == nil }
         if !good.isEmpty {
             let x = try artifact.preprocessor.transform(cleaned.table, encoding: artifact.encoding, rows: good)
             let scratch = model.makeScratch(maxRows: good.count)

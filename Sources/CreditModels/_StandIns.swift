@@ -60,7 +60,7 @@ public struct Cleaner: Sendable {
     }
 
     public func cleanNumeric(_ raw: Double?, feature: String) -> NumericCleaning {
-        guard let v = raw, !v.isNaN else { return .value(nil) }
+        guard let v = raw, v.isFinite else { return .value(nil) }
         guard let rule = spec.feature(named: feature)?.range else { return .value(v) }
         let below = rule.min.map { v < $0 } ?? false
         let above = rule.max.map { v > $0 } ?? false
@@ -98,7 +98,10 @@ public struct Cleaner: Sendable {
         }
         rows: for r in 0..<table.rowCount {
             if spec.dropRows.missingId, let idCol, idCol.isMissing(row: r) {
-                if purpose == .scoring { errors.append(RowError(row: r, field: spec.id, value: "", reason: "missing id")) }
+                if purpose == .scoring {
+                    errors.append(RowError(row: r, field: spec.id, value: "", reason: "missing id"))
+                    keep.append(r); target.append(nil)   // scoring keeps every row; errors are listed
+                }
                 continue
             }
             var y: Double? = nil
@@ -110,6 +113,7 @@ public struct Cleaner: Sendable {
                 if case .rejected(let reason) = cleanNumeric(numeric[f.name]![r], feature: f.name) {
                     if purpose == .scoring {
                         errors.append(RowError(row: r, field: f.name, value: numeric[f.name]![r].map(formatNumber) ?? "", reason: reason))
+                        keep.append(r); target.append(nil)
                     }
                     continue rows
                 }
@@ -147,18 +151,53 @@ private extension Column.Values {
 }
 
 // STAND-IN until data branch merges
+public struct ColumnKinds: Sendable, Equatable {
+    public var forced: [String: FeatureKind]
+    public init(forced: [String: FeatureKind] = [:]) { self.forced = forced }
+}
+
+// STAND-IN until data branch merges
+public protocol DataSink {
+    var description: String { get }
+    func write(_ table: DataTable) throws
+}
+
+// STAND-IN until data branch merges
 public enum DataSources {
-    public static func open(_ url: String) throws -> DataSource {
+    public static func open(_ url: String, kinds: ColumnKinds = ColumnKinds()) throws -> any DataSource {
         guard url.hasPrefix("csv:") else {
             throw RowError(row: 0, field: "source", value: url, reason: "stand-in supports csv: only")
         }
-        return StandInCSVSource(path: String(url.dropFirst(4)))
+        return StandInCSVSource(path: String(url.dropFirst(4)), kinds: kinds)
+    }
+
+    public static func sink(_ url: String) throws -> any DataSink {
+        guard url.hasPrefix("csv:") else {
+            throw RowError(row: 0, field: "sink", value: url, reason: "stand-in supports csv: only")
+        }
+        return StandInCSVSink(path: String(url.dropFirst(4)))
+    }
+}
+
+// STAND-IN until data branch merges
+struct StandInCSVSink: DataSink {
+    var path: String
+    var description: String { "csv:\(path)" }
+    func write(_ table: DataTable) throws {
+        func field(_ s: String) -> String {
+            guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return s }
+            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        var out = table.columnNames.map(field).joined(separator: ",") + "\n"
+        for r in 0..<table.rowCount { out += table.columns.map { field($0.text(row: r)) }.joined(separator: ",") + "\n" }
+        try out.write(toFile: path, atomically: true, encoding: .utf8)
     }
 }
 
 // STAND-IN until data branch merges
 struct StandInCSVSource: DataSource {
     var path: String
+    var kinds: ColumnKinds
     var description: String { "csv:\(path)" }
     func read(query: String?) throws -> DataTable {
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -176,7 +215,8 @@ struct StandInCSVSource: DataSource {
         var table = DataTable()
         for (c, name) in header.enumerated() {
             let present = cells[c].compactMap { $0 }
-            if !present.isEmpty, present.allSatisfy({ Double($0) != nil }) {
+            let forced = kinds.forced[name]
+            if forced == .numeric || (forced == nil && !present.isEmpty && present.allSatisfy({ Double($0) != nil })) {
                 table.append(.numeric(name, cells[c].map { $0.flatMap { Double($0) } }))
             } else {
                 table.append(.categorical(name, cells[c]))
@@ -188,6 +228,12 @@ struct StandInCSVSource: DataSource {
 
 // STAND-IN until data branch merges
 extension DatasetSpec {
+    public var forcedKinds: ColumnKinds {
+        var forced: [String: FeatureKind] = [id: .categorical]
+        for f in features { if let k = f.kind { forced[f.name] = k } }
+        return ColumnKinds(forced: forced)
+    }
+
     public static func load(from path: String) throws -> DatasetSpec {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return try JSONDecoder().decode(DatasetSpec.self, from: data)

@@ -17,7 +17,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let scoring = try ScoringModel(path: model)
         let spec = scoring.artifact.spec
-        var table = try input.read(specQuery: spec.query)
+        var table = try input.read(specQuery: spec.query, kinds: spec.forcedKinds)
         table = try filterRows(table, idColumn: spec.id, only: try ids.onlyIDs.map(readIDList),
                                exclude: try ids.excludeIDs.map(readIDList))
         let cleaned = try scoring.cleaner.clean(table, purpose: .training)

@@ -12,8 +12,10 @@ struct InputDataOptions: ParsableArguments {
     var query: String?
 
     /// Reads the rows; for SQL sources without --query the spec's default query is used.
-    func read(specQuery: String?) throws -> DataTable {
-        let source = try DataSources.open(data)
+    /// `kinds` forces column kinds (training: the spec's; scoring: only the id, so a bad
+    /// value becomes a row error instead of failing the whole read).
+    func read(specQuery: String?, kinds: ColumnKinds) throws -> DataTable {
+        let source = try DataSources.open(data, kinds: kinds)
         let q = query ?? (data.hasPrefix("csv:") ? nil : specQuery)
         return try source.read(query: q)
     }

@@ -59,7 +59,17 @@ public final class ScoringModel: Sendable {
     /// For each spec feature, its index among numeric (or categorical) plan inputs.
     let featureSlot: [Int]
     let featureStats: [FeatureStats]
-    let reasonTexts: [(high: String, low: String, missing: String, label: String, customHigh: Bool)]
+    let reasonTexts: [(high: String, low: String, missing: String, label: String, customHigh: Bool, categoryText: [String: String])]
+    /// The raw features a request carries, in spec order (the artifact schema without the id).
+    public let inputFields: [RawField]
+    /// Per numeric plan input: the valid range (values inside need no cleaning).
+    let numericRanges: [ClosedRange<Double>]
+    /// Per categorical plan input: schema category index → plan code.
+    let schemaToPlan: [[Int32]]
+    /// Per categorical plan input: the plan code of a value outside the schema list when
+    /// its text is unknown ("unknown" when the feature has a vocabulary, else unseen).
+    let unknownCode: [Int32]
+    let categoricalFeatureIndex: [Int]
 
     public convenience init(path: String) throws {
         let (artifact, id) = try ModelArtifact.load(path: path)
@@ -70,7 +80,8 @@ public final class ScoringModel: Sendable {
         self.artifact = artifact
         self.modelID = modelID
         self.cleaner = try Cleaner(spec: artifact.spec)
-        self.plan = artifact.preprocessor.plan(artifact.encoding)
+        let plan = artifact.preprocessor.plan(artifact.encoding)
+        self.plan = plan
         self.model = artifact.model.model
         let feats = artifact.preprocessor.features
         self.featureStats = feats
@@ -85,10 +96,25 @@ public final class ScoringModel: Sendable {
         self.reasonTexts = feats.map { f in
             let spec = artifact.spec.feature(named: f.name)
             let label = spec?.label ?? f.name.replacingOccurrences(of: "_", with: " ")
+            var categoryText: [String: String] = [:]
+            for c in f.categories ?? [] { categoryText[c] = "\(label) is \(c)" }
             return (high: spec?.reasonHigh ?? "\(label) is too high",
                     low: spec?.reasonLow ?? "\(label) is too low",
                     missing: spec?.reasonMissing ?? "\(label) is missing",
-                    label: label, customHigh: spec?.reasonHigh != nil)
+                    label: label, customHigh: spec?.reasonHigh != nil, categoryText: categoryText)
+        }
+        self.inputFields = artifact.schema.filter { $0.role == "feature" }
+        self.numericRanges = plan.numericFeatures.map { name in
+            let r = artifact.spec.feature(named: name)?.range
+            return (r?.min ?? -Double.greatestFiniteMagnitude)...(r?.max ?? Double.greatestFiniteMagnitude)
+        }
+        self.categoricalFeatureIndex = plan.categoricalFeatures.map { index[$0]! }
+        let fieldsByName = Dictionary(uniqueKeysWithValues: artifact.schema.filter { $0.role == "feature" }.map { ($0.name, $0) })
+        self.schemaToPlan = plan.categoricalFeatures.enumerated().map { k, name in
+            (fieldsByName[name]?.categories ?? []).map { plan.code($0, categorical: k) }
+        }
+        self.unknownCode = plan.categoricalFeatures.enumerated().map { k, name in
+            artifact.spec.feature(named: name)?.vocabulary != nil ? plan.code("unknown", categorical: k) : plan.code("\u{0}unseen", categorical: k)
         }
         guard model.inputWidth == plan.width else {
             throw ArtifactError(description: "model input width \(model.inputWidth) does not match preprocessing width \(plan.width)")
@@ -178,34 +204,60 @@ public final class ScoringModel: Sendable {
         }
     }
 
-    /// Sums column contributions by source feature and words the (up to) four largest
-    /// positive ones. `value(f)` gives feature f's cleaned value (numeric or category; both
-    /// nil when missing).
+    /// The cleaned value of a feature for wording a reason.
+    enum ReasonValue {
+        case numeric(Double?)
+        case category(String?)
+    }
+
+    /// Sums column contributions by source feature and emits the (up to) `limit` largest
+    /// positive ones, strongest first, with their wording. Allocation-free: `perFeature`
+    /// and `taken` are caller scratch of `featureStats.count` elements.
+    func topReasons(contributions: [Float], perFeature: inout [Double], taken: inout [Bool], limit: Int,
+                    value: (Int) -> ReasonValue, emit: (Int, String, Double) -> Void) {
+        for f in perFeature.indices { perFeature[f] = 0; taken[f] = false }
+        for (j, c) in contributions.enumerated() { perFeature[columnFeature[j]] += Double(c) }
+        for _ in 0..<limit {
+            var best = -1
+            for f in perFeature.indices where !taken[f] && perFeature[f] > 0 {
+                if best < 0 || perFeature[f] > perFeature[best] { best = f }
+            }
+            guard best >= 0 else { return }
+            taken[best] = true
+            emit(best, reasonText(feature: best, value: value(best)), perFeature[best])
+        }
+    }
+
+    /// The adverse-action wording of feature `f` with cleaned value `value`.
+    func reasonText(feature f: Int, value: ReasonValue) -> String {
+        let words = reasonTexts[f]
+        switch value {
+        case .numeric(let x):
+            guard let x, x.isFinite else { return words.missing }
+            return x >= (featureStats[f].median ?? 0) ? words.high : words.low
+        case .category(let c):
+            guard let c else { return words.missing }
+            return words.customHigh ? words.high : words.categoryText[c] ?? "\(words.label) is \(c)"
+        }
+    }
+
+    /// Reason codes for one row (allocating convenience over `topReasons`).
     func reasonCodes(contributions: [Float], perFeature: inout [Double], limit: Int = 4,
                      value: (Int) -> (Double?, String?)) -> [ReasonCode] {
-        for f in perFeature.indices { perFeature[f] = 0 }
-        for (j, c) in contributions.enumerated() { perFeature[columnFeature[j]] += Double(c) }
-        var top: [(Int, Double)] = []
-        for (f, c) in perFeature.enumerated() where c > 0 {
-            top.append((f, c))
-        }
-        top.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-        return top.prefix(limit).map { f, c in
-            let stats = featureStats[f], words = reasonTexts[f]
+        var taken = [Bool](repeating: false, count: featureStats.count)
+        var out: [ReasonCode] = []
+        topReasons(contributions: contributions, perFeature: &perFeature, taken: &taken, limit: limit, value: { f in
             let (num, cat) = value(f)
-            let text: String
-            switch stats.kind {
-            case .numeric:
-                if let x = num, x.isFinite {
-                    text = x >= (stats.median ?? 0) ? words.high : words.low
-                } else {
-                    text = words.missing
-                }
-            case .categorical:
-                if let c = cat { text = words.customHigh ? words.high : "\(words.label) is \(c)" } else { text = words.missing }
-            }
-            return ReasonCode(feature: stats.name, text: text, contribution: c)
-        }
+            return featureStats[f].kind == .numeric ? .numeric(num) : .category(cat)
+        }, emit: { f, text, c in out.append(ReasonCode(feature: featureStats[f].name, text: text, contribution: c)) })
+        return out
+    }
+
+    /// The training category of plan code `code` of categorical input `k`.
+    func categoryName(code: Int32, categorical k: Int) -> String? {
+        let f = featureStats[categoricalFeatureIndex[k]]
+        guard let cats = f.categories, code >= 0, Int(code) < cats.count else { return nil }
+        return cats[Int(code)]
     }
 
     public func makeSession(maxRows: Int) -> ScoringSession { ScoringSession(model: self, maxRows: maxRows) }
@@ -215,15 +267,24 @@ public final class ScoringModel: Sendable {
 ///
 /// ```swift
 /// let session = model.makeSession(maxRows: 1024)
-/// // one buffer per model.plan.numericFeatures (raw values, NaN = missing) and one
-/// // array per model.plan.categoricalFeatures (raw strings, nil = missing)
-/// session.score(numeric: numBuffers, categorical: catColumns, rows: n)
-/// for r in 0..<n { session.probability(r); session.refuse(r); session.error(r); session.reasons(r) }
+/// // numeric[j]: raw values of model.plan.numericFeatures[j] (NaN = missing);
+/// // codes[k]: for model.plan.categoricalFeatures[k], the index of the value in that
+/// // feature's `model.inputFields` categories, -1 missing, any other value not listed.
+/// let errors = session.score(numeric: num, categoryCodes: codes, rows: n) { k, row in rawText(k, row) }
+/// for r in 0..<n {
+///     if let e = session.error(r) { ... } else {
+///         session.probability(r); session.refuse(r)
+///         session.forEachReason(r) { feature, text, contribution in ... }   // no allocation
+///     }
+/// }
 /// ```
-/// Each value goes through the spec's cleaning rules (`Cleaner.cleanNumeric`,
-/// `canonicalCategory`), then the compiled `FeaturePlan`, then the model. A row with a
-/// rejected or non-finite value gets a `RowError` (and NaN probability); the others are
-/// scored. Buffers are allocated once, in `init`.
+/// Values go through the spec's cleaning rules (range rules via `Cleaner.cleanNumeric`
+/// for out-of-range numbers; unlisted categories via `Cleaner.canonicalCategory` of the
+/// text the `unknownText` closure returns, so typo correction still applies), then the
+/// compiled `FeaturePlan`, then the model. A row with a rejected or ±inf value gets a
+/// `RowError` (NaN probability); the rest of the batch is scored. All buffers are
+/// allocated once, in `init`; nothing is allocated per row except error messages.
+/// A session is used by one thread at a time.
 public final class ScoringSession {
     public let model: ScoringModel
     public let maxRows: Int
@@ -235,7 +296,9 @@ public final class ScoringSession {
     var errors: [RowError?]
     var contrib: [Float]
     var perFeature: [Double]
-    var rawCategories: [[String?]]
+    var taken: [Bool]
+    /// Cleaned category per categorical input and row (string path only; nil otherwise).
+    var categoryText: [[String?]]
     let scratch: ModelScratch
     var rowCount = 0
 
@@ -245,53 +308,104 @@ public final class ScoringSession {
         self.maxRows = maxRows
         numeric = model.plan.numericFeatures.map { _ in [Double](repeating: .nan, count: maxRows) }
         codes = model.plan.categoricalFeatures.map { _ in [Int32](repeating: -1, count: maxRows) }
-        rawCategories = model.plan.categoricalFeatures.map { _ in [String?](repeating: nil, count: maxRows) }
+        categoryText = model.plan.categoricalFeatures.map { _ in [String?](repeating: nil, count: maxRows) }
         features = [Float](repeating: 0, count: maxRows * model.plan.width)
         logits = [Float](repeating: 0, count: maxRows)
         probabilities = [Double](repeating: .nan, count: maxRows)
         errors = [RowError?](repeating: nil, count: maxRows)
         contrib = [Float](repeating: 0, count: model.plan.width)
         perFeature = [Double](repeating: 0, count: model.featureStats.count)
+        taken = [Bool](repeating: false, count: model.featureStats.count)
         scratch = model.model.makeScratch(maxRows: maxRows)
     }
 
-    /// Scores `rows` (≤ maxRows) raw applicants. `numeric[j]` holds feature
-    /// `model.plan.numericFeatures[j]` (NaN = missing), `categorical[k]` feature
-    /// `model.plan.categoricalFeatures[k]` (nil = missing). Returns the number of row errors.
+    /// Scores `rows` (≤ maxRows) applicants given category codes (see the type's doc).
+    /// `unknownText(k, row)` supplies the raw text of a category that is not in the
+    /// schema list (only called for those). Returns the number of row errors.
     @discardableResult
-    public func score(numeric input: [UnsafeBufferPointer<Double>], categorical: [[String?]], rows: Int) -> Int {
+    public func score(numeric input: [UnsafeBufferPointer<Double>], categoryCodes: [UnsafeBufferPointer<Int32>], rows: Int,
+                      unknownText: ((_ categorical: Int, _ row: Int) -> String?)? = nil) -> Int {
         let plan = model.plan
-        precondition(rows <= maxRows, "ScoringSession: \(rows) rows > maxRows \(maxRows)")
-        precondition(input.count == plan.numericFeatures.count && categorical.count == plan.categoricalFeatures.count,
-                     "ScoringSession: expected \(plan.numericFeatures.count) numeric and \(plan.categoricalFeatures.count) categorical columns")
-        rowCount = rows
-        for r in 0..<rows { errors[r] = nil }
-        var errorCount = 0
-        for (j, name) in plan.numericFeatures.enumerated() {
-            let src = input[j]
+        precondition(categoryCodes.count == plan.categoricalFeatures.count,
+                     "ScoringSession: expected \(plan.categoricalFeatures.count) categorical columns")
+        begin(rows: rows)
+        for k in 0..<categoryCodes.count {
+            let src = categoryCodes[k]
             precondition(src.count >= rows)
+            let table = model.schemaToPlan[k]
+            let fallback = model.unknownCode[k]
             for r in 0..<rows {
-                let raw = src[r]
-                if raw.isInfinite {
-                    if errors[r] == nil { errorCount += 1; errors[r] = RowError(row: r, field: name, value: "\(raw)", reason: "not a finite number") }
-                    numeric[j][r] = .nan
-                    continue
-                }
-                switch model.cleaner.cleanNumeric(raw.isNaN ? nil : raw, feature: name) {
-                case .value(let v): numeric[j][r] = v ?? .nan
-                case .rejected(let reason):
-                    if errors[r] == nil { errorCount += 1; errors[r] = RowError(row: r, field: name, value: formatNumber(raw), reason: reason) }
-                    numeric[j][r] = .nan
+                let c = src[r]
+                categoryText[k][r] = nil
+                if c == -1 {
+                    codes[k][r] = -1
+                } else if c >= 0 && Int(c) < table.count {
+                    codes[k][r] = table[Int(c)]
+                } else if let text = unknownText?(k, r) {
+                    let canonical = model.cleaner.canonicalCategory(text, feature: plan.categoricalFeatures[k])
+                    codes[k][r] = plan.code(canonical, categorical: k)
+                    categoryText[k][r] = canonical
+                } else {
+                    codes[k][r] = fallback
                 }
             }
         }
+        return finish(numeric: input, rows: rows)
+    }
+
+    /// Scores `rows` (≤ maxRows) applicants given raw category strings: `categorical[k]`
+    /// holds feature `model.plan.categoricalFeatures[k]` (nil = missing). Returns the
+    /// number of row errors.
+    @discardableResult
+    public func score(numeric input: [UnsafeBufferPointer<Double>], categorical: [[String?]], rows: Int) -> Int {
+        let plan = model.plan
+        precondition(categorical.count == plan.categoricalFeatures.count,
+                     "ScoringSession: expected \(plan.categoricalFeatures.count) categorical columns")
+        begin(rows: rows)
         for (k, name) in plan.categoricalFeatures.enumerated() {
             let src = categorical[k]
             precondition(src.count >= rows)
             for r in 0..<rows {
                 let c = model.cleaner.canonicalCategory(src[r], feature: name)
-                rawCategories[k][r] = c
+                categoryText[k][r] = c
                 codes[k][r] = plan.code(c, categorical: k)
+            }
+        }
+        return finish(numeric: input, rows: rows)
+    }
+
+    private func begin(rows: Int) {
+        precondition(rows >= 0 && rows <= maxRows, "ScoringSession: \(rows) rows > maxRows \(maxRows)")
+        rowCount = rows
+        for r in 0..<rows { errors[r] = nil }
+    }
+
+    private func finish(numeric input: [UnsafeBufferPointer<Double>], rows: Int) -> Int {
+        let plan = model.plan
+        precondition(input.count == plan.numericFeatures.count,
+                     "ScoringSession: expected \(plan.numericFeatures.count) numeric columns")
+        var errorCount = 0
+        for (j, name) in plan.numericFeatures.enumerated() {
+            let src = input[j]
+            precondition(src.count >= rows)
+            let lo = model.numericRanges[j].lowerBound, hi = model.numericRanges[j].upperBound
+            for r in 0..<rows {
+                let raw = src[r]
+                if raw.isNaN || (raw >= lo && raw <= hi) {   // missing or inside the valid range: kept as is
+                    numeric[j][r] = raw
+                    continue
+                }
+                if raw.isInfinite {
+                    if errors[r] == nil { errorCount += 1; errors[r] = RowError(row: r, field: name, value: "\(raw)", reason: "not a finite number") }
+                    numeric[j][r] = .nan
+                    continue
+                }
+                switch model.cleaner.cleanNumeric(raw, feature: name) {
+                case .value(let v): numeric[j][r] = v ?? .nan
+                case .rejected(let reason):
+                    if errors[r] == nil { errorCount += 1; errors[r] = RowError(row: r, field: name, value: formatNumber(raw), reason: reason) }
+                    numeric[j][r] = .nan
+                }
             }
         }
         withBuffers(numeric) { num in
@@ -315,23 +429,35 @@ public final class ScoringSession {
     public func refuse(_ r: Int) -> Bool { probability(r) >= model.threshold }
     public func error(_ r: Int) -> RowError? { precondition(r < rowCount); return errors[r] }
 
-    /// Up to `limit` reason codes of row `r` of the last batch (empty for an error row).
-    public func reasons(_ r: Int, limit: Int = 4) -> [ReasonCode] {
+    /// Calls `body(feature, text, contribution)` for up to `limit` reasons of row `r`,
+    /// strongest first; `feature` indexes `model.inputFields` (spec order). No allocation.
+    /// `body` must not call back into this session (its buffers are in use).
+    public func forEachReason(_ r: Int, limit: Int = 4, _ body: (_ feature: Int, _ text: String, _ contribution: Double) -> Void) {
         precondition(r < rowCount)
-        guard errors[r] == nil else { return [] }
+        guard errors[r] == nil else { return }
         let w = model.plan.width
         features.withUnsafeBufferPointer { x in
             contrib.withUnsafeMutableBufferPointer { c in
                 _ = model.model.contributions(UnsafeBufferPointer(rebasing: x[(r * w)..<((r + 1) * w)]), c, scratch: scratch)
             }
         }
-        return model.reasonCodes(contributions: contrib, perFeature: &perFeature, limit: limit) { f in
+        model.topReasons(contributions: contrib, perFeature: &perFeature, taken: &taken, limit: limit) { f in
             let slot = model.featureSlot[f]
             if model.featureStats[f].kind == .numeric {
                 let v = numeric[slot][r]
-                return (v.isNaN ? nil : v, nil)
+                return .numeric(v.isNaN ? nil : v)
             }
-            return (nil, rawCategories[slot][r])
+            if codes[slot][r] < 0 { return .category(nil) }
+            return .category(categoryText[slot][r] ?? model.categoryName(code: codes[slot][r], categorical: slot))
+        } emit: { f, text, c in body(f, text, c) }
+    }
+
+    /// Up to `limit` reason codes of row `r` of the last batch (empty for an error row).
+    public func reasons(_ r: Int, limit: Int = 4) -> [ReasonCode] {
+        var out: [ReasonCode] = []
+        forEachReason(r, limit: limit) { f, text, c in
+            out.append(ReasonCode(feature: model.featureStats[f].name, text: text, contribution: c))
         }
+        return out
     }
 }

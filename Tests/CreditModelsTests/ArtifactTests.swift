@@ -168,4 +168,45 @@ func temporaryPath(_ name: String) -> String {
         #expect(u.artifact.training.balance == "undersample")
         #expect(u.test!.rows == w.test!.rows)   // balancing never touches validation/test rows
     }
+
+    @Test func categoryCodePathMatchesStringPath() throws {
+        let a = try trainSynthetic(rows: 2000)
+        let model = try ScoringModel(artifact: a.artifact, modelID: a.modelID)
+        var t = Synthetic.table(rows: 40, seed: 13)
+        var home = t.column(named: "person_home_ownership")!.categoricalValues!
+        home[0] = "MORTGAGE"; home[1] = "Houseboat"; home[2] = nil   // case variant, unknown, missing
+        t.replace(.categorical("person_home_ownership", home))
+        let num = model.plan.numericFeatures.map { n in t.column(named: n)!.numericValues!.map { $0 ?? .nan } }
+        let cat = model.plan.categoricalFeatures.map { t.column(named: $0)!.categoricalValues! }
+        // Codes as a server computes them: exact index in the schema's category list.
+        let codes: [[Int32]] = model.plan.categoricalFeatures.enumerated().map { k, name in
+            let list = model.inputFields.first { $0.name == name }!.categories!
+            return cat[k].map { v in v.map { s in list.firstIndex(of: s).map(Int32.init) ?? -2 } ?? -1 }
+        }
+        #expect(codes[0][0] == -2 && codes[0][1] == -2 && codes[0][2] == -1)
+        let bySession = model.makeSession(maxRows: 40), byCodes = model.makeSession(maxRows: 40)
+        _ = num.withUnsafeBufferPointers { bySession.score(numeric: $0, categorical: cat, rows: 40) }
+        _ = num.withUnsafeBufferPointers { n in
+            codes.withUnsafeBufferPointers { c in
+                byCodes.score(numeric: n, categoryCodes: c, rows: 40) { k, row in cat[k][row] }
+            }
+        }
+        for r in 0..<40 {
+            #expect(byCodes.probability(r).bitPattern == bySession.probability(r).bitPattern)
+            #expect(byCodes.reasons(r) == bySession.reasons(r))
+            let expected = byCodes.reasons(r)
+            var streamed: [(String, String)] = []
+            byCodes.forEachReason(r) { f, text, c in
+                #expect(c > 0)
+                streamed.append((model.inputFields[f].name, text))
+            }
+            #expect(streamed.map(\.0) == expected.map(\.feature))
+            #expect(streamed.map(\.1) == expected.map(\.text))
+        }
+        // "MORTGAGE" is cleaned to "Mortgage": same score as the canonical spelling.
+        var canon = t
+        home[0] = "Mortgage"
+        canon.replace(.categorical("person_home_ownership", home))
+        #expect(try model.score(canon)[0].score!.probability == bySession.probability(0))
+    }
 }

@@ -114,7 +114,7 @@ public final class ScoringModel: Sendable {
             (fieldsByName[name]?.categories ?? []).map { plan.code($0, categorical: k) }
         }
         self.unknownCode = plan.categoricalFeatures.enumerated().map { k, name in
-            artifact.spec.feature(named: name)?.vocabulary != nil ? plan.code("unknown", categorical: k) : plan.code("\u{0}unseen", categorical: k)
+            artifact.spec.feature(named: name)?.vocabulary != nil ? plan.code(Cleaner.unknownCategory, categorical: k) : plan.code("\u{0}unseen", categorical: k)
         }
         guard model.inputWidth == plan.width else {
             throw ArtifactError(description: "model input width \(model.inputWidth) does not match preprocessing width \(plan.width)")
@@ -334,19 +334,27 @@ public final class ScoringSession {
             precondition(src.count >= rows)
             let table = model.schemaToPlan[k]
             let fallback = model.unknownCode[k]
-            for r in 0..<rows {
-                let c = src[r]
-                categoryText[k][r] = nil
-                if c == -1 {
-                    codes[k][r] = -1
-                } else if c >= 0 && Int(c) < table.count {
-                    codes[k][r] = table[Int(c)]
-                } else if let text = unknownText?(k, r) {
-                    let canonical = model.cleaner.canonicalCategory(text, feature: plan.categoricalFeatures[k])
-                    codes[k][r] = plan.code(canonical, categorical: k)
-                    categoryText[k][r] = canonical
-                } else {
-                    codes[k][r] = fallback
+            let unseen = Int32(model.plan.catCardinality[k])
+            let name = plan.categoricalFeatures[k]
+            codes[k].withUnsafeMutableBufferPointer { dst in
+                table.withUnsafeBufferPointer { table in
+                    for r in 0..<rows {
+                        let c = src[r]
+                        var code: Int32
+                        if c == -1 {
+                            code = -1
+                        } else if c >= 0 && Int(c) < table.count {
+                            code = table[Int(c)]
+                        } else if let text = unknownText?(k, r) {
+                            let canonical = model.cleaner.canonicalCategory(text, feature: name)
+                            code = plan.code(canonical, categorical: k)
+                            if code == unseen { categoryText[k][r] = canonical }
+                        } else {
+                            code = fallback
+                            if code == unseen { categoryText[k][r] = nil }
+                        }
+                        dst[r] = code
+                    }
                 }
             }
         }
@@ -365,10 +373,12 @@ public final class ScoringSession {
         for (k, name) in plan.categoricalFeatures.enumerated() {
             let src = categorical[k]
             precondition(src.count >= rows)
+            let unseen = Int32(model.plan.catCardinality[k])
             for r in 0..<rows {
                 let c = model.cleaner.canonicalCategory(src[r], feature: name)
-                categoryText[k][r] = c
-                codes[k][r] = plan.code(c, categorical: k)
+                let code = plan.code(c, categorical: k)
+                if code == unseen { categoryText[k][r] = c }
+                codes[k][r] = code
             }
         }
         return finish(numeric: input, rows: rows)
@@ -377,7 +387,9 @@ public final class ScoringSession {
     private func begin(rows: Int) {
         precondition(rows >= 0 && rows <= maxRows, "ScoringSession: \(rows) rows > maxRows \(maxRows)")
         rowCount = rows
-        for r in 0..<rows { errors[r] = nil }
+        errors.withUnsafeMutableBufferPointer { e in
+            for r in 0..<rows where e[r] != nil { e[r] = nil }
+        }
     }
 
     private func finish(numeric input: [UnsafeBufferPointer<Double>], rows: Int) -> Int {
@@ -389,12 +401,16 @@ public final class ScoringSession {
             let src = input[j]
             precondition(src.count >= rows)
             let lo = model.numericRanges[j].lowerBound, hi = model.numericRanges[j].upperBound
-            for r in 0..<rows {
-                let raw = src[r]
-                if raw.isNaN || (raw >= lo && raw <= hi) {   // missing or inside the valid range: kept as is
-                    numeric[j][r] = raw
-                    continue
+            var outside: [Int] = []   // rare: values outside the valid range (allocated only then)
+            numeric[j].withUnsafeMutableBufferPointer { dst in
+                for r in 0..<rows {
+                    let raw = src[r]
+                    dst[r] = raw
+                    if !(raw.isNaN || (raw >= lo && raw <= hi)) { outside.append(r) }
                 }
+            }
+            for r in outside {
+                let raw = src[r]
                 if raw.isInfinite {
                     if errors[r] == nil { errorCount += 1; errors[r] = RowError(row: r, field: name, value: "\(raw)", reason: "not a finite number") }
                     numeric[j][r] = .nan
@@ -420,7 +436,14 @@ public final class ScoringSession {
                 model.model.logits(x, out, rows: 0..<rows, scratch: scratch)
             }
         }
-        for r in 0..<rows { probabilities[r] = errors[r] == nil ? ScoringModel.probability(logits[r]) : .nan }
+        probabilities.withUnsafeMutableBufferPointer { p in
+            logits.withUnsafeBufferPointer { z in
+                for r in 0..<rows { p[r] = ScoringModel.probability(z[r]) }
+            }
+        }
+        if errorCount > 0 {
+            for r in 0..<rows where errors[r] != nil { probabilities[r] = .nan }
+        }
         return errorCount
     }
 
@@ -447,8 +470,12 @@ public final class ScoringSession {
                 let v = numeric[slot][r]
                 return .numeric(v.isNaN ? nil : v)
             }
-            if codes[slot][r] < 0 { return .category(nil) }
-            return .category(categoryText[slot][r] ?? model.categoryName(code: codes[slot][r], categorical: slot))
+            let code = codes[slot][r]
+            if code < 0 { return .category(nil) }
+            if code == Int32(model.plan.catCardinality[slot]) {   // unseen in training: the cleaned text
+                return .category(categoryText[slot][r] ?? Cleaner.unknownCategory)
+            }
+            return .category(model.categoryName(code: code, categorical: slot))
         } emit: { f, text, c in body(f, text, c) }
     }
 

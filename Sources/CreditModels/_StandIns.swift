@@ -48,6 +48,7 @@ public enum NumericCleaning: Sendable, Equatable {
 
 // STAND-IN until data branch merges
 public struct Cleaner: Sendable {
+    public static let unknownCategory = "unknown"
     public let spec: DatasetSpec
     public init(spec: DatasetSpec) throws { self.spec = spec }
 

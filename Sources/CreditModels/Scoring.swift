@@ -59,7 +59,16 @@ public final class ScoringModel: Sendable {
     /// For each spec feature, its index among numeric (or categorical) plan inputs.
     let featureSlot: [Int]
     let featureStats: [FeatureStats]
-    let reasonTexts: [(high: String, low: String, missing: String, label: String, customHigh: Bool, categoryText: [String: String])]
+    // Reason wording per feature (spec order), precomputed so wording allocates nothing.
+    let highText: [String]
+    let lowText: [String]
+    let missingText: [String]
+    let labelText: [String]
+    let customHigh: [Bool]
+    let medians: [Double]
+    let featureIsNumeric: [Bool]
+    /// Per categorical plan input: the wording for each training category code.
+    let categoryReason: [[String]]
     /// The raw features a request carries, in spec order (the artifact schema without the id).
     public let inputFields: [RawField]
     /// Per numeric plan input: the valid range (values inside need no cleaning).
@@ -93,15 +102,18 @@ public final class ScoringModel: Sendable {
             if f.kind == .numeric { slots.append(nNum); nNum += 1 } else { slots.append(nCat); nCat += 1 }
         }
         self.featureSlot = slots
-        self.reasonTexts = feats.map { f in
-            let spec = artifact.spec.feature(named: f.name)
-            let label = spec?.label ?? f.name.replacingOccurrences(of: "_", with: " ")
-            var categoryText: [String: String] = [:]
-            for c in f.categories ?? [] { categoryText[c] = "\(label) is \(c)" }
-            return (high: spec?.reasonHigh ?? "\(label) is too high",
-                    low: spec?.reasonLow ?? "\(label) is too low",
-                    missing: spec?.reasonMissing ?? "\(label) is missing",
-                    label: label, customHigh: spec?.reasonHigh != nil, categoryText: categoryText)
+        let specs = feats.map { artifact.spec.feature(named: $0.name) }
+        let labels = zip(feats, specs).map { f, spec in spec?.label ?? f.name.replacingOccurrences(of: "_", with: " ") }
+        self.labelText = labels
+        self.highText = zip(labels, specs).map { label, spec in spec?.reasonHigh ?? "\(label) is too high" }
+        self.lowText = zip(labels, specs).map { label, spec in spec?.reasonLow ?? "\(label) is too low" }
+        self.missingText = zip(labels, specs).map { label, spec in spec?.reasonMissing ?? "\(label) is missing" }
+        self.customHigh = specs.map { $0?.reasonHigh != nil }
+        self.medians = feats.map { $0.median ?? 0 }
+        self.featureIsNumeric = feats.map { $0.kind == .numeric }
+        self.categoryReason = plan.categoricalFeatures.map { name in
+            let f = index[name]!
+            return (feats[f].categories ?? []).map { c in specs[f]?.reasonHigh ?? "\(labels[f]) is \(c)" }
         }
         self.inputFields = artifact.schema.filter { $0.role == "feature" }
         self.numericRanges = plan.numericFeatures.map { name in
@@ -208,18 +220,23 @@ public final class ScoringModel: Sendable {
     enum ReasonValue {
         case numeric(Double?)
         case category(String?)
+        /// Session path: plan code of categorical input `k` (text only for unseen categories).
+        case categoryCode(k: Int, code: Int32, unseen: String?)
     }
 
     /// Sums column contributions by source feature and emits the (up to) `limit` largest
     /// positive ones, strongest first, with their wording. Allocation-free: `perFeature`
     /// and `taken` are caller scratch of `featureStats.count` elements.
-    func topReasons(contributions: [Float], perFeature: inout [Double], taken: inout [Bool], limit: Int,
+    func topReasons(contributions: UnsafeBufferPointer<Float>, perFeature: UnsafeMutableBufferPointer<Double>,
+                    taken: UnsafeMutableBufferPointer<Bool>, limit: Int,
                     value: (Int) -> ReasonValue, emit: (Int, String, Double) -> Void) {
-        for f in perFeature.indices { perFeature[f] = 0; taken[f] = false }
-        for (j, c) in contributions.enumerated() { perFeature[columnFeature[j]] += Double(c) }
+        for f in 0..<perFeature.count { perFeature[f] = 0; taken[f] = false }
+        columnFeature.withUnsafeBufferPointer { source in
+            for j in 0..<contributions.count { perFeature[source[j]] += Double(contributions[j]) }
+        }
         for _ in 0..<limit {
             var best = -1
-            for f in perFeature.indices where !taken[f] && perFeature[f] > 0 {
+            for f in 0..<perFeature.count where !taken[f] && perFeature[f] > 0 {
                 if best < 0 || perFeature[f] > perFeature[best] { best = f }
             }
             guard best >= 0 else { return }
@@ -230,14 +247,17 @@ public final class ScoringModel: Sendable {
 
     /// The adverse-action wording of feature `f` with cleaned value `value`.
     func reasonText(feature f: Int, value: ReasonValue) -> String {
-        let words = reasonTexts[f]
         switch value {
         case .numeric(let x):
-            guard let x, x.isFinite else { return words.missing }
-            return x >= (featureStats[f].median ?? 0) ? words.high : words.low
+            guard let x, x.isFinite else { return missingText[f] }
+            return x >= medians[f] ? highText[f] : lowText[f]
         case .category(let c):
-            guard let c else { return words.missing }
-            return words.customHigh ? words.high : words.categoryText[c] ?? "\(words.label) is \(c)"
+            guard let c else { return missingText[f] }
+            return customHigh[f] ? highText[f] : "\(labelText[f]) is \(c)"
+        case .categoryCode(let k, let code, let unseen):
+            if code < 0 { return missingText[f] }
+            if Int(code) < categoryReason[k].count { return categoryReason[k][Int(code)] }
+            return customHigh[f] ? highText[f] : "\(labelText[f]) is \(unseen ?? Cleaner.unknownCategory)"
         }
     }
 
@@ -246,18 +266,17 @@ public final class ScoringModel: Sendable {
                      value: (Int) -> (Double?, String?)) -> [ReasonCode] {
         var taken = [Bool](repeating: false, count: featureStats.count)
         var out: [ReasonCode] = []
-        topReasons(contributions: contributions, perFeature: &perFeature, taken: &taken, limit: limit, value: { f in
-            let (num, cat) = value(f)
-            return featureStats[f].kind == .numeric ? .numeric(num) : .category(cat)
-        }, emit: { f, text, c in out.append(ReasonCode(feature: featureStats[f].name, text: text, contribution: c)) })
+        contributions.withUnsafeBufferPointer { c in
+            perFeature.withUnsafeMutableBufferPointer { p in
+                taken.withUnsafeMutableBufferPointer { t in
+                    topReasons(contributions: c, perFeature: p, taken: t, limit: limit, value: { f in
+                        let (num, cat) = value(f)
+                        return featureStats[f].kind == .numeric ? .numeric(num) : .category(cat)
+                    }, emit: { f, text, c in out.append(ReasonCode(feature: featureStats[f].name, text: text, contribution: c)) })
+                }
+            }
+        }
         return out
-    }
-
-    /// The training category of plan code `code` of categorical input `k`.
-    func categoryName(code: Int32, categorical k: Int) -> String? {
-        let f = featureStats[categoricalFeatureIndex[k]]
-        guard let cats = f.categories, code >= 0, Int(code) < cats.count else { return nil }
-        return cats[Int(code)]
     }
 
     public func makeSession(maxRows: Int) -> ScoringSession { ScoringSession(model: self, maxRows: maxRows) }
@@ -459,24 +478,29 @@ public final class ScoringSession {
         precondition(r < rowCount)
         guard errors[r] == nil else { return }
         let w = model.plan.width
+        let m = model
         features.withUnsafeBufferPointer { x in
             contrib.withUnsafeMutableBufferPointer { c in
-                _ = model.model.contributions(UnsafeBufferPointer(rebasing: x[(r * w)..<((r + 1) * w)]), c, scratch: scratch)
+                _ = m.model.contributions(UnsafeBufferPointer(rebasing: x[(r * w)..<((r + 1) * w)]), c, scratch: scratch)
             }
         }
-        model.topReasons(contributions: contrib, perFeature: &perFeature, taken: &taken, limit: limit) { f in
-            let slot = model.featureSlot[f]
-            if model.featureStats[f].kind == .numeric {
-                let v = numeric[slot][r]
-                return .numeric(v.isNaN ? nil : v)
+        let numeric = self.numeric, codes = self.codes, categoryText = self.categoryText   // no copies: shared storage
+        contrib.withUnsafeBufferPointer { c in
+            perFeature.withUnsafeMutableBufferPointer { p in
+                taken.withUnsafeMutableBufferPointer { t in
+                    m.topReasons(contributions: c, perFeature: p, taken: t, limit: limit, value: { f in
+                        let slot = m.featureSlot[f]
+                        if m.featureIsNumeric[f] {
+                            let v = numeric[slot][r]
+                            return .numeric(v.isNaN ? nil : v)
+                        }
+                        let code = codes[slot][r]
+                        let unseen = code == Int32(m.plan.catCardinality[slot]) ? categoryText[slot][r] : nil
+                        return .categoryCode(k: slot, code: code, unseen: unseen)
+                    }, emit: body)
+                }
             }
-            let code = codes[slot][r]
-            if code < 0 { return .category(nil) }
-            if code == Int32(model.plan.catCardinality[slot]) {   // unseen in training: the cleaned text
-                return .category(categoryText[slot][r] ?? Cleaner.unknownCategory)
-            }
-            return .category(model.categoryName(code: code, categorical: slot))
-        } emit: { f, text, c in body(f, text, c) }
+        }
     }
 
     /// Up to `limit` reason codes of row `r` of the last batch (empty for an error row).

@@ -32,6 +32,8 @@ struct TrainCommand: ParsableCommand {
     var costRefusedGood: Double?
     @Option(help: "Class balancing of the fit rows: none|weights|undersample|oversample.")
     var balance: BalanceOption = .none
+    @Option(name: .customLong("default-weight"), help: "Explicit class weight of the default class (goods weigh 1); instead of --balance.")
+    var defaultWeight: Double?
     @Option(name: .customLong("exclude-ids"), help: "File of loan ids (one a line) left out of training entirely.")
     var excludeIDs: String?
     @Option(name: .customLong("test-ids"), help: "File of loan ids (one a line) that form the test set (instead of --test).")
@@ -61,6 +63,10 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("use either --min-precision or the two --cost-* options, not both")
             }
         }
+        if let w = defaultWeight {
+            guard w > 0, w.isFinite else { throw ValidationError("--default-weight must be > 0, got \(w)") }
+            guard balance == .none else { throw ValidationError("use either --default-weight or --balance, not both") }
+        }
         if (costMissedDefault == nil) != (costRefusedGood == nil) {
             throw ValidationError("--cost-missed-default and --cost-refused-good go together")
         }
@@ -78,6 +84,7 @@ struct TrainCommand: ParsableCommand {
         options.validationFraction = validation
         options.testFraction = test
         options.balance = balance.balancing
+        if let w = defaultWeight { options.balance = .weights(positive: Float(w), negative: 1) }
         if let p = minPrecision { options.threshold = .minPrecision(p) }
         if let a = costMissedDefault, let b = costRefusedGood { options.threshold = .cost(missedDefault: a, refusedGood: b) }
         if let f = excludeIDs { options.excludeIDs = try readIDList(f) }

@@ -67,6 +67,13 @@ func temporaryPath(_ name: String) -> String {
         }
         let truncated = try a.artifact.fileData().data.prefix(12)
         #expect(throws: ArtifactError.self) { try ModelArtifact.decode(Data(truncated)) }
+        // A consistent file whose algorithm this build lacks names the algorithm.
+        let body = String(decoding: try a.artifact.body(), as: UTF8.self)
+            .replacingOccurrences(of: "\"algorithm\":\"logistic\"", with: "\"algorithm\":\"quantum\"")
+        let foreign = Data("CREDIT 1\n\(ModelArtifact.modelID(body: Data(body.utf8)))\n\(body)".utf8)
+        #expect { try ModelArtifact.decode(foreign) } throws: {
+            ($0 as? ArtifactError)?.description.contains("'quantum' is not available in this build") == true
+        }
         #expect { try ModelArtifact.load(path: "/nonexistent/model.credit") } throws: {
             ($0 as? ArtifactError)?.description.contains("cannot read model file") == true
         }

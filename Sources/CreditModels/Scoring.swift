@@ -340,10 +340,12 @@ public final class ScoringSession {
 
     /// Scores `rows` (≤ maxRows) applicants given category codes (see the type's doc).
     /// `unknownText(k, row)` supplies the raw text of a category that is not in the
-    /// schema list (only called for those). Returns the number of row errors.
+    /// schema list (only called for those; non-escaping). Without it (nil) such a value
+    /// counts as the cleaner's "unknown" category (features with a vocabulary) or as a
+    /// category unseen in training. Returns the number of row errors.
     @discardableResult
     public func score(numeric input: [UnsafeBufferPointer<Double>], categoryCodes: [UnsafeBufferPointer<Int32>], rows: Int,
-                      unknownText: ((_ categorical: Int, _ row: Int) -> String?)? = nil) -> Int {
+                      unknownText: (_ categorical: Int, _ row: Int) -> String? = { _, _ in nil }) -> Int {
         let plan = model.plan
         precondition(categoryCodes.count == plan.categoricalFeatures.count,
                      "ScoringSession: expected \(plan.categoricalFeatures.count) categorical columns")
@@ -364,7 +366,7 @@ public final class ScoringSession {
                             code = -1
                         } else if c >= 0 && Int(c) < table.count {
                             code = table[Int(c)]
-                        } else if let text = unknownText?(k, r) {
+                        } else if let text = unknownText(k, r) {
                             let canonical = model.cleaner.canonicalCategory(text, feature: name)
                             code = plan.code(canonical, categorical: k)
                             if code == unseen { categoryText[k][r] = canonical }

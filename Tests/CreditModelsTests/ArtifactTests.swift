@@ -210,6 +210,11 @@ func temporaryPath(_ name: String) -> String {
             #expect(streamed.map(\.0) == expected.map(\.feature))
             #expect(streamed.map(\.1) == expected.map(\.text))
         }
+        // Without the text, an unlisted value counts as the cleaner's "unknown" ("Houseboat" is one).
+        let noText = model.makeSession(maxRows: 40)
+        _ = num.withUnsafeBufferPointers { n in codes.withUnsafeBufferPointers { c in noText.score(numeric: n, categoryCodes: c, rows: 40) } }
+        #expect(noText.probability(1) == bySession.probability(1))
+        #expect(noText.reasons(1) == bySession.reasons(1))
         // "MORTGAGE" is cleaned to "Mortgage": same score as the canonical spelling.
         var canon = t
         home[0] = "Mortgage"

@@ -58,6 +58,8 @@ public struct LogisticLearner: Learner {
         var iterations = 0
         var gradNorm = Double.infinity
         var f = objective(beta)
+        var lastGradNorm = Double.infinity
+        var stalled = 0
         while true {
             // Gradient and Hessian at beta.
             for k in 0..<p { grad[k] = 0 }
@@ -95,18 +97,29 @@ public struct LogisticLearner: Learner {
                 // Singular Hessian (λ = 0 with a constant column): fall back to a gradient step.
                 rhs = grad.map { -$0 }
             }
-            var t = 1.0
             var directional = 0.0
             for k in 0..<p { directional += grad[k] * rhs[k] }
             var candidate = beta
             var fNew = f
-            for _ in 0..<50 {
-                for k in 0..<p { candidate[k] = beta[k] + t * rhs[k] }
+            if -directional < 1e-12 {
+                // Newton decrement below what the objective can resolve in Double: inside the
+                // quadratic-convergence region, so take the full step (a line search would
+                // only see rounding noise).
+                for k in 0..<p { candidate[k] = beta[k] + rhs[k] }
                 fNew = objective(candidate)
-                if fNew <= f + 1e-4 * t * directional { break }
-                t *= 0.5
+                stalled = gradNorm >= lastGradNorm * 0.5 ? stalled + 1 : 0
+                if stalled >= 3 { break }   // gradient no longer shrinks: floating-point floor
+            } else {
+                var t = 1.0
+                for _ in 0..<50 {
+                    for k in 0..<p { candidate[k] = beta[k] + t * rhs[k] }
+                    fNew = objective(candidate)
+                    if fNew <= f + 1e-4 * t * directional { break }
+                    t *= 0.5
+                }
+                if fNew > f { break }   // no descent possible in floating point: at the optimum
             }
-            if fNew > f { break }   // no descent possible in floating point: at the optimum
+            lastGradNorm = gradNorm
             beta = candidate
             f = fNew
             iterations += 1

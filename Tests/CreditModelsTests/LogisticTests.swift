@@ -83,6 +83,22 @@ import Testing
         }
     }
 
+    @Test func convergesToTightToleranceWithOutliersAndCollinearOneHots() throws {
+        // Income outliers (standardized values near 100) and one-hot columns that sum to the
+        // intercept make the Hessian ill-conditioned and the objective flat near the optimum
+        // (a line search there only sees rounding noise and used to stall at ~1e-11).
+        var raw = Synthetic.table(rows: 12000, seed: 77, missingRate: 0.03)
+        var income = raw.column(named: "person_income")!.numericValues!
+        for r in stride(from: 0, to: 12000, by: 50) { income[r] = 6_000_000 }
+        raw.replace(.numeric("person_income", income))
+        let cleaned = try Cleaner(spec: Synthetic.spec).clean(raw, purpose: .training).table
+        let p = try Preprocessor.fit(table: cleaned, spec: Synthetic.spec, rows: Array(0..<cleaned.rowCount))
+        let x = try p.transform(cleaned, encoding: .dense)
+        let y = cleaned.column(named: "loan_status")!.numericValues!.map { Float($0!) }
+        let m = try LogisticLearner(tolerance: 1e-14).fit(train: LabeledMatrix(x: x, y: y), validation: nil, seed: 0) { _ in }
+        #expect(m.converged && m.gradientNorm < 1e-14 && m.iterations < 20, "iterations \(m.iterations), gradient norm \(m.gradientNorm)")
+    }
+
     @Test func balancingIsSeededAndTouchesOnlyGivenRows() {
         let rows: [[Float]] = (0..<100).map { [Float($0)] }
         let y: [Float] = (0..<100).map { $0 % 5 == 0 ? 1 : 0 }   // 20 positives

@@ -44,8 +44,9 @@ public struct ApplicantResult: Sendable, Equatable {
 /// Two ways in:
 /// - `score(_ table:)`: a raw `DataTable` (CLI batch scoring). The spec's `Cleaner`
 ///   (purpose `.scoring`) runs first; every input row comes back, scored or with an error.
-/// - `makeSession(maxRows:)` → `ScoringSession.score(numeric:categorical:rows:)`: raw
-///   columnar input for a server, no per-row allocation except reason codes on request.
+/// - `makeSession(maxRows:)` → `ScoringSession.score(numeric:categoryCodes:rows:unknownText:)`
+///   (or `score(numeric:categorical:rows:)` with strings): raw columnar input for a server,
+///   no per-row allocation; reasons streamed with `forEachReason`.
 public final class ScoringModel: Sendable {
     public let artifact: ModelArtifact
     public let modelID: String
@@ -78,7 +79,6 @@ public final class ScoringModel: Sendable {
     /// Per categorical plan input: the plan code of a value outside the schema list when
     /// its text is unknown ("unknown" when the feature has a vocabulary, else unseen).
     let unknownCode: [Int32]
-    let categoricalFeatureIndex: [Int]
 
     public convenience init(path: String) throws {
         let (artifact, id) = try ModelArtifact.load(path: path)
@@ -120,7 +120,6 @@ public final class ScoringModel: Sendable {
             let r = artifact.spec.feature(named: name)?.range
             return (r?.min ?? -Double.greatestFiniteMagnitude)...(r?.max ?? Double.greatestFiniteMagnitude)
         }
-        self.categoricalFeatureIndex = plan.categoricalFeatures.map { index[$0]! }
         let fieldsByName = Dictionary(uniqueKeysWithValues: artifact.schema.filter { $0.role == "feature" }.map { ($0.name, $0) })
         self.schemaToPlan = plan.categoricalFeatures.enumerated().map { k, name in
             (fieldsByName[name]?.categories ?? []).map { plan.code($0, categorical: k) }

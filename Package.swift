@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -37,7 +38,11 @@ let package = Package(
             swiftSettings: optimized
         ),
         .target(name: "CreditCore", swiftSettings: optimized),
-        .target(name: "CreditModels", dependencies: ["CreditData", "CreditCore"], swiftSettings: optimized),
+        .target(
+            name: "CreditModels",
+            dependencies: ["CreditData", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: optimized
+        ),
         .executableTarget(
             name: "credit",
             dependencies: [
@@ -47,5 +52,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        // Depends on the `credit` executable so the CLI subprocess test finds it built.
+        .testTarget(name: "CreditModelsTests", dependencies: ["CreditModels", "CreditData", "credit"]),
     ]
 )

@@ -45,5 +45,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
+        .testTarget(
+            name: "CreditModelsTests",
+            dependencies: ["CreditModels", "CreditCore", "CreditData", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: optimized
+        ),
     ]
 )

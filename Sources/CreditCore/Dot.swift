@@ -12,19 +12,19 @@ public func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>
     let rawA = UnsafeRawPointer(pa), rawB = UnsafeRawPointer(pb)
     while i + 32 <= n {
         let o = i * MemoryLayout<Float>.stride
-        acc0.addProduct(rawA.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
+        multiplyAdd(&acc0, rawA.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
-        acc1.addProduct(rawA.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self),
+        multiplyAdd(&acc1, rawA.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self))
-        acc2.addProduct(rawA.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self),
+        multiplyAdd(&acc2, rawA.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self))
-        acc3.addProduct(rawA.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self),
+        multiplyAdd(&acc3, rawA.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self))
         i += 32
     }
     while i + 8 <= n {
         let o = i * MemoryLayout<Float>.stride
-        acc0.addProduct(rawA.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
+        multiplyAdd(&acc0, rawA.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
         i += 8
     }

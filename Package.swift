@@ -44,6 +44,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Throughput check of the CreditCore kernels (`swift run -c release kernel-bench`).
+        .executableTarget(name: "kernel-bench", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(

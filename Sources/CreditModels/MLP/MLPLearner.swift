@@ -20,6 +20,9 @@ public struct MLPLearner: Learner {
     public var encoding: InputEncoding { .dense }
 
     public struct Configuration: Codable, Sendable, Equatable {
+        /// Quantile bins of the piecewise-linear expansion of each numeric input column
+        /// (`PiecewiseLinearExpansion`); 0 feeds the inputs unchanged.
+        public var numericBins: Int = 16
         /// Hidden layer widths.
         public var hiddenLayers: [Int] = [128, 64, 32]
         /// Dropout rate after each hidden layer during training.
@@ -37,6 +40,9 @@ public struct MLPLearner: Learner {
         public var beta1: Float = 0.9
         public var beta2: Float = 0.999
         public var epsilon: Float = 1e-7
+        /// Exponential moving average of the weights (Polyak averaging) used for validation and
+        /// the returned model; 0 disables.
+        public var weightAveraging: Float = 0.99
         /// When the training data has no weights: weight each class by `rows / (2 · classRows)`.
         public var balanceClasses: Bool = false
 
@@ -58,9 +64,22 @@ public struct MLPLearner: Learner {
               c.dropout >= 0, c.dropout < 1, c.learningRate > 0 else {
             throw MLPError("MLP: invalid configuration \(c)")
         }
-        var trainer = MLPTrainer(configuration: c, inputs: train.x.cols, seed: seed)
+        // The expansion is fixed (fitted on the training rows); the layers train on expanded rows.
+        let expansion = c.numericBins > 0 ? PiecewiseLinearExpansion(fitting: train.x, bins: c.numericBins) : nil
+        func expanded(_ d: LabeledMatrix) -> LabeledMatrix {
+            guard let expansion else { return d }
+            var values = [Float](repeating: 0, count: d.rows * expansion.outputWidth)
+            d.x.values.withUnsafeBufferPointer { x in
+                values.withUnsafeMutableBufferPointer { expansion.expand(x, rows: 0..<d.rows, into: $0) }
+            }
+            let cols = (0..<expansion.outputWidth).map { FeatureColumn(name: "e\($0)", source: "e\($0)", kind: .numeric) }
+            return LabeledMatrix(x: FeatureMatrix(rows: d.rows, columns: cols, values: values), y: d.y, weights: d.weights)
+        }
+        let trainX = expanded(train)
+        var trainer = MLPTrainer(configuration: c, inputs: trainX.x.cols, seed: seed)
         let weights = train.weights ?? (c.balanceClasses ? balancedWeights(train.y) : nil)
-        return trainer.run(train: train, weights: weights, validation: validation, progress: progress)
+        let model = trainer.run(train: trainX, weights: weights, validation: validation.map(expanded), progress: progress)
+        return MLPModel(layers: model.layers, expansion: expansion)
     }
 
     private func validate(_ data: LabeledMatrix, name: String, width: Int) throws {
@@ -99,6 +118,18 @@ struct TrainLayer {
     var mW, vW: [Float]
     var mB, vB: [Float]
     var transposed: PackedMatrix
+    /// Moving averages of `weights.storage` and `bias` (see `Configuration.weightAveraging`).
+    var avgW: [Float]
+    var avgB: [Float]
+
+    mutating func average(_ d: Float) {
+        weights.storage.withUnsafeBufferPointer { w in
+            avgW.withUnsafeMutableBufferPointer { a in
+                for i in 0..<a.count { a[i] = d * a[i] + (1 - d) * w[i] }
+            }
+        }
+        for i in 0..<avgB.count { avgB[i] = d * avgB[i] + (1 - d) * bias[i] }
+    }
 
     /// One Adam step on weights (with decoupled decay) and biases, then `Wᵀ` refresh.
     mutating func adam(stepSize: Float, invBc2: Float, b1: Float, b2: Float, eps: Float, decay: Float) {
@@ -149,13 +180,18 @@ struct MLPTrainer {
             for i in 0..<k { for j in 0..<n { w[i, j] = Float(rng.nextGaussian() * scale) } }
             let zerosW = [Float](repeating: 0, count: w.storage.count), zerosB = [Float](repeating: 0, count: n)
             layers.append(TrainLayer(weights: w, bias: zerosB, gradW: PackedMatrix(k: k, n: n), gradB: zerosB,
-                                     mW: zerosW, vW: zerosW, mB: zerosB, vB: zerosB, transposed: w.transposed()))
+                                     mW: zerosW, vW: zerosW, mB: zerosB, vB: zerosB, transposed: w.transposed(),
+                                     avgW: w.storage, avgB: zerosB))
         }
     }
 
+    /// The current model: the averaged weights when averaging is on.
     func snapshot() -> MLPModel {
         MLPModel(layers: layers.enumerated().map { l, t in
-            MLPLayer(weights: t.weights, bias: t.bias, activation: l == layers.count - 1 ? .identity : .relu)
+            var w = t.weights
+            if c.weightAveraging > 0 { w.storage = t.avgW }
+            return MLPLayer(weights: w, bias: c.weightAveraging > 0 ? t.avgB : t.bias,
+                            activation: l == layers.count - 1 ? .identity : .relu)
         })
     }
 
@@ -301,6 +337,7 @@ struct MLPTrainer {
         for l in 0..<layers.count {
             layers[l].adam(stepSize: lr / bc1, invBc2: 1 / bc2, b1: c.beta1, b2: c.beta2, eps: c.epsilon,
                            decay: lr * c.weightDecay)
+            if c.weightAveraging > 0 { layers[l].average(c.weightAveraging) }
         }
     }
 

@@ -19,7 +19,9 @@ public struct MLPLayer: Sendable, Equatable {
     }
 }
 
-/// A trained multilayer perceptron: ReLU hidden layers, one linear output unit = log-odds.
+/// A trained multilayer perceptron: an optional fixed piecewise-linear expansion of the
+/// numeric inputs (`PiecewiseLinearExpansion`), ReLU hidden layers, one linear output unit =
+/// log-odds.
 ///
 /// Scoring runs through `CreditCore.denseForward` (4 rows × 16 columns register blocks) with
 /// activations in an `MLPScratch`; nothing is allocated per row.
@@ -31,6 +33,8 @@ public struct MLPLayer: Sendable, Equatable {
 /// so `bias + Σ c == logit(x)` holds exactly (up to Float rounding), where `bias = logit(0)`.
 /// See docs/matrix-core.md.
 public struct MLPModel: LogitModel, Codable, Equatable {
+    /// Fixed first stage; `layers[0]` takes its `outputWidth` inputs. nil: raw inputs.
+    public let expansion: PiecewiseLinearExpansion?
     public let layers: [MLPLayer]
     /// `Wᵀ` of each layer, for the input gradients of `contributions`.
     let transposed: [PackedMatrix]
@@ -40,15 +44,21 @@ public struct MLPModel: LogitModel, Codable, Equatable {
     /// Midpoint steps of the integrated-gradients path in `contributions`.
     public static let attributionSteps = 16
 
-    public init(layers: [MLPLayer]) {
+    public init(layers: [MLPLayer], expansion: PiecewiseLinearExpansion? = nil) {
         precondition(!layers.isEmpty && layers.last!.outputs == 1, "MLPModel: last layer must have one output")
+        precondition(expansion == nil || expansion!.outputWidth == layers[0].inputs, "MLPModel: expansion gives \(expansion!.outputWidth) values, layer 0 takes \(layers[0].inputs)")
         for i in 1..<max(1, layers.count) {
             precondition(layers[i].inputs == layers[i - 1].outputs, "MLPModel: layer \(i) takes \(layers[i].inputs) inputs, previous gives \(layers[i - 1].outputs)")
         }
         self.layers = layers
+        self.expansion = expansion
         self.transposed = layers.map { $0.weights.transposed() }
         // logit(0): forward of the zero row, scalar (runs once).
         var h = [Float](repeating: 0, count: layers[0].inputs)
+        if let expansion {
+            let zero = [Float](repeating: 0, count: expansion.inputWidth)
+            zero.withUnsafeBufferPointer { z in h.withUnsafeMutableBufferPointer { expansion.expand(z, rows: 0..<1, into: $0) } }
+        }
         for layer in layers {
             var out = layer.bias
             for j in 0..<layer.outputs {
@@ -60,10 +70,10 @@ public struct MLPModel: LogitModel, Codable, Equatable {
         self.baselineLogit = h[0]
     }
 
-    public static func == (a: MLPModel, b: MLPModel) -> Bool { a.layers == b.layers }
+    public static func == (a: MLPModel, b: MLPModel) -> Bool { a.layers == b.layers && a.expansion == b.expansion }
 
-    public var inputWidth: Int { layers[0].inputs }
-    /// `[inputs, hidden..., 1]`.
+    public var inputWidth: Int { expansion?.inputWidth ?? layers[0].inputs }
+    /// `[layer-0 inputs (after expansion), hidden..., 1]`.
     public var layerSizes: [Int] { [layers[0].inputs] + layers.map(\.outputs) }
 
     public func makeScratch(maxRows: Int) -> ModelScratch {
@@ -89,11 +99,15 @@ public struct MLPModel: LogitModel, Codable, Equatable {
         }
     }
 
-    /// Runs rows `0..<count` of `x` through all layers; hidden activations land in
-    /// `scratch.activations`, the logits in `final[0..<count]`.
+    /// Runs rows `0..<count` of `x` (model input rows) through the expansion and all layers;
+    /// hidden activations land in `scratch.activations`, the logits in `final[0..<count]`.
     func forward(_ x: UnsafeBufferPointer<Float>, count: Int, scratch s: MLPScratch,
                  final: UnsafeMutableBufferPointer<Float>) {
         var input = x
+        if let expansion {
+            expansion.expand(x, rows: 0..<count, into: s.expanded)
+            input = UnsafeBufferPointer(s.expanded)
+        }
         for (l, layer) in layers.enumerated() {
             let out = l == layers.count - 1 ? final : s.activations[l]
             layer.bias.withUnsafeBufferPointer { b in
@@ -135,12 +149,21 @@ public struct MLPModel: LogitModel, Codable, Equatable {
             }
             grad = dIn
         }
-        // grad holds d logit / d x at each path point; average, times x.
+        // grad holds d logit / d (layer-0 input) at each path point; through the expansion to
+        // d logit / d x, averaged over the path, times x.
+        let k0 = layers[0].inputs
+        for i in 0..<k { s.attribution[i] = 0 }
+        for r in 0..<m {
+            if let expansion {
+                expansion.backward(UnsafePointer(path.baseAddress! + r * k), expandedGradient: UnsafePointer(grad.baseAddress! + r * k0),
+                                   into: s.attribution.baseAddress!)
+            } else {
+                for i in 0..<k { s.attribution[i] += Double(grad[r * k + i]) }
+            }
+        }
         var raw = 0.0, absSum = 0.0
         for i in 0..<k {
-            var g = 0.0
-            for r in 0..<m { g += Double(grad[r * k + i]) }
-            let c = Double(row[i]) * g / Double(m)
+            let c = Double(row[i]) * s.attribution[i] / Double(m)
             s.attribution[i] = c
             raw += c
             absSum += abs(c)
@@ -158,11 +181,12 @@ public struct MLPModel: LogitModel, Codable, Equatable {
 
     // MARK: Codable (row-major weights; packing is rebuilt on decode)
 
-    private enum CodingKeys: String, CodingKey { case format, layerSizes, activations, weights, biases }
+    private enum CodingKeys: String, CodingKey { case format, expansion, layerSizes, activations, weights, biases }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(1, forKey: .format)
+        try c.encodeIfPresent(expansion, forKey: .expansion)
         try c.encode(layerSizes, forKey: .layerSizes)
         try c.encode(layers.map(\.activation), forKey: .activations)
         try c.encode(layers.map { $0.weights.rowMajor() }, forKey: .weights)
@@ -179,8 +203,10 @@ public struct MLPModel: LogitModel, Codable, Equatable {
         let acts = try c.decode([Activation].self, forKey: .activations)
         let weights = try c.decode([[Float]].self, forKey: .weights)
         let biases = try c.decode([[Float]].self, forKey: .biases)
+        let expansion = try c.decodeIfPresent(PiecewiseLinearExpansion.self, forKey: .expansion)
         let n = sizes.count - 1
-        guard n >= 1, sizes.allSatisfy({ $0 > 0 }), sizes.last == 1, acts.count == n, weights.count == n, biases.count == n else {
+        guard n >= 1, sizes.allSatisfy({ $0 > 0 }), sizes.last == 1, acts.count == n, weights.count == n, biases.count == n,
+              expansion == nil || expansion!.outputWidth == sizes[0] else {
             throw DecodingError.dataCorruptedError(forKey: .layerSizes, in: c, debugDescription: "MLPModel: inconsistent layers \(sizes)")
         }
         var layers = [MLPLayer]()
@@ -191,7 +217,7 @@ public struct MLPModel: LogitModel, Codable, Equatable {
             layers.append(MLPLayer(weights: PackedMatrix(k: sizes[l], n: sizes[l + 1], rowMajor: weights[l]),
                                    bias: biases[l], activation: acts[l]))
         }
-        self.init(layers: layers)
+        self.init(layers: layers, expansion: expansion)
     }
 }
 
@@ -205,7 +231,10 @@ public final class MLPScratch: ModelScratch, @unchecked Sendable {
     let activations: [UnsafeMutableBufferPointer<Float>]
     /// `gradients[l]`: d logit / d (output of layer l), l < layers; `gradients[layers]`: / d input.
     let gradients: [UnsafeMutableBufferPointer<Float>]
+    /// Raw attribution path rows (`inputWidth` each).
     let path: UnsafeMutableBufferPointer<Float>
+    /// Expanded input rows (`layerSizes[0]` each).
+    let expanded: UnsafeMutableBufferPointer<Float>
     let logitsOut: UnsafeMutableBufferPointer<Float>
     let attribution: UnsafeMutableBufferPointer<Double>
 
@@ -216,18 +245,22 @@ public final class MLPScratch: ModelScratch, @unchecked Sendable {
         let hidden = sizes.dropFirst().dropLast()
         activations = hidden.map { .allocate(capacity: cap * $0) }
         gradients = sizes.dropFirst().map { .allocate(capacity: cap * $0) } + [.allocate(capacity: cap * sizes[0])]
-        path = .allocate(capacity: cap * sizes[0])
+        path = .allocate(capacity: cap * model.inputWidth)
+        expanded = .allocate(capacity: cap * sizes[0])
         logitsOut = .allocate(capacity: cap)
-        attribution = .allocate(capacity: sizes[0])
-        for b in activations + gradients + [path, logitsOut] { b.initialize(repeating: 0) }
+        attribution = .allocate(capacity: model.inputWidth)
+        inputWidth = model.inputWidth
+        for b in activations + gradients + [path, expanded, logitsOut] { b.initialize(repeating: 0) }
         attribution.initialize(repeating: 0)
         super.init(maxRows: maxRows)
     }
 
-    func fits(_ model: MLPModel) -> Bool { sizes == model.layerSizes }
+    let inputWidth: Int
+
+    func fits(_ model: MLPModel) -> Bool { sizes == model.layerSizes && inputWidth == model.inputWidth }
 
     deinit {
-        for b in activations + gradients + [path, logitsOut] { b.deallocate() }
+        for b in activations + gradients + [path, expanded, logitsOut] { b.deallocate() }
         attribution.deallocate()
     }
 }

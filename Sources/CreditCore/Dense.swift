@@ -16,7 +16,9 @@ public enum Activation: String, Codable, Sendable {
 /// Register-blocked micro-kernel: 4 rows × 16 columns of accumulators (eight `SIMD8<Float>`)
 /// per weight panel, the k loop streaming one contiguous 16-float weight row per step;
 /// leftover rows use a 1-row kernel that covers 4 panels (64 columns) at a time so a single
-/// row still keeps eight independent accumulator chains. Allocates nothing.
+/// row still keeps eight independent accumulator chains. Every output lane is accumulated in
+/// the same order (bias, then `k` ascending) by every path, so a row's result is bitwise
+/// independent of the batch it is scored in. Allocates nothing.
 /// `denseForwardReference` is the scalar reference.
 public func denseForward(
     _ input: UnsafeBufferPointer<Float>, inputStride: Int,
@@ -108,20 +110,14 @@ public func denseForward(
                 let cols = min(16, n - p * 16)
                 var (a0, a1) = (SIMD8<Float>(), SIMD8<Float>())
                 if let bias { (a0, a1) = loadPartial16(bias.baseAddress! + p * 16, cols) }
-                // Two k-halves in separate chains to shorten the dependency chain.
-                var c0 = SIMD8<Float>(), c1 = SIMD8<Float>()
+                // One chain per lane in k order, exactly as the 4-row kernel: a row's result
+                // does not depend on which kernel (batch position) computed it.
                 var i = 0
-                while i + 2 <= k {
-                    let v = SIMD8<Float>(repeating: x0[i]), u = SIMD8<Float>(repeating: x0[i + 1])
-                    multiplyAdd(&a0, v, load8(wp, i * 16)); multiplyAdd(&a1, v, load8(wp, i * 16 + 8))
-                    multiplyAdd(&c0, u, load8(wp, i * 16 + 16)); multiplyAdd(&c1, u, load8(wp, i * 16 + 24))
-                    i += 2
-                }
-                if i < k {
+                while i < k {
                     let v = SIMD8<Float>(repeating: x0[i])
                     multiplyAdd(&a0, v, load8(wp, i * 16)); multiplyAdd(&a1, v, load8(wp, i * 16 + 8))
+                    i += 1
                 }
-                a0 += c0; a1 += c1
                 if relu { a0 = reluSIMD(a0); a1 = reluSIMD(a1) }
                 storePartial16(a0, a1, y + r * outputStride + p * 16, cols)
                 p += 1

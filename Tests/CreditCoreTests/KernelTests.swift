@@ -71,6 +71,26 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
         }
     }
 
+    @Test func forwardResultDoesNotDependOnBatchPosition() {
+        var rng = TestRNG(seed: 5)
+        for (k, n) in [(26, 128), (130, 70), (7, 1), (64, 33)] {
+            let rows = 11
+            let x = rng.floats(rows * k), w = PackedMatrix(k: k, n: n, rowMajor: rng.floats(k * n)), b = rng.floats(n)
+            var batched = [Float](repeating: 0, count: rows * n), single = batched
+            x.withUnsafeBufferPointer { xb in
+                b.withUnsafeBufferPointer { bb in
+                    batched.withUnsafeMutableBufferPointer {
+                        denseForward(xb, inputStride: k, weights: w, bias: bb, activation: .relu, $0, outputStride: n, rows: 0..<rows)
+                    }
+                    single.withUnsafeMutableBufferPointer { ob in
+                        for r in 0..<rows { denseForward(xb, inputStride: k, weights: w, bias: bb, activation: .relu, ob, outputStride: n, rows: r..<(r + 1)) }
+                    }
+                }
+            }
+            #expect(batched.map(\.bitPattern) == single.map(\.bitPattern), "k=\(k) n=\(n)")
+        }
+    }
+
     @Test func forwardPropagatesNaNAndInfinityLikeReference() {
         var rng = TestRNG(seed: 99)
         for (k, n, rowsCount) in [(26, 128, 5), (5, 3, 1), (17, 33, 9)] {

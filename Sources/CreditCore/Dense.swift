@@ -48,6 +48,8 @@ public func denseForward(
                 let cols = min(16, n - p * 16)
                 var (b0, b1) = (SIMD8<Float>(), SIMD8<Float>())
                 if let bias { (b0, b1) = loadPartial16(bias.baseAddress! + p * 16, cols) }
+                #if CREDIT_FMA || arch(arm64)
+                // 16+ vector registers of 256 bits (or NEON pairs): all 16 columns at once.
                 var a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1
                 var i = 0
                 while i < k {
@@ -60,6 +62,32 @@ public func denseForward(
                     multiplyAdd(&a30, v3, w0); multiplyAdd(&a31, v3, w1)
                     i += 1
                 }
+                #else
+                // SSE baseline: a SIMD8 is two 128-bit registers, so 4×16 accumulators would
+                // fill all 16 and spill; do the panel as two 4×8 halves (same per-lane order).
+                var a00 = b0, a10 = b0, a20 = b0, a30 = b0
+                var i = 0
+                while i < k {
+                    let w0 = load8(wp, i * 16)
+                    multiplyAdd(&a00, SIMD8<Float>(repeating: x0[i]), w0)
+                    multiplyAdd(&a10, SIMD8<Float>(repeating: x1[i]), w0)
+                    multiplyAdd(&a20, SIMD8<Float>(repeating: x2[i]), w0)
+                    multiplyAdd(&a30, SIMD8<Float>(repeating: x3[i]), w0)
+                    i += 1
+                }
+                var a01 = b1, a11 = b1, a21 = b1, a31 = b1
+                if cols > 8 {
+                    i = 0
+                    while i < k {
+                        let w1 = load8(wp, i * 16 + 8)
+                        multiplyAdd(&a01, SIMD8<Float>(repeating: x0[i]), w1)
+                        multiplyAdd(&a11, SIMD8<Float>(repeating: x1[i]), w1)
+                        multiplyAdd(&a21, SIMD8<Float>(repeating: x2[i]), w1)
+                        multiplyAdd(&a31, SIMD8<Float>(repeating: x3[i]), w1)
+                        i += 1
+                    }
+                }
+                #endif
                 if relu {
                     a00 = reluSIMD(a00); a01 = reluSIMD(a01); a10 = reluSIMD(a10); a11 = reluSIMD(a11)
                     a20 = reluSIMD(a20); a21 = reluSIMD(a21); a30 = reluSIMD(a30); a31 = reluSIMD(a31)
@@ -75,7 +103,12 @@ public func denseForward(
         while r < rows.upperBound {
             let x0 = x + r * inputStride
             var p = 0
-            while p + 4 <= panels {
+            #if CREDIT_FMA || arch(arm64)
+            let group = 4     // 4 panels = 8 accumulator registers of 256 bits
+            #else
+            let group = 2     // SSE: 2 panels = 8 accumulator registers of 128 bits
+            #endif
+            while group == 4 && p + 4 <= panels {
                 let wp0 = w + p * panelStride, wp1 = wp0 + panelStride, wp2 = wp1 + panelStride, wp3 = wp2 + panelStride
                 var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
                 var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
@@ -104,6 +137,27 @@ public func denseForward(
                 storePartial16(a20, a21, y0 + 32, 16)
                 storePartial16(a30, a31, y0 + 48, min(16, n - (p + 3) * 16))
                 p += 4
+            }
+            while p + 2 <= panels {
+                let wp0 = w + p * panelStride, wp1 = wp0 + panelStride
+                var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
+                if let bias {
+                    let b = bias.baseAddress! + p * 16
+                    (a00, a01) = loadPartial16(b, 16); (a10, a11) = loadPartial16(b + 16, min(16, n - (p + 1) * 16))
+                }
+                var i = 0
+                while i < k {
+                    let v = SIMD8<Float>(repeating: x0[i])
+                    let o = i * 16
+                    multiplyAdd(&a00, v, load8(wp0, o)); multiplyAdd(&a01, v, load8(wp0, o + 8))
+                    multiplyAdd(&a10, v, load8(wp1, o)); multiplyAdd(&a11, v, load8(wp1, o + 8))
+                    i += 1
+                }
+                if relu { a00 = reluSIMD(a00); a01 = reluSIMD(a01); a10 = reluSIMD(a10); a11 = reluSIMD(a11) }
+                let y0 = y + r * outputStride + p * 16
+                storePartial16(a00, a01, y0, 16)
+                storePartial16(a10, a11, y0 + 16, min(16, n - (p + 1) * 16))
+                p += 2
             }
             while p < panels {
                 let wp = w + p * panelStride

@@ -93,8 +93,6 @@ enum MLPFixture {
         var stds: [Double] = []
         var categories: [[String]] = []
         var columns: [FeatureColumn] = []
-        var edges: [[Double]] = []
-        static let ple = 0
 
         static func clean(_ row: LoanRow) -> [Double?] {
             var v = row.numeric
@@ -118,15 +116,6 @@ enum MLPFixture {
                 stds.append(variance > 0 ? variance.squareRoot() : 1)
                 columns.append(FeatureColumn(name: numericNames[j], source: numericNames[j], kind: .numeric))
             }
-            for j in 0..<numericNames.count where Encoder.ple > 0 {
-                let present = cleaned.compactMap { $0[j] }.sorted()
-                var e = [Double]()
-                for t in 0...Encoder.ple { e.append(present[min(present.count - 1, t * present.count / Encoder.ple)]) }
-                var u = [Double]()
-                for x in e where u.last != x { u.append(x) }
-                edges.append(u)
-                for t in 0..<(u.count - 1) { columns.append(FeatureColumn(name: "\(numericNames[j])_ple\(t)", source: numericNames[j], kind: .numeric)) }
-            }
             for j in 0..<numericNames.count {
                 columns.append(FeatureColumn(name: numericNames[j] + "_missing", source: numericNames[j], kind: .missingIndicator))
             }
@@ -145,10 +134,6 @@ enum MLPFixture {
             for row in rows {
                 let v = Encoder.clean(row)
                 for j in 0..<v.count { values.append(Float(((v[j] ?? medians[j]) - means[j]) / stds[j])) }
-                for j in 0..<edges.count {
-                    let x = v[j] ?? medians[j], e = edges[j]
-                    for t in 0..<(e.count - 1) { values.append(Float(min(1, max(0, (x - e[t]) / (e[t + 1] - e[t]))))) }
-                }
                 for j in 0..<v.count { values.append(v[j] == nil ? 1 : 0) }
                 for j in 0..<categoricalNames.count {
                     for cat in categories[j] { values.append(row.categorical[j] == cat ? 1 : 0) }

@@ -88,6 +88,10 @@ func scores(_ model: MLPModel, _ x: FeatureMatrix, maxRows: Int = 64) -> [Float]
         var json = try #require(String(data: data, encoding: .utf8))
         json = json.replacingOccurrences(of: "\"layerSizes\":[", with: "\"layerSizes\":[3,")
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(MLPModel.self, from: Data(json.utf8)) }
+        // An expansion column outside the input is rejected too.
+        let exp = try #require(model.expansion)
+        let badExpansion = try JSONEncoder().encode(exp).replacingColumns(with: exp.inputWidth + 3)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(PiecewiseLinearExpansion.self, from: badExpansion) }
     }
 
     @Test(arguments: [0, 8])
@@ -119,7 +123,7 @@ func scores(_ model: MLPModel, _ x: FeatureMatrix, maxRows: Int = 64) -> [Float]
     @Test func nonFiniteInputNeverCrashes() throws {
         let train = synthetic(rows: 300, seed: 10)
         let model = try MLPLearner(configuration: quickConfig()).fit(train: train, validation: nil, seed: 5) { _ in }
-        var row: [Float] = [.nan, 1, .infinity, -.infinity, 1, 0]
+        let row: [Float] = [.nan, 1, .infinity, -.infinity, 1, 0]
         var out: [Float] = [0]
         let scratch = model.makeScratch(maxRows: 1)
         row.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { model.logits(x, $0, rows: 0..<1, scratch: scratch) } }
@@ -199,4 +203,15 @@ final class ProgressLog: @unchecked Sendable {
     private var storage: [TrainingProgress] = []
     func append(_ p: TrainingProgress) { lock.lock(); storage.append(p); lock.unlock() }
     var items: [TrainingProgress] { lock.lock(); defer { lock.unlock() }; return storage }
+}
+
+extension Data {
+    /// The JSON of a `PiecewiseLinearExpansion` with its first column index replaced.
+    func replacingColumns(with column: Int) throws -> Data {
+        var object = try #require(try JSONSerialization.jsonObject(with: self) as? [String: Any])
+        var columns = try #require(object["columns"] as? [Int])
+        columns[0] = column
+        object["columns"] = columns
+        return try JSONSerialization.data(withJSONObject: object)
+    }
 }

@@ -27,6 +27,24 @@ public struct PiecewiseLinearExpansion: Codable, Sendable, Equatable {
         self.edges = edges
     }
 
+    private enum CodingKeys: String, CodingKey { case inputWidth, columns, edges }
+
+    /// Decodes and validates (column indices in range, edges strictly increasing and finite):
+    /// a corrupted artifact is a decoding error, never an out-of-bounds read.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let width = try c.decode(Int.self, forKey: .inputWidth)
+        let columns = try c.decode([Int].self, forKey: .columns)
+        let edges = try c.decode([[Float]].self, forKey: .edges)
+        guard width > 0, columns.count == edges.count, columns.allSatisfy({ $0 >= 0 && $0 < width }) else {
+            throw DecodingError.dataCorruptedError(forKey: .columns, in: c, debugDescription: "PiecewiseLinearExpansion: columns \(columns) for input width \(width)")
+        }
+        for (j, e) in edges.enumerated() where e.count < 2 || !e.allSatisfy(\.isFinite) || !zip(e, e.dropFirst()).allSatisfy({ $0 < $1 }) {
+            throw DecodingError.dataCorruptedError(forKey: .edges, in: c, debugDescription: "PiecewiseLinearExpansion: edges of column \(columns[j]) are not strictly increasing finite numbers")
+        }
+        self.init(inputWidth: width, columns: columns, edges: edges)
+    }
+
     /// Quantile edges (`bins` equal-count bins, duplicates merged) of the numeric columns of `x`;
     /// columns with fewer than 3 distinct values get none.
     public init(fitting x: FeatureMatrix, bins: Int) {

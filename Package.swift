@@ -51,8 +51,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Throughput check of the CreditCore kernels (`swift run -c release kernel-bench`).
+        .executableTarget(name: "kernel-bench", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
-        // Depends on the `credit` executable so the CLI subprocess test finds it built.
-        .testTarget(name: "CreditModelsTests", dependencies: ["CreditModels", "CreditData", "credit"]),
+        .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
+        .testTarget(
+            name: "CreditModelsTests",
+            // Depends on the `credit` executable so the CLI subprocess tests find it built.
+            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: optimized
+        ),
     ]
 )

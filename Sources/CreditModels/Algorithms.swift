@@ -57,6 +57,7 @@ public struct AlgorithmEntry: Sendable {
 public enum Algorithms {
     public static let all: [AlgorithmEntry] = [
         AlgorithmEntry(LogisticLearner()),
+        AlgorithmEntry(MLPLearner()),
     ]
 
     public static var names: [String] { all.map(\.name) }

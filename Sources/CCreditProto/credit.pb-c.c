@@ -2573,26 +2573,28 @@ const ProtobufCMessageDescriptor credit__reload_response__descriptor =
   (ProtobufCMessageInit) credit__reload_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue credit__code__enum_values_by_number[6] =
+static const ProtobufCEnumValue credit__code__enum_values_by_number[7] =
 {
   { "OK", "CREDIT__CODE__OK", 0 },
   { "INVALID_ARGUMENT", "CREDIT__CODE__INVALID_ARGUMENT", 3 },
   { "DEADLINE_EXCEEDED", "CREDIT__CODE__DEADLINE_EXCEEDED", 4 },
+  { "PERMISSION_DENIED", "CREDIT__CODE__PERMISSION_DENIED", 7 },
   { "RESOURCE_EXHAUSTED", "CREDIT__CODE__RESOURCE_EXHAUSTED", 8 },
   { "INTERNAL", "CREDIT__CODE__INTERNAL", 13 },
   { "UNAVAILABLE", "CREDIT__CODE__UNAVAILABLE", 14 },
 };
 static const ProtobufCIntRange credit__code__value_ranges[] = {
-{0, 0},{3, 1},{8, 3},{13, 4},{0, 6}
+{0, 0},{3, 1},{7, 3},{13, 5},{0, 7}
 };
-static const ProtobufCEnumValueIndex credit__code__enum_values_by_name[6] =
+static const ProtobufCEnumValueIndex credit__code__enum_values_by_name[7] =
 {
   { "DEADLINE_EXCEEDED", 2 },
-  { "INTERNAL", 4 },
+  { "INTERNAL", 5 },
   { "INVALID_ARGUMENT", 1 },
   { "OK", 0 },
-  { "RESOURCE_EXHAUSTED", 3 },
-  { "UNAVAILABLE", 5 },
+  { "PERMISSION_DENIED", 3 },
+  { "RESOURCE_EXHAUSTED", 4 },
+  { "UNAVAILABLE", 6 },
 };
 const ProtobufCEnumDescriptor credit__code__descriptor =
 {
@@ -2601,9 +2603,9 @@ const ProtobufCEnumDescriptor credit__code__descriptor =
   "Code",
   "Credit__Code",
   "credit",
-  6,
+  7,
   credit__code__enum_values_by_number,
-  6,
+  7,
   credit__code__enum_values_by_name,
   4,
   credit__code__value_ranges,

@@ -7,6 +7,7 @@ public enum StatusCode: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case ok = 0
     case invalidArgument = 3
     case deadlineExceeded = 4
+    case permissionDenied = 7
     case resourceExhausted = 8
     case `internal` = 13
     case unavailable = 14
@@ -16,6 +17,7 @@ public enum StatusCode: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .ok: "OK"
         case .invalidArgument: "INVALID_ARGUMENT"
         case .deadlineExceeded: "DEADLINE_EXCEEDED"
+        case .permissionDenied: "PERMISSION_DENIED"
         case .resourceExhausted: "RESOURCE_EXHAUSTED"
         case .internal: "INTERNAL"
         case .unavailable: "UNAVAILABLE"

@@ -56,6 +56,10 @@ typedef enum _Credit__Code {
    */
   CREDIT__CODE__DEADLINE_EXCEEDED = 4,
   /*
+   * Reload on a TCP listener (only the Unix socket may reload)
+   */
+  CREDIT__CODE__PERMISSION_DENIED = 7,
+  /*
    * too much work queued, frame or batch too large
    */
   CREDIT__CODE__RESOURCE_EXHAUSTED = 8,

@@ -149,8 +149,10 @@ public final class Daemon: @unchecked Sendable {
             }
             connLock.unlock()
             guard let conn else {
-                let out = ResponseEncoder().encode(Response(id: 0, status: Status(.unavailable, "too many connections (limit \(core.config.maxConnections))")))
-                _ = Sock.writeAll(fd, out)
+                let encoder = ResponseEncoder()
+                withExtendedLifetime(encoder) {
+                    _ = Sock.writeAll(fd, encoder.encode(Response(id: 0, status: Status(.unavailable, "too many connections (limit \(core.config.maxConnections))"))))
+                }
                 close(fd)
                 core.logger.warning("connection refused: limit reached", metadata: ["limit": "\(core.config.maxConnections)"])
                 continue

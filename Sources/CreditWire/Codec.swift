@@ -132,7 +132,7 @@ public struct ScoreView {
 
     /// The row's id as a one-element C-string array (for echoing).
     public var rowIdPointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
-        withUnsafeMutablePointer(to: &row.pointee.id) { $0 }
+        credit_applicant_row_id_address(row)
     }
     public var rowFieldCount: Int { row.pointee.n_fields }
 
@@ -148,7 +148,7 @@ public struct ScoreView {
         switch f.pointee.value_case {
         case CREDIT__FIELD_VALUE__VALUE_NUMBER: return (name, .number(f.pointee.number))
         case CREDIT__FIELD_VALUE__VALUE_TEXT:
-            return (name, .text(withUnsafeMutablePointer(to: &f.pointee.text) { $0 }))
+            return (name, .text(credit_field_value_text_address(f)))
         default: return (name, .missing)
         }
     }
@@ -197,6 +197,10 @@ extension Request {
     /// The serialized message (no frame header).
     public func serialized() -> [UInt8] {
         let arena = Arena()
+        return withExtendedLifetime(arena) { serialize(arena) }
+    }
+
+    private func serialize(_ arena: Arena) -> [UInt8] {
         var msg = Credit__Request()
         credit__request__init(&msg)
         msg.request_id = requestId

@@ -36,6 +36,10 @@ public enum Frame {
 public struct FrameTooLarge: Error, CustomStringConvertible, Equatable {
     public var length: Int
     public var limit: Int
+    public init(length: Int, limit: Int) {
+        self.length = length
+        self.limit = limit
+    }
     public var description: String { "frame of \(length) bytes exceeds the limit of \(limit) bytes" }
 }
 

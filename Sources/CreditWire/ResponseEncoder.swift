@@ -226,6 +226,7 @@ public final class ResponseEncoder {
 extension Response {
     /// Serialized message without the frame header (tests and tools).
     public func serialized() -> [UInt8] {
-        Array(ResponseEncoder().encode(self).dropFirst(Frame.headerBytes))
+        let encoder = ResponseEncoder()
+        return withExtendedLifetime(encoder) { Array(encoder.encode(self).dropFirst(Frame.headerBytes)) }
     }
 }

@@ -158,6 +158,21 @@ struct Applicants {
         (0..<ids.count).map { TestModel.expected(bias: bias, income: income[$0], loan: loan[$0], home: home[$0]) }
     }
 
+    /// What is wrong with a Score answer for model `bias` (nil when right); usable off the
+    /// test's thread.
+    func problem(_ r: Response, bias: Double, modelId: String) -> String? {
+        guard r.status.code == .ok, let s = r.score else { return "request \(r.requestId): \(r.status)" }
+        if s.modelId != modelId { return "request \(r.requestId): model \(s.modelId), expected \(modelId)" }
+        if s.ids != ids { return "request \(r.requestId): ids differ" }
+        let want = expected(bias: bias)
+        if s.probability.count != want.count { return "request \(r.requestId): \(s.probability.count) results for \(want.count)" }
+        for (i, w) in want.enumerated() {
+            if let w, abs(s.probability[i] - w) > 1e-12 { return "request \(r.requestId) applicant \(i): \(s.probability[i]) != \(w) (model \(modelId))" }
+            if w == nil && !s.probability[i].isNaN { return "request \(r.requestId) applicant \(i): scored but should be a row error" }
+        }
+        return nil
+    }
+
     /// Checks a Score answer against the formula for model `bias`.
     func check(_ r: Response, bias: Double, modelId: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.status.code == .ok, "\(r.status)", sourceLocation: sourceLocation)

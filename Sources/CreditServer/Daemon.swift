@@ -91,7 +91,9 @@ public final class Daemon: @unchecked Sendable {
     @discardableResult
     public func reload(path: String? = nil) throws(ModelLoadError) -> LoadedModel {
         guard let p = path ?? core.slot.get()?.path ?? core.config.modelPath else {
-            throw ModelLoadError(path: "", reason: "no model path: start with --model or send Reload with a path")
+            let error = ModelLoadError(path: "", reason: "no model path: start with --model or send Reload with a path")
+            core.logger.error("model load failed; keeping the current model", metadata: ["error": "\(error.reason)"])
+            throw error
         }
         return try core.reload(path: p, reason: path == nil ? "SIGHUP" : "reload()").0
     }

@@ -92,13 +92,14 @@ private enum Prepared {
 /// connection reader or one worker; never shared between threads.
 final class ScoringContext {
     let encoder = ResponseEncoder()
+    private let unpackArena = UnpackArena()
     private var results = ScoreResults()
     private var buffers: (generation: UInt64, buffers: ApplicantBuffers)?
     private var scratch: (generation: UInt64, rows: Int, scratch: any ScoringScratch)?
 
     /// Answers one request frame; the returned framed bytes are valid until the next call.
     func handle(_ frame: UnsafeRawBufferPointer, core: DaemonCore, isUnix: Bool, receivedAt: UInt64) -> UnsafeRawBufferPointer {
-        guard let request = UnpackedRequest(frame) else {
+        guard let request = UnpackedRequest(frame, arena: unpackArena) else {
             let id = UnpackedRequest.peekRequestId(frame)
             return fail(core, id, .invalidArgument, "malformed request: \(frame.count) bytes are not a valid credit.Request", receivedAt)
         }

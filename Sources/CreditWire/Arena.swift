@@ -1,3 +1,4 @@
+import CProtobufC
 #if canImport(Glibc)
 import Glibc
 #else
@@ -23,10 +24,22 @@ public final class Arena {
         for b in blocks { b.base.deallocate() }
     }
 
-    /// Makes every allocation reusable (pointers handed out before become invalid).
-    public func reset() {
+    /// Makes every allocation reusable (pointers handed out before become invalid). Blocks
+    /// beyond `keepingBytes` in total are freed, so one huge message does not pin memory.
+    public func reset(keepingBytes: Int = 4 * 1024 * 1024) {
         current = 0
         offset = 0
+        var kept = 0
+        var i = 0
+        while i < blocks.count {
+            if kept + blocks[i].size > keepingBytes && i > 0 {
+                for b in blocks[i...] { b.base.deallocate() }
+                blocks.removeSubrange(i...)
+                break
+            }
+            kept += blocks[i].size
+            i += 1
+        }
     }
 
     public func allocate(byteCount: Int, alignment: Int = 16) -> UnsafeMutableRawPointer {
@@ -78,6 +91,31 @@ public final class Arena {
             if let base = b.baseAddress { p.initialize(from: base, count: b.count) }
         }
         return p
+    }
+}
+
+/// A `ProtobufCAllocator` that bump-allocates from an `Arena` (its `free` does nothing), so
+/// `unpack` costs no malloc/free per sub-message, string or array. One unpacked message at a
+/// time: the arena is reset when the next message is unpacked into it, and the
+/// `UnpackedRequest` that owns the message checks that it is the only one alive.
+public final class UnpackArena {
+    let arena = Arena()
+    let allocator: UnsafeMutablePointer<ProtobufCAllocator>
+    var live = false
+
+    public init() {
+        allocator = .allocate(capacity: 1)
+        allocator.initialize(to: ProtobufCAllocator(
+            alloc: { data, size in
+                Unmanaged<Arena>.fromOpaque(data!).takeUnretainedValue().allocate(byteCount: size, alignment: 16)
+            },
+            free: { _, _ in },
+            allocator_data: Unmanaged.passUnretained(arena).toOpaque()))
+    }
+
+    deinit {
+        precondition(!live, "UnpackArena released while a message unpacked into it is alive")
+        allocator.deallocate()
     }
 }
 

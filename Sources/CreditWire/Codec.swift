@@ -21,16 +21,38 @@ public enum MethodKind: Sendable, Equatable {
 /// message types non-recursive (they are).
 public struct UnpackedRequest: ~Copyable {
     private let raw: UnsafeMutablePointer<Credit__Request>
+    private let arena: UnpackArena?
 
-    /// nil when the bytes are not a valid `Request`.
+    /// Unpacks with protobuf-c's default allocator (malloc); nil when the bytes are not a
+    /// valid `Request`.
     public init?(_ bytes: UnsafeRawBufferPointer) {
         let p = bytes.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) }
         guard let r = credit__request__unpack(nil, bytes.count, p ?? UnsafePointer(bitPattern: 1)!) else { return nil }
         raw = r
+        arena = nil
+    }
+
+    /// Unpacks into `arena` (the daemon's hot path: no malloc per sub-message). The arena
+    /// holds one message at a time; unpacking another before this one is gone is a
+    /// programmer error.
+    public init?(_ bytes: UnsafeRawBufferPointer, arena: UnpackArena) {
+        precondition(!arena.live, "UnpackArena already holds a live message")
+        arena.arena.reset()
+        let p = bytes.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) }
+        guard let r = credit__request__unpack(arena.allocator, bytes.count, p ?? UnsafePointer(bitPattern: 1)!) else { return nil }
+        raw = r
+        arena.live = true
+        self.arena = arena
     }
 
     deinit {
-        credit__request__free_unpacked(raw, nil)
+        if let arena {
+            // Everything came from the arena: freeing it all is the next reset, so walking
+            // the message with free_unpacked (whose frees are no-ops here) is skipped.
+            arena.live = false
+        } else {
+            credit__request__free_unpacked(raw, nil)
+        }
     }
 
     public var requestId: UInt64 { raw.pointee.request_id }

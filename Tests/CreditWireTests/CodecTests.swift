@@ -26,6 +26,25 @@ import Testing
         }
     }
 
+    @Test func arenaUnpackMatchesMallocUnpackAndIsReused() {
+        let arena = UnpackArena()
+        let messages = [Request(id: 1, .score(.columns(Self.batch))), Request(id: 2, .health),
+                        Request(id: 3, .score(.row(ApplicantRow(id: "r", fields: [("a", .text("X"))]))))]
+        for round in 0..<300 {
+            let r = messages[round % messages.count]
+            let back: Request? = r.serialized().withUnsafeBytes { b in
+                guard let u = UnpackedRequest(b, arena: arena) else { return nil }
+                return u.toRequest()
+            }
+            #expect(back == r)
+        }
+        // A failed unpack leaves the arena usable.
+        let failed = [UInt8]([0xff, 0xff]).withUnsafeBytes { UnpackedRequest($0, arena: arena) == nil }
+        #expect(failed)
+        let again = messages[0].serialized().withUnsafeBytes { b in UnpackedRequest(b, arena: arena)?.requestId }
+        #expect(again == 1)
+    }
+
     @Test func numericColumnsAreReadInPlace() {
         let bytes = Request(id: 9, .score(.columns(Self.batch))).serialized()
         bytes.withUnsafeBytes { b in

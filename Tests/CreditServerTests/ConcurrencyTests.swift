@@ -93,12 +93,16 @@ final class Joinable: Sendable {
                 }
             }
         }
-        usleep(150_000)
+        func waitFor(_ what: (Tally) -> Bool) {
+            let deadline = Date().addingTimeInterval(10)
+            while !tally.withLock({ what($0) }) && Date() < deadline { usleep(5_000) }
+        }
+        waitFor { ($0.byModel["model-a"] ?? 0) >= 32 }
         let admin = try CreditClient(d.unixAddress)
         let r = try admin.call(Request(id: 1, .reload(path: pathB)))
         #expect(r.status.code == .ok, "\(r.status)")
         if case .reload(let new, let old) = r.result { #expect(new == "model-b" && old == "model-a") } else { Issue.record("no reload result") }
-        usleep(150_000)
+        waitFor { ($0.byModel["model-b"] ?? 0) >= 32 }
         // A failed reload keeps the current model and says why.
         let bad = try admin.call(Request(id: 2, .reload(path: "\(dir.path)/missing.model")))
         #expect(bad.status.code == .internal && bad.status.message.contains("missing.model") && bad.status.message.contains("still serving model-b"))

@@ -61,9 +61,14 @@ enum Sock {
             guard (st.st_mode & S_IFMT) == S_IFSOCK else {
                 throw SocketError("listen", "unix:\(path)", errno: EEXIST, detail: "a file that is not a socket is in the way; not removing it")
             }
-            if let probe = try? connectUnix(path: path) {
+            do throws(SocketError) {
+                let probe = try connectUnix(path: path)
                 close(probe)
                 throw SocketError("listen", "unix:\(path)", errno: EADDRINUSE, detail: "another process is listening on this socket")
+            } catch {
+                // Only a refused connection proves the file is stale; anything else
+                // (permissions, a listener in use) leaves it alone.
+                guard error.errno == ECONNREFUSED else { throw error }
             }
             unlink(path)
         }

@@ -16,7 +16,7 @@ final class DaemonCore: @unchecked Sendable {
     let slot = ModelSlot()
     let stats = StatsRecorder()
     let pool: WorkPool
-    /// Written once at stop; never read, so it stays readable and wakes every poll().
+    /// Written once at stop; never read, so it stays readable and wakes every accept loop.
     let stopPipe: (read: Int32, write: Int32)
     private let stopping = Atomic<Bool>(false)
 
@@ -198,6 +198,7 @@ public final class Daemon: @unchecked Sendable {
         closeListeners()
         let limit = Date().addingTimeInterval(deadline ?? core.config.drainSeconds)
         connLock.lock()
+        for c in connections.values { c.wakeForStop() }
         while !connections.isEmpty && connLock.wait(until: limit) {}
         let clean = connections.isEmpty
         if !clean {

@@ -89,10 +89,12 @@ let package = Package(
             ],
             swiftSettings: optimized
         ),
+        // The one adapter between serving and models: a `.credit` artifact as a ScoringBackend.
+        .target(name: "CreditModelBackend", dependencies: ["CreditServer", "CreditModels"], swiftSettings: optimized),
         .executableTarget(
             name: "creditd",
             dependencies: [
-                "CreditServer",
+                "CreditServer", "CreditModelBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

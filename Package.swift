@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(
             name: "CreditModelsTests",
             // Depends on the `credit` executable so the CLI subprocess tests find it built.
-            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit"],
             swiftSettings: optimized
         ),
         .systemLibrary(

@@ -7,6 +7,10 @@ import PackageDescription
 //   CreditCore    Float32 matrix kernels (SIMD + scalar reference)
 //   CreditModels  preprocessing, learners, evaluation, threshold, reason codes, artifact
 //   credit        the command-line tool (one command tree)
+//   CProtobufC    system library: libprotobuf-c (pkg-config libprotobuf-c)
+//   CCreditProto  committed protoc-c output for proto/credit.proto (scripts/gen-proto.sh)
+//   CreditWire    framing + the Swift layer that owns every protobuf-c message
+//   CreditServer  the scoring daemon core (sockets, workers, reload, stats); creditd runs it
 // The numeric and parsing targets are optimized even in debug builds, so `swift test`
 // trains models and restores dumps at release speed while dependencies stay debug.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
@@ -19,23 +23,34 @@ let package = Package(
         .library(name: "CreditData", targets: ["CreditData"]),
         .library(name: "CreditCore", targets: ["CreditCore"]),
         .library(name: "CreditModels", targets: ["CreditModels"]),
+        .library(name: "CreditWire", targets: ["CreditWire"]),
+        .library(name: "CreditServer", targets: ["CreditServer"]),
+        .executable(name: "creditd", targets: ["creditd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(
             name: "CreditData",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: optimized
         ),
         .target(name: "CreditCore", swiftSettings: optimized),
-        .target(name: "CreditModels", dependencies: ["CreditData", "CreditCore"], swiftSettings: optimized),
+        .target(
+            name: "CreditModels",
+            dependencies: ["CreditData", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: optimized
+        ),
         .executableTarget(
             name: "credit",
             dependencies: [
@@ -44,14 +59,47 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Throughput check of the CreditCore kernels (`swift run -c release kernel-bench`).
+        .executableTarget(name: "kernel-bench", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(
             name: "CreditModelsTests",
+            // Depends on the `credit` executable so the CLI subprocess tests find it built.
+            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit"],
+            swiftSettings: optimized
+        ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .target(
+            name: "CCreditProto",
+            dependencies: ["CProtobufC"],
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        .target(name: "CreditWire", dependencies: ["CCreditProto", "CProtobufC"], swiftSettings: optimized),
+        .target(
+            name: "CreditServer",
             dependencies: [
-                "CreditModels", "CreditData", "CreditCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CreditWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: optimized
         ),
+        // The one adapter between serving and models: a `.credit` artifact as a ScoringBackend.
+        .target(name: "CreditModelBackend", dependencies: ["CreditServer", "CreditModels"], swiftSettings: optimized),
+        .executableTarget(
+            name: "creditd",
+            dependencies: [
+                "CreditServer", "CreditModelBackend",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto"]),
+        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire"]),
     ]
 )

@@ -8,6 +8,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     sqlite3 libsqlite3-dev \
-    libprotobuf-c-dev protobuf-c-compiler \
+    libprotobuf-c-dev protobuf-c-compiler pkg-config \
     chromium \
     >/dev/null

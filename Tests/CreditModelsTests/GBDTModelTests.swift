@@ -5,7 +5,7 @@ import Testing
 /// Synthetic native-encoded data: 4 numeric columns (x1 has 15 % NaN, x3 has some ±inf), two
 /// categorical columns (c0: 5 categories, non-ordinal effect; c1: 3 categories with NaN).
 func gbdtSynthetic(rows: Int, seed: UInt64) -> LabeledMatrix {
-    var rng = TestRandom(seed: seed)
+    var rng = GBDTTestRandom(seed: seed)
     func normal() -> Double {
         let u = max(rng.nextDouble(), 1e-12), v = rng.nextDouble()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
@@ -37,7 +37,7 @@ func gbdtSynthetic(rows: Int, seed: UInt64) -> LabeledMatrix {
 /// A random valid model: random trees over `columns` with numeric and categorical nodes,
 /// leaves pointing to themselves, covers = sum of children.
 func gbdtRandomModel(columns: [FeatureColumn], trees: Int, maxDepth: Int, seed: UInt64) -> GBDTModel {
-    var rng = TestRandom(seed: seed)
+    var rng = GBDTTestRandom(seed: seed)
     let card: [Int32] = columns.map { if case let .categorical(c) = $0.kind { return Int32(c) } else { return 0 } }
     var feature = [Int32](), threshold = [Float](), defaultLeft = [UInt8](), left = [Int32](), right = [Int32]()
     var value = [Float](), cover = [Float](), catOffset = [Int32](), catBits = [UInt32](), roots = [Int32](), depths = [Int32]()
@@ -83,7 +83,7 @@ func gbdtRandomModel(columns: [FeatureColumn], trees: Int, maxDepth: Int, seed: 
 
 /// Random inputs with NaN, ±infinity, thresholds hit exactly, unseen and invalid category codes.
 func gbdtRandomInputs(columns: [FeatureColumn], rows: Int, seed: UInt64) -> [Float] {
-    var rng = TestRandom(seed: seed)
+    var rng = GBDTTestRandom(seed: seed)
     var out = [Float]()
     for _ in 0..<rows {
         for c in columns {
@@ -226,7 +226,7 @@ struct GBDTModelTests {
         let model = try GBDTLearner(parameters: p).fit(train: data, validation: nil, seed: 3) { _ in }
         #expect(model.treeCount == 120)
         let test = gbdtSynthetic(rows: 500, seed: 12).x
-        let scores = model.scoreAll(test)
+        let scores = model.gbdtScores(test)
         let scratch = model.makeScratch(maxRows: 1)
         var out = [Float](repeating: 0, count: test.cols)
         var maxErr = 0.0
@@ -241,7 +241,7 @@ struct GBDTModelTests {
         }
         #expect(maxErr < 1e-5, "max |bias + Σφ − logit| = \(maxErr)")
         // The model learned something real.
-        #expect(rocAUC(scores, gbdtSynthetic(rows: 500, seed: 12).y) > 0.8)
+        #expect(gbdtROCAUC(scores, gbdtSynthetic(rows: 500, seed: 12).y) > 0.8)
     }
 
     @Test("determinism: same seed → same model bytes and scores, for 1 and 2 threads; other seed differs")
@@ -262,7 +262,7 @@ struct GBDTModelTests {
         #expect(try gbdtEncode(a) == gbdtEncode(b))
         #expect(try gbdtEncode(a) == gbdtEncode(c))
         #expect(try gbdtEncode(a) != gbdtEncode(d))
-        #expect(a.scoreAll(valid.x) == c.scoreAll(valid.x))
+        #expect(a.gbdtScores(valid.x) == c.gbdtScores(valid.x))
     }
 
     @Test("Codable round trip scores identically")
@@ -274,7 +274,7 @@ struct GBDTModelTests {
         let decoded = try JSONDecoder().decode(GBDTModel.self, from: gbdtEncode(model))
         #expect(decoded == model)
         let x = FeatureMatrix(rows: 300, columns: data.x.columns, values: gbdtRandomInputs(columns: data.x.columns, rows: 300, seed: 9))
-        #expect(decoded.scoreAll(x) == model.scoreAll(x))
+        #expect(decoded.gbdtScores(x) == model.gbdtScores(x))
         #expect(try gbdtEncode(decoded) == gbdtEncode(model))
     }
 
@@ -310,7 +310,7 @@ struct GBDTModelTests {
         let basePlain = Double(plain.baseScore), baseHeavy = Double(heavy.baseScore)
         #expect(abs(basePlain - log(pos / neg)) < 1e-5)
         #expect(abs(baseHeavy - log(3 * pos / neg)) < 1e-5)
-        let a = plain.scoreAll(data.x), b = heavy.scoreAll(data.x)
+        let a = plain.gbdtScores(data.x), b = heavy.gbdtScores(data.x)
         let meanA: Double = a.reduce(0.0) { $0 + Double($1) } / Double(a.count)
         let meanB: Double = b.reduce(0.0) { $0 + Double($1) } / Double(b.count)
         #expect(meanB > meanA + 0.5)

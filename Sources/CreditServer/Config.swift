@@ -1,0 +1,89 @@
+/// Where the daemon listens.
+public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    /// A Unix stream socket at a path (created with mode 0660; Reload allowed here).
+    case unix(path: String)
+    /// A TCP socket; port 0 picks an ephemeral port (see `Daemon.tcpPorts`).
+    case tcp(host: String, port: UInt16)
+
+    /// Parses `unix:PATH`, `tcp:HOST:PORT` or `tcp:PORT` (host 127.0.0.1).
+    public init(parsing text: String) throws(ConfigError) {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            guard !path.isEmpty else { throw ConfigError("listen address '\(text)': empty socket path") }
+            self = .unix(path: path)
+        } else if text.hasPrefix("tcp:") {
+            let rest = text.dropFirst(4)
+            let host: String
+            let portText: Substring
+            if let colon = rest.lastIndex(of: ":") {
+                host = String(rest[..<colon])
+                portText = rest[rest.index(after: colon)...]
+            } else {
+                host = "127.0.0.1"
+                portText = rest
+            }
+            guard let port = UInt16(portText) else { throw ConfigError("listen address '\(text)': port '\(portText)' is not 0...65535") }
+            self = .tcp(host: host.isEmpty ? "127.0.0.1" : host, port: port)
+        } else {
+            throw ConfigError("listen address '\(text)': expected unix:PATH or tcp:HOST:PORT")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unix(let p): "unix:\(p)"
+        case .tcp(let h, let p): "tcp:\(h):\(p)"
+        }
+    }
+
+    public var isUnix: Bool { if case .unix = self { return true }; return false }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Everything the daemon is configured with (creditd's options map 1:1 onto this).
+public struct DaemonConfig: Sendable {
+    /// The artifact loaded at start; nil starts the daemon not ready (load with Reload).
+    public var modelPath: String?
+    public var listen: [ListenAddress]
+    /// Connections beyond this are answered UNAVAILABLE and closed.
+    public var maxConnections = 256
+    /// Longest accepted frame payload; longer gets RESOURCE_EXHAUSTED and the connection closes.
+    public var maxFrameBytes = 8 * 1024 * 1024
+    /// Most applicants in one Score request (INVALID_ARGUMENT beyond).
+    public var maxApplicants = 10_000
+    /// A connection with no bytes arriving for this long (and nothing in flight) is closed.
+    public var idleTimeoutSeconds = 60.0
+    /// Threads of the worker pool that scores big frames.
+    public var workers = 2
+    /// Frames waiting for a worker; beyond this a request is answered RESOURCE_EXHAUSTED.
+    public var queueDepth = 64
+    /// Frames up to this size are handled on the connection's own reader thread (lowest
+    /// latency); larger ones go to the worker pool.
+    public var inlineFrameBytes = 16 * 1024
+    /// Responses waiting to be written to one connection before it is dropped as not reading.
+    public var maxPendingOutputBytes = 64 * 1024 * 1024
+    /// Graceful stop: how long requests in flight get to finish.
+    public var drainSeconds = 10.0
+
+    public init(modelPath: String? = nil, listen: [ListenAddress]) {
+        self.modelPath = modelPath
+        self.listen = listen
+    }
+
+    public func validate() throws(ConfigError) {
+        if listen.isEmpty { throw ConfigError("no --listen address given") }
+        if maxConnections < 1 { throw ConfigError("max connections \(maxConnections) must be >= 1") }
+        if maxFrameBytes < 64 { throw ConfigError("max frame bytes \(maxFrameBytes) must be >= 64") }
+        if maxFrameBytes > 256 * 1024 * 1024 { throw ConfigError("max frame bytes \(maxFrameBytes) must be <= 256 MiB") }
+        if maxApplicants < 1 { throw ConfigError("max applicants \(maxApplicants) must be >= 1") }
+        if !(idleTimeoutSeconds > 0) { throw ConfigError("idle timeout \(idleTimeoutSeconds) s must be > 0") }
+        if workers < 1 { throw ConfigError("workers \(workers) must be >= 1") }
+        if queueDepth < 1 { throw ConfigError("queue depth \(queueDepth) must be >= 1") }
+        if inlineFrameBytes < 0 { throw ConfigError("inline frame bytes \(inlineFrameBytes) must be >= 0") }
+        if !(drainSeconds >= 0) { throw ConfigError("drain seconds \(drainSeconds) must be >= 0") }
+    }
+}

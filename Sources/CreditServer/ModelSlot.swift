@@ -1,0 +1,88 @@
+import CreditWire
+import Synchronization
+
+/// A verified model plus the C strings the hot path needs (field names, categories, id).
+/// Immutable; requests hold a reference for their whole life, so a reload never changes the
+/// model under a request in flight.
+public final class LoadedModel: Sendable {
+    public let backend: any ScoringBackend
+    public let info: ModelDescription
+    public let path: String
+    /// Increases with every successful load (scratch caches key on it).
+    public let generation: UInt64
+    let fieldNames: CStringTable
+    /// Categories per field (empty table for numeric fields).
+    let categories: [CStringTable]
+    let modelIdC: CStringTable
+
+    init(backend: any ScoringBackend, path: String, generation: UInt64) {
+        self.backend = backend
+        self.info = backend.info
+        self.path = path
+        self.generation = generation
+        fieldNames = CStringTable(info.fields.map(\.name))
+        categories = info.fields.map { CStringTable($0.kind == .categorical ? $0.categories : []) }
+        modelIdC = CStringTable([info.modelId])
+    }
+}
+
+/// Why a model could not be loaded.
+public struct ModelLoadError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "cannot load model '\(path)': \(reason)" }
+}
+
+/// The current model, swapped atomically.
+final class ModelSlot: Sendable {
+    private let current = Mutex<LoadedModel?>(nil)
+    private let generations = Atomic<UInt64>(0)
+    /// Serialises loads so two reloads never interleave.
+    private let loadLock = Mutex<Void>(())
+
+    func get() -> LoadedModel? { current.withLock { $0 } }
+
+    /// Loads, verifies and swaps in the artifact at `path`; on any failure the old model
+    /// stays. Returns (new, previous).
+    func load(path: String, loader: ModelLoader) throws(ModelLoadError) -> (LoadedModel, LoadedModel?) {
+        let r: Result<(LoadedModel, LoadedModel?), ModelLoadError> = loadLock.withLock { _ in
+            let backend: any ScoringBackend
+            do { backend = try loader(path) } catch {
+                return .failure(ModelLoadError(path: path, reason: "\(error)"))
+            }
+            if let problem = Self.verify(backend) { return .failure(ModelLoadError(path: path, reason: problem)) }
+            let gen = generations.wrappingAdd(1, ordering: .relaxed).newValue
+            let model = LoadedModel(backend: backend, path: path, generation: gen)
+            let previous = current.withLock { slot -> LoadedModel? in
+                let old = slot
+                slot = model
+                return old
+            }
+            return .success((model, previous))
+        }
+        return try r.get()
+    }
+
+    /// Checks the description and scores one all-missing applicant: the backend must answer
+    /// with a probability in [0, 1] or a row error. nil when fine, else the problem.
+    static func verify(_ backend: any ScoringBackend) -> String? {
+        let info = backend.info
+        if info.modelId.isEmpty { return "model id is empty" }
+        if info.fields.isEmpty { return "model has no input fields" }
+        if !(info.threshold >= 0 && info.threshold <= 1) { return "threshold \(info.threshold) is not in [0, 1]" }
+        var seen = Set<String>()
+        for f in info.fields {
+            if !seen.insert(f.name).inserted { return "field '\(f.name)' appears twice in the schema" }
+            if f.kind == .categorical && f.categories.isEmpty { return "categorical field '\(f.name)' lists no categories" }
+        }
+        let context = ScoringContext()
+        let model = LoadedModel(backend: backend, path: "", generation: 0)
+        var results = ScoreResults()
+        context.scoreAllMissing(model: model, into: &results)
+        if results.errors.isEmpty {
+            let p = results.probability[0]
+            if !(p >= 0 && p <= 1) { return "probe applicant scored \(p), not a probability" }
+        }
+        return nil
+    }
+}

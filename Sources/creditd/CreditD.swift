@@ -1,0 +1,78 @@
+import ArgumentParser
+import CreditServer
+import CreditModelBackend
+import Logging
+
+/// `creditd`: the credit-scoring daemon. This file only reads the configuration; everything
+/// is wired by `buildDaemon(config:loader:logger:)` in CreditServer (which the tests call).
+@main
+struct CreditD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "creditd",
+        abstract: "Serve a credit-risk model over a Unix socket and/or TCP (see docs/creditd.md).")
+
+    @Option(help: "Model artifact (.credit) to load at start. Without it the daemon is live but not ready until a Reload.")
+    var model: String?
+
+    @Option(help: "unix:PATH or tcp:HOST:PORT (tcp:PORT binds 127.0.0.1). Repeatable.")
+    var listen: [String] = []
+
+    @Option(help: "Most open connections; more are answered UNAVAILABLE and closed.")
+    var maxConnections = 256
+
+    @Option(help: "Longest request frame in bytes; longer gets RESOURCE_EXHAUSTED and the connection closes.")
+    var maxFrameBytes = 8 * 1024 * 1024
+
+    @Option(help: "Most applicants in one Score request.")
+    var maxApplicants = 10_000
+
+    @Option(help: "Seconds without incoming bytes before a connection is closed.")
+    var idleTimeout = 60.0
+
+    @Option(help: "Worker threads that score big batches.")
+    var workers = 2
+
+    @Option(help: "Big requests allowed to wait for a worker; more get RESOURCE_EXHAUSTED.")
+    var queueDepth = 64
+
+    @Option(help: "Frames up to this many bytes are scored on the connection's own thread.")
+    var inlineBytes = 16 * 1024
+
+    @Option(help: "Seconds that requests in flight get to finish on SIGTERM/SIGINT.")
+    var drainTimeout = 10.0
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    mutating func run() throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level '\(logLevel)': expected trace, debug, info, notice, warning, error or critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        var config = DaemonConfig(modelPath: model, listen: [])
+        do {
+            config.listen = try listen.map { text throws(ConfigError) in try ListenAddress(parsing: text) }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        config.maxConnections = maxConnections
+        config.maxFrameBytes = maxFrameBytes
+        config.maxApplicants = maxApplicants
+        config.idleTimeoutSeconds = idleTimeout
+        config.workers = workers
+        config.queueDepth = queueDepth
+        config.inlineFrameBytes = inlineBytes
+        config.drainSeconds = drainTimeout
+        do { try config.validate() } catch { throw ValidationError(error.description) }
+
+        Daemon.blockSignals()
+        let logger = Logger(label: "creditd")
+        let daemon = try buildDaemon(config: config, loader: ArtifactBackend.loader, logger: logger)
+        let code = daemon.runUntilSignalled()
+        throw ExitCode(code)
+    }
+}

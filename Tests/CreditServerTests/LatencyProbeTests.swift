@@ -1,0 +1,47 @@
+import CreditServer
+import CreditWire
+import Foundation
+import Testing
+
+/// Sequential one-applicant round trips over the Unix socket. Asserts every answer; prints
+/// the latency distribution (the figures in docs/creditd.md come from running this with
+/// `swift test -c release --filter LatencyProbe`). Not a timed test: no latency assertion.
+@Suite(.serialized) struct LatencyProbeTests {
+    @Test func oneApplicantRoundTrips() throws {
+        let dir = TempDir()
+        let d = try startDaemon(dir, tcp: true)
+        defer { d.stop() }
+        for (name, address, decode) in [("unix", d.unixAddress, true), ("unix, raw frames", d.unixAddress, false), ("tcp", d.tcpAddress, true)] {
+            let c = try CreditClient(address)
+            let frame = Request(id: 1, .score(.row(oneApplicant))).framed()
+            // The answer never changes for the same request: check it once, then compare bytes.
+            let reference = try c.call(Request(id: 1, .score(.row(oneApplicant))))
+            try #require(reference.score?.probability == [oneApplicantProbability])
+            try c.sendRaw(frame)
+            let referenceBytes = try c.receiveFrame()
+            var micros = [Double]()
+            let n = 20_000
+            micros.reserveCapacity(n)
+            var wrong = 0
+            for i in 0..<(n + 2_000) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try c.sendRaw(frame)
+                if decode {
+                    let r = try c.receive()
+                    if r.score?.probability != [oneApplicantProbability] { wrong += 1 }
+                } else {
+                    if try c.receiveFrame() != referenceBytes { wrong += 1 }
+                }
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                if i >= 2_000 { micros.append(Double(t1 - t0) / 1000) }   // after warm-up
+            }
+            #expect(wrong == 0)
+            micros.sort()
+            func p(_ q: Double) -> String { String(format: "%.1f", micros[min(Int(q * Double(n)), n - 1)]) }
+            print("latency \(name) one applicant (row form\(decode ? ", client decodes" : "")): n=\(n) p50=\(p(0.5)) us p90=\(p(0.9)) us p99=\(p(0.99)) us max=\(p(1))")
+        }
+        let stats = try #require(try CreditClient(d.unixAddress).call(Request(id: 2, .stats)).stats)
+        print("daemon-side (frame read -> response encoded): p50=\(stats.latency.p50Micros) us p99=\(stats.latency.p99Micros) us")
+        #expect(stats.rowsScored == 3 * 22_002)
+    }
+}

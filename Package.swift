@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
@@ -38,12 +40,17 @@ let package = Package(
             name: "CreditData",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: optimized
         ),
         .target(name: "CreditCore", swiftSettings: optimized),
-        .target(name: "CreditModels", dependencies: ["CreditData", "CreditCore"], swiftSettings: optimized),
+        .target(
+            name: "CreditModels",
+            dependencies: ["CreditData", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: optimized
+        ),
         .executableTarget(
             name: "credit",
             dependencies: [
@@ -52,7 +59,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Throughput check of the CreditCore kernels (`swift run -c release kernel-bench`).
+        .executableTarget(name: "kernel-bench", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
+        .testTarget(
+            name: "CreditModelsTests",
+            // Depends on the `credit` executable so the CLI subprocess tests find it built.
+            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: optimized
+        ),
         .systemLibrary(
             name: "CProtobufC",
             pkgConfig: "libprotobuf-c",

@@ -12,19 +12,19 @@ public func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>
     let rawA = UnsafeRawPointer(pa), rawB = UnsafeRawPointer(pb)
     while i + 32 <= n {
         let o = i * MemoryLayout<Float>.stride
-        acc0.addProduct(rawA.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
+        dotMultiplyAdd(&acc0, rawA.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
-        acc1.addProduct(rawA.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self),
+        dotMultiplyAdd(&acc1, rawA.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self))
-        acc2.addProduct(rawA.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self),
+        dotMultiplyAdd(&acc2, rawA.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self))
-        acc3.addProduct(rawA.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self),
+        dotMultiplyAdd(&acc3, rawA.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self))
         i += 32
     }
     while i + 8 <= n {
         let o = i * MemoryLayout<Float>.stride
-        acc0.addProduct(rawA.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
+        dotMultiplyAdd(&acc0, rawA.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
                         rawB.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
         i += 8
     }
@@ -42,4 +42,15 @@ public func dotReference(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPoint
     var sum: Float = 0
     for i in 0..<a.count { sum += a[i] * b[i] }
     return sum
+}
+
+/// `multiplyAdd` (Kernels.swift) repeated here: helpers are only inlined within one file in
+/// debug builds (see the note at the top of Kernels.swift).
+@inlinable @inline(__always)
+func dotMultiplyAdd(_ acc: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+    #if CREDIT_FMA || arch(arm64)
+    acc.addProduct(a, b)
+    #else
+    acc += a * b
+    #endif
 }

@@ -124,6 +124,16 @@ public struct RangeRule: Codable, Sendable, Equatable {
         self.max = max
         self.action = action
     }
+
+    enum CodingKeys: String, CodingKey { case min, max, action }
+
+    /// `action` may be left out of the JSON: it defaults to `missing`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        min = try c.decodeIfPresent(Double.self, forKey: .min)
+        max = try c.decodeIfPresent(Double.self, forKey: .max)
+        action = try c.decodeIfPresent(Action.self, forKey: .action) ?? .missing
+    }
 }
 
 /// Which rows to drop before anything else.

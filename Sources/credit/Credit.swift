@@ -6,6 +6,6 @@ struct Credit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "credit",
         abstract: "Restore, clean, profile and model a loan book; score applicants.",
-        subcommands: []
+        subcommands: [DB.self, Synth.self, Profile.self, TrainCommand.self, EvaluateCommand.self, ScoreCommand.self]
     )
 }

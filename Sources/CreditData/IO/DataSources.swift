@@ -1,0 +1,226 @@
+import Foundation
+
+/// Errors opening or reading a data source or sink.
+public enum DataSourceError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The location is not `scheme:...` with a scheme the factory knows.
+    case unknownScheme(location: String, known: [String])
+    case queryNotSupported(source: String)
+    case queryRequired(source: String)
+    case fileNotFound(String)
+    /// A column forced numeric holds a value that is not a number.
+    case notNumeric(row: Int, column: String, value: String)
+    case malformed(source: String, row: Int, message: String)
+    case failed(source: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .unknownScheme(let l, let known):
+            return "unknown data location '\(l)'; expected one of: " + known.map { "\($0):..." }.joined(separator: ", ")
+        case .queryNotSupported(let s): return "\(s) has no query language; drop --query"
+        case .queryRequired(let s): return "\(s) needs a query (--query \"SQL\" or --query @file.sql, or query/query_file in the spec)"
+        case .fileNotFound(let p): return "file not found: \(p)"
+        case .notNumeric(let row, let column, let value):
+            return "row \(row + 1), column \(column): value '\(value)' is not a number (the spec says numeric)"
+        case .malformed(let s, let row, let m): return "\(s), row \(row + 1): \(m)"
+        case .failed(let s, let m): return "\(s): \(m)"
+        }
+    }
+}
+
+/// How a source decides the kind of each column.
+///
+/// A column is numeric when every non-missing value parses as a number, categorical
+/// otherwise (and categorical when it holds no value at all). `forced` overrides that per
+/// column: a dataset spec forces its id to categorical and features with an explicit kind.
+public struct ColumnKinds: Sendable, Equatable {
+    public var forced: [String: FeatureKind]
+
+    public init(forced: [String: FeatureKind] = [:]) {
+        self.forced = forced
+    }
+}
+
+/// Opens data sources and sinks from URL-like locations.
+///
+/// Built in: `sqlite:PATH` and `csv:PATH` (sources), `csv:PATH` and `sqlite:PATH[#table]`
+/// (sinks). Server databases (`postgres://...`, `mysql://...`) register an opener for their
+/// scheme with `register(scheme:source:)`/`register(scheme:sink:)` — nothing else changes.
+public enum DataSources {
+    public typealias SourceOpener = @Sendable (_ location: String, _ kinds: ColumnKinds) throws -> any DataSource
+    public typealias SinkOpener = @Sendable (_ location: String) throws -> any DataSink
+
+    private final class Registry: @unchecked Sendable {
+        let lock = NSLock()
+        var sources: [String: SourceOpener] = [
+            "sqlite": { location, kinds in SQLiteSource(path: try DataSources.path(of: location), kinds: kinds) },
+            "csv": { location, kinds in CSVSource(path: try DataSources.path(of: location), kinds: kinds) },
+        ]
+        var sinks: [String: SinkOpener] = [
+            "sqlite": { location in
+                let rest = try DataSources.path(of: location)
+                if let hash = rest.lastIndex(of: "#") {
+                    return SQLiteSink(path: String(rest[..<hash]), table: String(rest[rest.index(after: hash)...]))
+                }
+                return SQLiteSink(path: rest)
+            },
+            "csv": { location in CSVSink(path: try DataSources.path(of: location)) },
+        ]
+    }
+
+    private static let registry = Registry()
+
+    /// The scheme of a location: the text before the first ':' (`sqlite`, `csv`, `postgres`).
+    public static func scheme(of location: String) -> String? {
+        guard let colon = location.firstIndex(of: ":") else { return nil }
+        return location[..<colon].lowercased()
+    }
+
+    /// The text after `scheme:` (and after `//` when present): a file path for file schemes.
+    public static func path(of location: String) throws -> String {
+        guard let colon = location.firstIndex(of: ":") else {
+            throw DataSourceError.unknownScheme(location: location, known: knownSourceSchemes)
+        }
+        var rest = location[location.index(after: colon)...]
+        if rest.hasPrefix("//") { rest = rest.dropFirst(2) }
+        guard !rest.isEmpty else { throw DataSourceError.failed(source: location, message: "no path given") }
+        return String(rest)
+    }
+
+    public static var knownSourceSchemes: [String] {
+        registry.lock.lock(); defer { registry.lock.unlock() }
+        return registry.sources.keys.sorted()
+    }
+
+    /// Adds (or replaces) the opener for a source scheme.
+    public static func register(scheme: String, source: @escaping SourceOpener) {
+        registry.lock.lock(); defer { registry.lock.unlock() }
+        registry.sources[scheme.lowercased()] = source
+    }
+
+    /// Adds (or replaces) the opener for a sink scheme.
+    public static func register(scheme: String, sink: @escaping SinkOpener) {
+        registry.lock.lock(); defer { registry.lock.unlock() }
+        registry.sinks[scheme.lowercased()] = sink
+    }
+
+    /// Opens a source: `DataSources.open("sqlite:book.db")`, `DataSources.open("csv:book.csv")`.
+    public static func open(_ location: String, kinds: ColumnKinds = ColumnKinds()) throws -> any DataSource {
+        let opener: SourceOpener? = {
+            registry.lock.lock(); defer { registry.lock.unlock() }
+            return scheme(of: location).flatMap { registry.sources[$0] }
+        }()
+        guard let opener else { throw DataSourceError.unknownScheme(location: location, known: knownSourceSchemes) }
+        return try opener(location, kinds)
+    }
+
+    /// Opens a sink: `csv:PATH` or `sqlite:PATH[#table]` (default table `data`).
+    public static func sink(_ location: String) throws -> any DataSink {
+        let opener: SinkOpener? = {
+            registry.lock.lock(); defer { registry.lock.unlock() }
+            return scheme(of: location).flatMap { registry.sinks[$0] }
+        }()
+        guard let opener else {
+            let known: [String] = {
+                registry.lock.lock(); defer { registry.lock.unlock() }
+                return registry.sinks.keys.sorted()
+            }()
+            throw DataSourceError.unknownScheme(location: location, known: known)
+        }
+        return try opener(location)
+    }
+
+    /// Reads a table the way every command does: `--data LOCATION [--query SQL|@file.sql]`
+    /// with a dataset spec. The query is the argument when given, else the spec's query for
+    /// SQL sources (none for CSV); kinds are forced by the spec (`spec.forcedKinds`).
+    public static func read(_ location: String, query: String? = nil, spec: DatasetSpec? = nil) throws -> DataTable {
+        let source = try open(location, kinds: spec?.forcedKinds ?? ColumnKinds())
+        let sql: String?
+        if let query { sql = try resolveQuery(query) }
+        else if scheme(of: location) == "csv" { sql = nil }
+        else { sql = spec?.query }
+        return try source.read(query: sql)
+    }
+
+    /// Resolves a `--query` argument: `@file.sql` reads the file, anything else is SQL.
+    public static func resolveQuery(_ argument: String, relativeTo directory: String? = nil) throws -> String {
+        guard argument.hasPrefix("@") else { return argument }
+        var path = String(argument.dropFirst())
+        if let directory, !path.hasPrefix("/") { path = directory + "/" + path }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw DataSourceError.fileNotFound(path)
+        }
+        return text
+    }
+}
+
+/// Where a table is written: scores, synthetic books, cleaned data.
+public protocol DataSink {
+    var description: String { get }
+    /// Writes the table, replacing what the destination held (file or table).
+    func write(_ table: DataTable) throws
+}
+
+extension DataSink {
+    /// Writes the table with extra columns (e.g. score, decision) appended.
+    public func write(_ table: DataTable, adding extra: [Column]) throws {
+        var t = table
+        for c in extra { t.replace(c) }
+        try write(t)
+    }
+}
+
+/// Accumulates one column's cells as a source reads them, then settles its kind.
+struct ColumnBuilder {
+    let name: String
+    var numbers: [Double?] = []
+    var texts: [String?] = []
+    /// Row index and text of the first non-missing value that does not parse as a number.
+    var firstNonNumeric: (row: Int, value: String)?
+    var nonMissing = 0
+
+    init(name: String, capacity: Int = 0) {
+        self.name = name
+        numbers.reserveCapacity(capacity)
+        texts.reserveCapacity(capacity)
+    }
+
+    mutating func appendMissing() {
+        numbers.append(nil)
+        texts.append(nil)
+    }
+
+    mutating func append(number: Double) {
+        nonMissing += 1
+        numbers.append(number)
+        texts.append(formatNumber(number))
+    }
+
+    mutating func append(text: String) {
+        if MissingValues.isMissing(text) {
+            appendMissing()
+            return
+        }
+        nonMissing += 1
+        texts.append(text)
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if let d = Double(t), d.isFinite {
+            numbers.append(d)
+        } else {
+            numbers.append(nil)
+            if firstNonNumeric == nil { firstNonNumeric = (texts.count - 1, text) }
+        }
+    }
+
+    func build(forced: FeatureKind?) throws -> Column {
+        let kind = forced ?? ((firstNonNumeric == nil && nonMissing > 0) ? .numeric : .categorical)
+        switch kind {
+        case .numeric:
+            if let bad = firstNonNumeric {
+                throw DataSourceError.notNumeric(row: bad.row, column: name, value: bad.value)
+            }
+            return .numeric(name, numbers)
+        case .categorical:
+            return .categorical(name, texts)
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// A dataset spec that cannot be used: the file, and every problem found (one per line).
+public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String?
+    public var problems: [String]
+
+    public init(file: String? = nil, problems: [String]) {
+        self.file = file
+        self.problems = problems
+    }
+
+    public var description: String {
+        let head = file.map { "invalid dataset spec \($0)" } ?? "invalid dataset spec"
+        return head + ":\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+extension DatasetSpec {
+    /// Reads a spec from a JSON file, resolves `query_file` (relative to the spec's folder)
+    /// into `query`, and validates it.
+    public static func load(from path: String) throws -> DatasetSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SpecError(file: path, problems: ["cannot read the file"])
+        }
+        var spec: DatasetSpec
+        do {
+            spec = try JSONDecoder().decode(DatasetSpec.self, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw SpecError(file: path, problems: ["missing key '\(key.stringValue)'" + Self.at(context.codingPath)])
+        } catch let DecodingError.typeMismatch(type, context) {
+            throw SpecError(file: path, problems: ["expected \(type)" + Self.at(context.codingPath)
+                + ": \(context.debugDescription)"])
+        } catch let DecodingError.valueNotFound(type, context) {
+            throw SpecError(file: path, problems: ["expected \(type)" + Self.at(context.codingPath)])
+        } catch let DecodingError.dataCorrupted(context) {
+            throw SpecError(file: path, problems: ["\(context.debugDescription)" + Self.at(context.codingPath)
+                + ((context.underlyingError).map { " (\($0.localizedDescription))" } ?? "")])
+        } catch {
+            throw SpecError(file: path, problems: ["\(error)"])
+        }
+        if let queryFile = spec.queryFile {
+            let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+            let url = queryFile.hasPrefix("/") ? URL(fileURLWithPath: queryFile)
+                : base.appendingPathComponent(queryFile)
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+                throw SpecError(file: path, problems: ["query_file '\(queryFile)' not found (looked at \(url.path))"])
+            }
+            if spec.query != nil {
+                throw SpecError(file: path, problems: ["give either query or query_file, not both"])
+            }
+            spec.query = text
+        }
+        do {
+            try spec.validate()
+        } catch var e as SpecError {
+            e.file = path
+            throw e
+        }
+        return spec
+    }
+
+    private static func at(_ path: [CodingKey]) -> String {
+        guard !path.isEmpty else { return "" }
+        return " at " + path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    /// Checks the spec on its own (no data): names, ranges, vocabularies. Throws one
+    /// `SpecError` listing every problem.
+    public func validate() throws {
+        var problems: [String] = []
+        if id.isEmpty { problems.append("id is empty") }
+        if target.column.isEmpty { problems.append("target.column is empty") }
+        if target.positive.isEmpty { problems.append("target.positive is empty (e.g. \"1\")") }
+        if id == target.column { problems.append("id and target are the same column '\(id)'") }
+        if features.isEmpty { problems.append("features is empty") }
+        var seen = Set<String>()
+        for f in features {
+            let where_ = "feature '\(f.name)'"
+            if f.name.isEmpty { problems.append("a feature has an empty name") }
+            if !seen.insert(f.name).inserted { problems.append("\(where_) is listed twice") }
+            if f.name == id { problems.append("\(where_) is the id column; the id is never a feature") }
+            if f.name == target.column { problems.append("\(where_) is the target column") }
+            if let r = f.range {
+                if f.kind == .categorical { problems.append("\(where_) is categorical but has a range") }
+                if r.min == nil && r.max == nil { problems.append("\(where_): range needs min, max or both") }
+                if let lo = r.min, let hi = r.max, lo > hi {
+                    problems.append("\(where_): range min \(formatNumber(lo)) is above max \(formatNumber(hi))")
+                }
+                if r.min.map({ !$0.isFinite }) == true || r.max.map({ !$0.isFinite }) == true {
+                    problems.append("\(where_): range bounds must be finite numbers")
+                }
+            }
+            if let v = f.vocabulary {
+                if f.kind == .numeric { problems.append("\(where_) is numeric but has a vocabulary") }
+                if v.isEmpty { problems.append("\(where_): vocabulary is empty") }
+                if Set(v).count != v.count { problems.append("\(where_): vocabulary lists a value twice") }
+                if v.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                    problems.append("\(where_): vocabulary has an empty value")
+                }
+                if v.contains(where: { $0.lowercased() == Cleaner.unknownCategory }) {
+                    problems.append("\(where_): '\(Cleaner.unknownCategory)' is reserved for unmatched values")
+                }
+                let keys = v.map(CategoryCanonicalizer.normalize)
+                if Set(keys).count != keys.count {
+                    problems.append("\(where_): vocabulary has values that differ only in case or spacing")
+                }
+            }
+            if let d = f.maxEditDistance, d < 0 { problems.append("\(where_): max_edit_distance must be >= 0") }
+            if f.maxEditDistance != nil && f.vocabulary == nil {
+                problems.append("\(where_): max_edit_distance needs a vocabulary")
+            }
+        }
+        if !problems.isEmpty { throw SpecError(problems: problems) }
+    }
+
+    /// The kinds a source must use: the id is always categorical (ids can look numeric),
+    /// and features with an explicit kind keep it.
+    public var forcedKinds: ColumnKinds {
+        var forced: [String: FeatureKind] = [id: .categorical]
+        for f in features {
+            if let k = f.kind { forced[f.name] = k }
+            else if f.vocabulary != nil { forced[f.name] = .categorical }
+        }
+        return ColumnKinds(forced: forced)
+    }
+
+    /// Checks that the table has the spec's columns and fills in the kind of every feature
+    /// that left it out (from the column's inferred kind). A feature whose vocabulary or
+    /// range contradicts the data's kind is an error.
+    public func resolvingKinds(with table: DataTable) throws -> DatasetSpec {
+        var problems: [String] = []
+        let available = table.columnNames.joined(separator: ", ")
+        if !table.contains(column: id) { problems.append("id column '\(id)' is not in the data (columns: \(available))") }
+        var spec = self
+        for (i, f) in features.enumerated() {
+            guard let column = table.column(named: f.name) else {
+                problems.append("feature '\(f.name)' is not in the data (columns: \(available))")
+                continue
+            }
+            if f.kind == nil {
+                let inferred: FeatureKind = f.vocabulary != nil ? .categorical : column.kind
+                if f.range != nil && inferred != .numeric {
+                    problems.append("feature '\(f.name)' has a range but its values are not all numbers")
+                }
+                spec.features[i].kind = inferred
+            } else if f.kind != column.kind {
+                problems.append("feature '\(f.name)' is \(f.kind!.rawValue) in the spec but \(column.kind.rawValue) in the data")
+            }
+        }
+        if !problems.isEmpty { throw SpecError(problems: problems) }
+        return spec
+    }
+
+    /// The label of a column for reports: the feature's label, else its name.
+    public func label(of column: String) -> String {
+        feature(named: column)?.label ?? column
+    }
+}

@@ -1,0 +1,147 @@
+import CreditData
+import Crypto
+import Foundation
+
+public struct ArtifactError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// One field of the raw input a model expects (what a scoring request must carry).
+public struct RawField: Codable, Sendable, Equatable {
+    /// "id" or "feature".
+    public var role: String
+    public var name: String
+    public var kind: FeatureKind
+    /// Categorical: the valid categories (the spec's vocabulary, else those seen in training).
+    public var categories: [String]?
+    public var label: String?
+}
+
+/// Metrics stored in the artifact (test metrics never are: they go to the metrics file only).
+public struct ArtifactMetrics: Codable, Sendable, Equatable {
+    public var training: EvaluationMetrics
+    public var validation: EvaluationMetrics
+}
+
+/// How the model was trained (reproducibility and audit).
+public struct TrainingInfo: Codable, Sendable, Equatable {
+    /// SHA-256 (hex) of the fit and validation rows: role, id, label and cleaned features.
+    public var dataFingerprint: String
+    public var fitRows: Int
+    public var validationRows: Int
+    public var testRows: Int
+    public var positives: Int
+    public var seed: UInt64
+    public var balance: String
+    public var validationFraction: Double
+    public var testFraction: Double
+
+    enum CodingKeys: String, CodingKey {
+        case dataFingerprint = "data_fingerprint", fitRows = "fit_rows", validationRows = "validation_rows"
+        case testRows = "test_rows", positives, seed, balance
+        case validationFraction = "validation_fraction", testFraction = "test_fraction"
+    }
+}
+
+/// Everything needed to score: the body of a `.credit` file.
+///
+/// File layout (see docs/models.md):
+/// ```
+/// CREDIT <format version>\n
+/// <model id: SHA-256 hex of the body>\n
+/// <body: JSON, keys sorted, no whitespace>
+/// ```
+/// Floats are written in Swift's shortest round-trip form, so a reloaded model scores
+/// bit-identically. No timestamps: two identical trainings produce the same file and id.
+public struct ModelArtifact: Codable, Sendable {
+    public static let currentFormatVersion = 1
+    static let magic = "CREDIT"
+
+    public var formatVersion: Int
+    public var spec: DatasetSpec
+    public var schema: [RawField]
+    public var preprocessor: Preprocessor
+    public var encoding: InputEncoding
+    public var model: TrainedModel
+    public var threshold: ThresholdChoice
+    public var metrics: ArtifactMetrics
+    public var training: TrainingInfo
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", spec, schema, preprocessor, encoding, model, threshold, metrics, training
+    }
+
+    /// The canonical body bytes (sorted-key JSON).
+    public func body() throws -> Data { try CreditJSON.encoder().encode(self) }
+
+    /// The model id: SHA-256 (hex) of the canonical body.
+    public static func modelID(body: Data) -> String {
+        SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The complete file bytes and the model id.
+    public func fileData() throws -> (data: Data, modelID: String) {
+        let b = try body()
+        let id = Self.modelID(body: b)
+        var out = Data("\(Self.magic) \(formatVersion)\n\(id)\n".utf8)
+        out.append(b)
+        return (out, id)
+    }
+
+    /// Writes the `.credit` file atomically; returns the model id.
+    @discardableResult
+    public func write(to path: String) throws -> String {
+        let (data, id) = try fileData()
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        return id
+    }
+
+    /// Parses and verifies a `.credit` file: magic, format version (a newer one is refused),
+    /// integrity (the body must hash to the recorded model id), then the body.
+    public static func decode(_ data: Data, source: String = "model file") throws -> (artifact: ModelArtifact, modelID: String) {
+        let bytes = [UInt8](data)
+        guard bytes.count > magic.utf8.count + 1, bytes.starts(with: Array("\(magic) ".utf8)) else {
+            throw ArtifactError(description: "\(source) is not a credit model (it does not start with '\(magic) ')")
+        }
+        guard let nl1 = bytes.firstIndex(of: 10),
+              let nl2 = bytes[(nl1 + 1)...].firstIndex(of: 10) else {
+            throw ArtifactError(description: "\(source) is damaged: its header is incomplete")
+        }
+        let versionText = String(decoding: bytes[(magic.utf8.count + 1)..<nl1], as: UTF8.self)
+        guard let version = Int(versionText), version >= 1 else {
+            throw ArtifactError(description: "\(source) is damaged: unreadable format version '\(versionText)'")
+        }
+        if version > currentFormatVersion {
+            throw ArtifactError(description: "\(source) has format version \(version), newer than this build reads (\(currentFormatVersion)); use a newer credit")
+        }
+        let recorded = String(decoding: bytes[(nl1 + 1)..<nl2], as: UTF8.self)
+        let body = Data(bytes[(nl2 + 1)...])
+        let actual = modelID(body: body)
+        guard recorded == actual else {
+            throw ArtifactError(description: "\(source) is damaged: its content does not match its model id (expected SHA-256 \(recorded), found \(actual))")
+        }
+        let artifact: ModelArtifact
+        do {
+            artifact = try CreditJSON.decoder().decode(ModelArtifact.self, from: body)
+        } catch let e as ArtifactError {
+            throw ArtifactError(description: "\(source): \(e.description)")
+        } catch {
+            throw ArtifactError(description: "\(source) is damaged or unsupported: \(error)")
+        }
+        guard artifact.formatVersion == version else {
+            throw ArtifactError(description: "\(source) is damaged: header says format \(version), body says \(artifact.formatVersion)")
+        }
+        guard artifact.model.model.inputWidth == artifact.preprocessor.plan(artifact.encoding).width else {
+            throw ArtifactError(description: "\(source) is damaged: model input width does not match its preprocessing")
+        }
+        return (artifact, actual)
+    }
+
+    public static func load(path: String) throws -> (artifact: ModelArtifact, modelID: String) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ArtifactError(description: "cannot read model file \(path): \(error.localizedDescription)")
+        }
+        return try decode(data, source: "model file \(path)")
+    }
+}

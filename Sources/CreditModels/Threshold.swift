@@ -1,0 +1,91 @@
+/// How the decision threshold is chosen on the validation rows.
+/// An applicant is refused when its probability of default is `>= threshold`.
+public enum ThresholdRule: Codable, Sendable, Equatable {
+    /// A given threshold (default 0.5 when no rule is asked for).
+    case fixed(Double)
+    /// Highest recall of defaults with precision >= the given value.
+    case minPrecision(Double)
+    /// Minimum expected cost: `missedDefault` per default approved (false negative) plus
+    /// `refusedGood` per good applicant refused (false positive).
+    case cost(missedDefault: Double, refusedGood: Double)
+
+    /// The mode name stored in the artifact and printed in reports.
+    public var mode: String {
+        switch self {
+        case .fixed: return "fixed"
+        case .minPrecision: return "min_precision"
+        case .cost: return "cost"
+        }
+    }
+}
+
+/// The chosen threshold, its rule, and what it achieved on the validation rows.
+public struct ThresholdChoice: Codable, Sendable, Equatable {
+    public var threshold: Double
+    public var mode: String
+    public var rule: ThresholdRule
+    /// Precision / recall of the default class on validation at `threshold`.
+    public var precision: Double
+    public var recall: Double
+    /// Expected cost per validation row (cost mode only).
+    public var expectedCost: Double?
+    /// False when the rule could not be met (no threshold reaches the minimum precision);
+    /// the threshold then maximises precision instead (see `chooseThreshold`).
+    public var satisfied: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case threshold, mode, rule, precision, recall, expectedCost = "expected_cost", satisfied
+    }
+}
+
+/// Chooses the threshold on validation probabilities.
+///
+/// Candidates are the distinct probabilities (refuse every row with p >= candidate) plus
+/// "refuse nobody" (a threshold just above the largest probability, capped at 1.0 + ulp).
+/// - min precision: among candidates with precision >= P the one with the highest recall;
+///   ties go to the higher threshold. When none qualifies, the candidate with the highest
+///   precision (then highest recall) is returned with `satisfied == false`.
+/// - cost: the candidate with the lowest `A·FN + B·FP`; ties go to the higher threshold.
+public func chooseThreshold(probabilities: [Double], labels: [Bool], rule: ThresholdRule) -> ThresholdChoice {
+    let pos = labels.reduce(0) { $0 + ($1 ? 1 : 0) }
+    let neg = labels.count - pos
+    let points = Metrics.sweep(scores: probabilities, labels: labels)   // descending thresholds
+    let above = (probabilities.max() ?? 0.5).nextUp
+    // (threshold, tp, fp), starting with "refuse nobody".
+    var candidates: [(t: Double, tp: Int, fp: Int)] = [(max(above, 0.0), 0, 0)]
+    candidates += points.map { ($0.score, $0.tp, $0.fp) }
+    func precision(_ c: (t: Double, tp: Int, fp: Int)) -> Double { c.tp + c.fp == 0 ? 0 : Double(c.tp) / Double(c.tp + c.fp) }
+    func recall(_ c: (t: Double, tp: Int, fp: Int)) -> Double { pos == 0 ? 0 : Double(c.tp) / Double(pos) }
+
+    switch rule {
+    case .fixed(let t):
+        let m = Metrics.confusion(probabilities: probabilities, labels: labels, threshold: t)
+        return ThresholdChoice(threshold: t, mode: rule.mode, rule: rule, precision: m.precision,
+                               recall: m.recall, expectedCost: nil, satisfied: true)
+    case .minPrecision(let p):
+        var best: (t: Double, tp: Int, fp: Int)? = nil
+        for c in candidates where c.tp + c.fp > 0 && precision(c) >= p {
+            // Candidates run from high to low threshold: keep the first with a strictly higher recall.
+            if best == nil || recall(c) > recall(best!) { best = c }
+        }
+        if let b = best {
+            return ThresholdChoice(threshold: b.t, mode: rule.mode, rule: rule, precision: precision(b),
+                                   recall: recall(b), expectedCost: nil, satisfied: true)
+        }
+        var fallback = candidates[0]
+        for c in candidates where c.tp + c.fp > 0 {
+            if fallback.tp + fallback.fp == 0 || precision(c) > precision(fallback)
+                || (precision(c) == precision(fallback) && recall(c) > recall(fallback)) { fallback = c }
+        }
+        return ThresholdChoice(threshold: fallback.t, mode: rule.mode, rule: rule, precision: precision(fallback),
+                               recall: recall(fallback), expectedCost: nil, satisfied: false)
+    case .cost(let a, let b):
+        var best = candidates[0]
+        func cost(_ c: (t: Double, tp: Int, fp: Int)) -> Double { a * Double(pos - c.tp) + b * Double(c.fp) }
+        for c in candidates where cost(c) < cost(best) { best = c }
+        _ = neg
+        return ThresholdChoice(threshold: best.t, mode: rule.mode, rule: rule, precision: precision(best),
+                               recall: recall(best), expectedCost: labels.isEmpty ? 0 : cost(best) / Double(labels.count),
+                               satisfied: true)
+    }
+}

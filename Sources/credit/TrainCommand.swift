@@ -1,0 +1,155 @@
+import ArgumentParser
+import CreditData
+import CreditModels
+import Foundation
+
+/// `credit train`: fit preprocessing and a model, choose the threshold on validation,
+/// write the `.credit` artifact and a metrics JSON (validation and test blocks).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model on a labelled loan book and write a .credit artifact.",
+        discussion: """
+            Rows are cleaned by the spec, split (stratified, seeded) into fit / validation / test.
+            Preprocessing is fitted on the fit rows; validation drives early stopping, the choice \
+            of algorithm (auto) and the decision threshold; test rows only give the final numbers.
+            """)
+
+    @OptionGroup(title: "Data") var input: InputDataOptions
+    @OptionGroup(title: "Randomness") var seed: SeedOptions
+
+    @Option(help: "Dataset spec (JSON).") var spec: String
+    @Option(help: "Algorithm: \(Algorithms.names.joined(separator: "|"))|auto.") var algorithm: String = "auto"
+    @Option(help: "Model artifact to write (.credit).") var out: String
+    @Option(help: "Metrics JSON to write.") var metrics: String?
+    @Option(help: "Fraction of rows for validation.") var validation: Double = 0.2
+    @Option(help: "Fraction of rows for test (0 allowed).") var test: Double = 0.2
+    @Option(name: .customLong("min-precision"), help: "Threshold: highest recall with precision >= P on validation.")
+    var minPrecision: Double?
+    @Option(name: .customLong("cost-missed-default"), help: "Threshold by cost: cost of approving a default.")
+    var costMissedDefault: Double?
+    @Option(name: .customLong("cost-refused-good"), help: "Threshold by cost: cost of refusing a good applicant.")
+    var costRefusedGood: Double?
+    @Option(help: "Class balancing of the fit rows: none|weights|undersample|oversample.")
+    var balance: BalanceOption = .none
+    @Option(name: .customLong("default-weight"), help: "Explicit class weight of the default class (goods weigh 1); instead of --balance.")
+    var defaultWeight: Double?
+    @Option(name: .customLong("exclude-ids"), help: "File of loan ids (one a line) left out of training entirely.")
+    var excludeIDs: String?
+    @Option(name: .customLong("test-ids"), help: "File of loan ids (one a line) that form the test set (instead of --test).")
+    var testIDs: String?
+
+    enum BalanceOption: String, ExpressibleByArgument, CaseIterable {
+        case none, weights, undersample, oversample
+        var balancing: Balancing {
+            switch self {
+            case .none: return .none
+            case .weights: return .balancedWeights
+            case .undersample: return .undersample
+            case .oversample: return .oversample
+            }
+        }
+    }
+
+    func validate() throws {
+        guard algorithm == "auto" || Algorithms.named(algorithm) != nil else {
+            throw ValidationError("unknown --algorithm \(algorithm); available: \(Algorithms.names.joined(separator: ", ")), auto")
+        }
+        guard validation > 0, validation < 1 else { throw ValidationError("--validation must be in (0, 1), got \(validation)") }
+        guard test >= 0, validation + test < 1 else { throw ValidationError("--test must be >= 0 and --validation + --test < 1") }
+        if let p = minPrecision {
+            guard p > 0, p <= 1 else { throw ValidationError("--min-precision must be in (0, 1], got \(p)") }
+            guard costMissedDefault == nil, costRefusedGood == nil else {
+                throw ValidationError("use either --min-precision or the two --cost-* options, not both")
+            }
+        }
+        if let w = defaultWeight {
+            guard w > 0, w.isFinite else { throw ValidationError("--default-weight must be > 0, got \(w)") }
+            guard balance == .none else { throw ValidationError("use either --default-weight or --balance, not both") }
+        }
+        if (costMissedDefault == nil) != (costRefusedGood == nil) {
+            throw ValidationError("--cost-missed-default and --cost-refused-good go together")
+        }
+        if let a = costMissedDefault, let b = costRefusedGood, !(a >= 0 && b >= 0 && a + b > 0) {
+            throw ValidationError("costs must be >= 0 and not both 0")
+        }
+    }
+
+    func run() throws {
+        let console = ConsoleProgress()
+        let spec = try DatasetSpec.load(from: self.spec)
+        var options = TrainingOptions()
+        options.algorithm = algorithm
+        options.seed = seed.seed
+        options.validationFraction = validation
+        options.testFraction = test
+        options.balance = balance.balancing
+        if let w = defaultWeight { options.balance = .weights(positive: Float(w), negative: 1) }
+        if let p = minPrecision { options.threshold = .minPrecision(p) }
+        if let a = costMissedDefault, let b = costRefusedGood { options.threshold = .cost(missedDefault: a, refusedGood: b) }
+        if let f = excludeIDs { options.excludeIDs = try readIDList(f) }
+        if let f = testIDs { options.testIDs = try readIDList(f) }
+
+        let raw = try input.read(specQuery: spec.query, kinds: spec.forcedKinds)
+        let outcome = try Trainer.train(raw: raw, spec: spec, options: options,
+                                        log: { console.log($0) }, progress: { console.update($0, $1) })
+        console.finish()
+        let id = try outcome.artifact.write(to: out)
+
+        print("algorithm    validation ROC AUC   validation log loss   seconds")
+        for e in outcome.leaderboard.sorted(by: { $0.validationAUC > $1.validationAUC }) {
+            let mark = e.algorithm == outcome.artifact.model.algorithm ? " *" : ""
+            print("\(e.algorithm.padding(toLength: 12, withPad: " ", startingAt: 0)) \(format(e.validationAUC).padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(e.validationLogLoss).padding(toLength: 21, withPad: " ", startingAt: 0)) \(format(e.seconds, 1))\(mark)")
+        }
+        let t = outcome.artifact.threshold
+        print("threshold \(format(t.threshold, 6)) (\(t.mode)\(t.satisfied ? "" : ", rule NOT met")): validation precision \(format(t.precision, 3)) recall \(format(t.recall, 3))")
+        for (name, m) in [("validation", outcome.validation), ("test", outcome.test)] {
+            guard let m else { continue }
+            print("\(name): rows \(m.rows) ROC AUC \(format(m.rocAUC)) PR AUC \(format(m.prAUC)) KS \(format(m.ks)) Brier \(format(m.brier)) precision \(format(m.precision, 3)) recall \(format(m.recall, 3))")
+        }
+        print("model \(id) written to \(out)")
+        if let metrics {
+            try writeJSON(TrainMetricsFile(outcome: outcome, modelID: id), to: metrics)
+        }
+    }
+}
+
+/// The metrics file of `credit train`.
+struct TrainMetricsFile: Encodable {
+    var modelID: String
+    var algorithm: String
+    var threshold: ThresholdChoice
+    var leaderboard: [LeaderboardEntry]
+    var training: EvaluationMetrics
+    var validation: EvaluationMetrics
+    var test: EvaluationMetrics?
+    var dataFingerprint: String
+
+    init(outcome: TrainingOutcome, modelID: String) {
+        self.modelID = modelID
+        algorithm = outcome.artifact.model.algorithm
+        threshold = outcome.artifact.threshold
+        leaderboard = outcome.leaderboard
+        training = outcome.artifact.metrics.training
+        validation = outcome.validation
+        test = outcome.test
+        dataFingerprint = outcome.artifact.training.dataFingerprint
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case modelID = "model_id", algorithm, threshold, leaderboard
+        case training, validation, test, dataFingerprint = "data_fingerprint"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(modelID, forKey: .modelID)
+        try c.encode(algorithm, forKey: .algorithm)
+        try c.encode(threshold, forKey: .threshold)
+        try c.encode(leaderboard, forKey: .leaderboard)
+        try c.encode(training, forKey: .training)
+        try c.encode(validation, forKey: .validation)
+        if let test { try c.encode(test, forKey: .test) } else { try c.encodeNil(forKey: .test) }
+        try c.encode(dataFingerprint, forKey: .dataFingerprint)
+    }
+}

@@ -1,0 +1,113 @@
+import CreditData
+import CreditModels
+import Foundation
+import Testing
+
+/// End to end through the real `credit` executable: train → score → evaluate on synthetic CSV.
+@Suite struct CLITests {
+    static var creditBinary: URL {
+        // The test bundle sits in the build products directory beside `credit`.
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("credit"),
+            Bundle.main.bundleURL.appendingPathComponent("credit"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/debug/credit"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    static func credit(_ args: [String]) throws -> Run {
+        let p = Process()
+        p.executableURL = creditBinary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Minimal CSV line split (the test writes no quoted commas except in reason texts).
+    static func fields(_ line: Substring) -> [String] {
+        var out: [String] = [], cur = "", quoted = false
+        var it = line.makeIterator()
+        while let ch = it.next() {
+            if ch == "\"" { quoted.toggle(); continue }
+            if ch == "," && !quoted { out.append(cur); cur = ""; continue }
+            cur.append(ch)
+        }
+        out.append(cur)
+        return out
+    }
+
+    @Test func trainScoreEvaluateOnSyntheticCSV() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.creditBinary.path), "credit binary not found at \(Self.creditBinary.path)")
+        let dir = temporaryPath("cli")
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let train = "\(dir)/train.csv", apply = "\(dir)/apply.csv", spec = "\(dir)/spec.json"
+        try Synthetic.csv(Synthetic.table(rows: 3000, seed: 1)).write(toFile: train, atomically: true, encoding: .utf8)
+        try Synthetic.specJSON().write(to: URL(fileURLWithPath: spec))
+        // Applicants: 50 rows; row 10 has a negative income (a row error), row 11 an unseen category.
+        var applicants = Synthetic.table(rows: 50, seed: 2)
+        var income = applicants.column(named: "person_income")!.numericValues!
+        income[10] = -5
+        applicants.replace(.numeric("person_income", income))
+        var intent = applicants.column(named: "loan_intent")!.categoricalValues!
+        intent[11] = "Yacht"
+        applicants.replace(.categorical("loan_intent", intent))
+        try Synthetic.csv(applicants).write(toFile: apply, atomically: true, encoding: .utf8)
+        let idFile = "\(dir)/exclude.txt"
+        try "L000000\nL000001\n".write(toFile: idFile, atomically: true, encoding: .utf8)
+
+        let t = try Self.credit(["train", "--data", "csv:\(train)", "--spec", spec, "--algorithm", "auto",
+                                 "--out", "\(dir)/m.credit", "--metrics", "\(dir)/train.json", "--seed", "7",
+                                 "--min-precision", "0.6", "--exclude-ids", idFile])
+        #expect(t.status == 0, "train failed: \(t.stderr)")
+        #expect(t.stdout.contains("logistic"))
+        #expect(t.stderr.contains("iteration"))   // plain progress lines (stderr is not a TTY)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/train.json"))) as! [String: Any]
+        for set in ["validation", "test"] {
+            let m = try #require(metrics[set] as? [String: Any])
+            for key in ["rows", "positives", "roc_auc", "pr_auc", "ks", "brier", "log_loss", "threshold", "precision", "recall", "f1", "confusion", "at_0_5", "calibration"] {
+                #expect(m[key] != nil, "\(set).\(key) missing")
+            }
+            #expect((m["roc_auc"] as! Double) > 0.7)
+        }
+
+        let s = try Self.credit(["score", "--model", "\(dir)/m.credit", "--data", "csv:\(apply)", "--out", "csv:\(dir)/scores.csv"])
+        #expect(s.status == 0, "score failed: \(s.stderr)")
+        let lines = try String(contentsOfFile: "\(dir)/scores.csv", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 51)
+        #expect(lines[0] == "loan_id,probability,decision,reason_1,reason_2,reason_3,reason_4,error")
+        let rows = lines.dropFirst().map(Self.fields)
+        #expect(rows.map { $0[0] } == (0..<50).map { String(format: "L%06d", $0) })   // input order
+        #expect(rows[10][2] == "error" && rows[10][7].contains("person_income"))
+        #expect(rows[11][2] == "approve" || rows[11][2] == "refuse")
+        #expect(rows.filter { $0[2] != "error" }.allSatisfy { Double($0[1]).map { $0 > 0 && $0 < 1 } == true })
+
+        let e = try Self.credit(["evaluate", "--model", "\(dir)/m.credit", "--data", "csv:\(train)",
+                                 "--only-ids", idFile, "--metrics", "\(dir)/eval.json"])
+        #expect(e.status == 0, "evaluate failed: \(e.stderr)")
+        let ev = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/eval.json"))) as! [String: Any]
+        #expect(ev["rows"] as? Int == 2)
+        #expect(ev["roc_auc"] != nil && ev["confusion"] != nil && ev["model_id"] != nil)
+
+        // A damaged model file is refused with a clear message and a failure status.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/m.credit"))
+        bytes[bytes.count - 40] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: "\(dir)/bad.credit"))
+        let bad = try Self.credit(["score", "--model", "\(dir)/bad.credit", "--data", "csv:\(apply)", "--out", "csv:\(dir)/x.csv"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("damaged"))
+        // Option validation.
+        let invalid = try Self.credit(["train", "--data", "csv:\(train)", "--spec", spec, "--out", "\(dir)/y.credit",
+                                       "--min-precision", "0.5", "--cost-missed-default", "1", "--cost-refused-good", "1"])
+        #expect(invalid.status != 0 && invalid.stderr.contains("not both"))
+    }
+}

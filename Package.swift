@@ -11,6 +11,7 @@ import PackageDescription
 //   CCreditProto  committed protoc-c output for proto/credit.proto (scripts/gen-proto.sh)
 //   CreditWire    framing + the Swift layer that owns every protobuf-c message
 //   CreditServer  the scoring daemon core (sockets, workers, reload, stats); creditd runs it
+//   CreditModelServing  the adapter: CreditModels' ScoringModel as CreditServer's ScoringBackend
 // The numeric and parsing targets are optimized even in debug builds, so `swift test`
 // trains models and restores dumps at release speed while dependencies stay debug.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
@@ -89,17 +90,17 @@ let package = Package(
             ],
             swiftSettings: optimized
         ),
-        // The one adapter between serving and models: a `.credit` artifact as a ScoringBackend.
-        .target(name: "CreditModelBackend", dependencies: ["CreditServer", "CreditModels"], swiftSettings: optimized),
+        // The one adapter between the daemon and the models: ScoringModel as a ScoringBackend.
+        .target(name: "CreditModelServing", dependencies: ["CreditServer", "CreditModels"], swiftSettings: optimized),
         .executableTarget(
             name: "creditd",
             dependencies: [
-                "CreditServer", "CreditModelBackend",
+                "CreditServer", "CreditModelServing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto"]),
-        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire"]),
+        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData"]),
     ]
 )

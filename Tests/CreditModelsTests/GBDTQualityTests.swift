@@ -31,15 +31,14 @@ struct GBDTQualityTests {
 
     /// Five split seeds of all labelled rows (stratified 20 % test, 20 % of the rest validation).
     ///
-    /// The wish is precision >= 0.80 and recall >= 0.75 on at least four splits. At a
+    /// The criterion: precision >= 0.80 and recall >= 0.75 on at least four of five
+    /// splits. Training is deterministic, so the count is reproducible; but note that at a
     /// threshold chosen on validation for precision 0.80, test precision is 0.80 plus sampling
-    /// noise (sd ≈ 0.016 with ~1,200 validation and ~1,500 test defaults) for ANY model, so
-    /// "≥ 4 of 5 above 0.80" is a coin-flip criterion (measured with the fixture loader: mean
-    /// precision 0.799, 1–3 of 5 splits above 0.80 across ten configurations). This test
-    /// asserts what a good model controls: AUC and recall on every split, precision within
-    /// ~1.5 sd of the target on every split and on average, and prints the count for the
-    /// issue's criterion.
-    @Test("five split seeds: AUC >= 0.935, recall >= 0.75, precision near 0.80 on every split")
+    /// noise (sd ≈ 0.016 with ~1,200 validation and ~1,500 test defaults) for any model: a
+    /// change in cleaning or learning can move a split across 0.80 by chance. The test also
+    /// asserts what a good model controls on every split: AUC, recall, and precision within
+    /// ~1.5 sd of the target.
+    @Test("five split seeds: precision >= 0.80 and recall >= 0.75 on at least four")
     func fiveSeeds() throws {
         let book = try SharedLoanBook.book()
         var passes = 0
@@ -64,5 +63,6 @@ struct GBDTQualityTests {
         let mean = precisions.reduce(0, +) / 5
         print("GBDT five splits: \(passes) of 5 reach precision >= 0.80 and recall >= 0.75; mean precision \(mean)")
         #expect(mean >= 0.79)
+        #expect(passes >= 4)
     }
 }

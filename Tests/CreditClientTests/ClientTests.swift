@@ -265,6 +265,41 @@ import Testing
         #expect(a == b)
     }
 
+    @Test func batchScorerStopsWithResumePointWhenTheDaemonStaysAway() async throws {
+        let f = try Self.fixture()
+        let socket = "\(f.dir)/e.sock"
+        let book = "\(f.dir)/stop.csv"
+        try Self.run("credit", ["synth", "--rows", "12000", "--seed", "22", "--out", "csv:\(book)"])
+        let daemon = try await Self.startDaemon(model: f.model, socket: socket)
+        defer { if daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() } }
+        let scorer = Process()
+        scorer.executableURL = Self.binDir.appendingPathComponent("credit")
+        scorer.arguments = ["score", "--connect", "unix:\(socket)", "--data", "csv:\(book)", "--out", "csv:\(f.dir)/stop-out.csv",
+                            "--batch-size", "5", "--in-flight", "2", "--reconnect-seconds", "0.5"]
+        let err = Pipe()
+        scorer.standardError = err
+        scorer.standardOutput = FileHandle.nullDevice
+        try scorer.run()
+        let probe = DaemonClient(.unix(path: socket))
+        for _ in 0..<2000 {
+            if ((try? await probe.stats().rowsScored) ?? 0) >= 1000 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        probe.close()
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        scorer.waitUntilExit()
+        #expect(scorer.terminationStatus != 0)
+        // "... resume with --start-row K": the file holds exactly rows 0..<K.
+        let k = try #require(log.range(of: "--start-row ").map { Int(log[$0.upperBound...].prefix { $0.isNumber }) } ?? nil, "\(log)")
+        #expect(k >= 1000 && k < 11_999, "\(log)")
+        let written = try String(contentsOfFile: "\(f.dir)/stop-out.csv", encoding: .utf8).split(separator: "\n")
+        #expect(written.count == k + 1)
+        let input = try String(contentsOfFile: book, encoding: .utf8).split(separator: "\n")
+        #expect(written.dropFirst().map { $0.prefix { $0 != "," } } == input.dropFirst().prefix(k).map { $0.prefix { $0 != "," } })
+    }
+
     @Test func invalidFieldsBecomeErrorRowsAndTheRunGoesOn() throws {
         let f = try Self.fixture()
         let socket = "\(f.dir)/d.sock"

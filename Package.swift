@@ -11,6 +11,7 @@ import PackageDescription
 //   CCreditProto  committed protoc-c output for proto/credit.proto (scripts/gen-proto.sh)
 //   CreditWire    framing + the Swift layer that owns every protobuf-c message
 //   CreditServer  the scoring daemon core (sockets, workers, reload, stats); creditd runs it
+//   CreditModelServing  the adapter: CreditModels' ScoringModel as CreditServer's ScoringBackend
 // The numeric and parsing targets are optimized even in debug builds, so `swift test`
 // trains models and restores dumps at release speed while dependencies stay debug.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
@@ -67,7 +68,7 @@ let package = Package(
         .testTarget(
             name: "CreditModelsTests",
             // Depends on the `credit` executable so the CLI subprocess tests find it built.
-            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit"],
             swiftSettings: optimized
         ),
         .systemLibrary(
@@ -90,12 +91,12 @@ let package = Package(
             ],
             swiftSettings: optimized
         ),
-        // The one adapter between serving and models: a `.credit` artifact as a ScoringBackend.
-        .target(name: "CreditModelBackend", dependencies: ["CreditServer", "CreditModels"], swiftSettings: optimized),
+        // The one adapter between the daemon and the models: ScoringModel as a ScoringBackend.
+        .target(name: "CreditModelServing", dependencies: ["CreditServer", "CreditModels"], swiftSettings: optimized),
         .executableTarget(
             name: "creditd",
             dependencies: [
-                "CreditServer", "CreditModelBackend",
+                "CreditServer", "CreditModelServing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -109,6 +110,6 @@ let package = Package(
             swiftSettings: optimized
         ),
         .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto"]),
-        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire"]),
+        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData"]),
     ]
 )

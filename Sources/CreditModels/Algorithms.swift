@@ -58,6 +58,7 @@ public enum Algorithms {
     public static let all: [AlgorithmEntry] = [
         AlgorithmEntry(LogisticLearner()),
         AlgorithmEntry(MLPLearner()),
+        AlgorithmEntry(GBDTLearner()),
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import CreditServer
-import CreditModelBackend
 import Logging
 
 /// `creditd`: the credit-scoring daemon. This file only reads the configuration; everything
@@ -71,7 +70,7 @@ struct CreditD: ParsableCommand {
 
         Daemon.blockSignals()
         let logger = Logger(label: "creditd")
-        let daemon = try buildDaemon(config: config, loader: ArtifactBackend.loader, logger: logger)
+        let daemon = try buildDaemon(config: config, loader: artifactLoader, logger: logger)
         let code = daemon.runUntilSignalled()
         throw ExitCode(code)
     }

@@ -56,7 +56,7 @@ func scores(_ model: MLPModel, _ x: FeatureMatrix, maxRows: Int = 64) -> [Float]
         c.maxEpochs = 30
         let log = ProgressLog()
         let model = try MLPLearner(configuration: c).fit(train: train, validation: synthetic(rows: 800, seed: 5), seed: 1) { log.append($0) }
-        let auc = rocAUC(scores: scores(model, test.x), labels: test.y)
+        let auc = Metrics.rocAUC(scores: scores(model, test.x).map(Double.init), labels: test.y.map { $0 == 1 })
         #expect(auc > 0.8, "synthetic AUC \(auc)")
         let epochs = log.items.filter { $0.trainLoss != nil && $0.validationLoss != nil }
         #expect(!epochs.isEmpty && epochs.allSatisfy { $0.trainLoss!.isFinite && $0.validationLoss!.isFinite })

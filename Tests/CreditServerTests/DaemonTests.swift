@@ -229,7 +229,7 @@ import Testing
         #expect(d.stop())
         #expect(!FileManager.default.fileExists(atPath: dir.socket))
         // A regular file in the way is never deleted.
-        FileManager.default.createFile(atPath: dir.socket, contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: dir.socket, contents: Data("keep".utf8))
         #expect(throws: SocketError.self) { try startDaemon(dir, tcp: false) }
         #expect(try String(contentsOfFile: dir.socket, encoding: .utf8) == "keep")
     }

@@ -1,5 +1,6 @@
 import CreditServer
 import CreditWire
+import CreditModelServing
 import Foundation
 import Testing
 
@@ -41,7 +42,46 @@ import Testing
             print("latency \(name) one applicant (row form\(decode ? ", client decodes" : "")): n=\(n) p50=\(p(0.5)) us p90=\(p(0.9)) us p99=\(p(0.99)) us max=\(p(1))")
         }
         let stats = try #require(try CreditClient(d.unixAddress).call(Request(id: 2, .stats)).stats)
-        print("daemon-side (frame read -> response encoded): p50=\(stats.latency.p50Micros) us p99=\(stats.latency.p99Micros) us")
+        print("test backend, daemon-side (frame read -> response encoded): p50=\(stats.latency.p50Micros) us p99=\(stats.latency.p99Micros) us")
         #expect(stats.rowsScored == 3 * 22_002)
+    }
+
+    /// The same with a real artifact (logistic regression on the synthetic loan book):
+    /// one applicant with all 11 fields in the row form.
+    @Test func oneApplicantRoundTripsRealModel() throws {
+        let dir = TempDir()
+        let (path, model) = try RealModelTests.trainArtifact(in: dir, seed: 42, name: "probe")
+        let d = try buildDaemon(config: DaemonConfig(modelPath: path, listen: [.unix(path: dir.socket)]),
+                                loader: ScoringModelBackend.loader, logger: testLogger)
+        defer { d.stop() }
+        let t = SyntheticLoans.table(rows: 1, seed: 5)
+        let expected = try #require(try model.score(t)[0].score)
+        var fields: [(field: String, value: ApplicantRow.Value)] = []
+        for f in model.inputFields {
+            switch t.column(named: f.name)!.values {
+            case .numeric(let v): fields.append((f.name, .number(v[0] ?? .nan)))
+            case .categorical(let v): if let x = v[0] { fields.append((f.name, .text(x))) }
+            }
+        }
+        let frame = Request(id: 1, .score(.row(ApplicantRow(id: "probe", fields: fields)))).framed()
+        let c = try CreditClient(d.unixAddress)
+        let n = 20_000
+        var micros = [Double]()
+        micros.reserveCapacity(n)
+        var wrong = 0
+        for i in 0..<(n + 2_000) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try c.sendRaw(frame)
+            let r = try c.receive()
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            if r.score?.probability != [expected.probability] || r.score?.reasons.first?.count != expected.reasons.count { wrong += 1 }
+            if i >= 2_000 { micros.append(Double(t1 - t0) / 1000) }
+        }
+        #expect(wrong == 0)
+        micros.sort()
+        func p(_ q: Double) -> String { String(format: "%.1f", micros[min(Int(q * Double(n)), n - 1)]) }
+        print("latency unix one applicant, real logistic artifact (row form, 11 fields, client decodes, \(expected.reasons.count) reasons): n=\(n) p50=\(p(0.5)) us p90=\(p(0.9)) us p99=\(p(0.99)) us")
+        let stats = try #require(try c.call(Request(id: 2, .stats)).stats)
+        print("real model, daemon-side (frame read -> response encoded): p50=\(stats.latency.p50Micros) us p99=\(stats.latency.p99Micros) us")
     }
 }

@@ -53,6 +53,42 @@ import Testing
         #expect(log.contains("model load failed"), "SIGHUP without a model should log why it could not reload")
     }
 
+    @Test func servesARealArtifactAndReloadsOnSighup() throws {
+        let dir = TempDir()
+        let (pathA, modelA) = try RealModelTests.trainArtifact(in: dir, seed: 42, name: "a")
+        let (pathB, modelB) = try RealModelTests.trainArtifact(in: dir, seed: 7, name: "b")
+        let live = "\(dir.path)/live.credit"
+        try FileManager.default.copyItem(atPath: pathA, toPath: live)
+        let (p, _) = try Self.launch(["--model", live, "--listen", "unix:\(dir.socket)", "--log-level", "warning"])
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        var client: CreditClient?
+        for _ in 0..<1000 where client == nil {
+            client = try? CreditClient(.unix(path: dir.socket))
+            if client == nil { usleep(10_000) }
+        }
+        let c = try #require(client, "creditd did not start listening")
+        #expect(try c.call(Request(id: 1, .health)).health == Health(live: true, ready: true, modelId: modelA.modelID))
+        let t = SyntheticLoans.table(rows: 20, seed: 3)
+        let info = try #require(try c.call(Request(id: 2, .modelInfo)).modelInfo)
+        let s = try #require(try c.call(Request(id: 3, .score(.columns(RealModelTests.batch(t, fields: info.fields))))).score)
+        let expected = try modelA.score(t)
+        #expect(s.probability.map(\.bitPattern) == expected.map { $0.score?.probability.bitPattern ?? Double.nan.bitPattern })
+        // Replace the file and SIGHUP: the daemon re-reads its model path.
+        try FileManager.default.removeItem(atPath: live)
+        try FileManager.default.copyItem(atPath: pathB, toPath: live)
+        kill(p.processIdentifier, SIGHUP)
+        var now = ""
+        for _ in 0..<500 where now != modelB.modelID {
+            now = try c.call(Request(id: 4, .health)).health?.modelId ?? ""
+            if now != modelB.modelID { usleep(10_000) }
+        }
+        #expect(now == modelB.modelID)
+        kill(p.processIdentifier, SIGTERM)
+        #expect(Self.waitForExit(p, seconds: 10))
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.socket))
+    }
+
     @Test func unloadableModelFailsAtStartWithReason() throws {
         let dir = TempDir()
         let (p, err) = try Self.launch(["--model", "\(dir.path)/nope.credit", "--listen", "unix:\(dir.socket)"])

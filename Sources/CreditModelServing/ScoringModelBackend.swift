@@ -1,0 +1,80 @@
+import CreditModels
+import CreditServer
+
+/// The real model behind `creditd`: CreditModels' `ScoringModel` (a loaded `.credit`
+/// artifact) adapted to CreditServer's `ScoringBackend`. Scoring goes through a
+/// `ScoringSession` per thread (the backend scratch), fed the daemon's columns in place:
+/// numeric columns as `UnsafeBufferPointer<Double>` (NaN = missing) and categorical columns
+/// as codes into the artifact schema's category lists (-1 missing, -2 not listed, with the
+/// raw text supplied for the cleaner's typo rules and the row error).
+public final class ScoringModelBackend: ScoringBackend {
+    public let model: ScoringModel
+    public let info: ModelDescription
+    /// For each of `model.plan.numericFeatures` / `categoricalFeatures`: its index in `info.fields`.
+    let numericField: [Int]
+    let categoricalField: [Int]
+
+    public init(model: ScoringModel) {
+        self.model = model
+        let fields = model.inputFields.map {
+            SchemaField(name: $0.name, kind: $0.kind == .numeric ? .numeric : .categorical, categories: $0.categories ?? [])
+        }
+        let index = Dictionary(uniqueKeysWithValues: fields.enumerated().map { ($1.name, $0) })
+        numericField = model.plan.numericFeatures.map { index[$0]! }
+        categoricalField = model.plan.categoricalFeatures.map { index[$0]! }
+        let m = model.artifact.metrics
+        let metrics: [(name: String, value: Double)] = [
+            ("validation_roc_auc", m.validation.rocAUC), ("validation_pr_auc", m.validation.prAUC),
+            ("validation_ks", m.validation.ks), ("validation_brier", m.validation.brier),
+            ("validation_log_loss", m.validation.logLoss), ("validation_precision", m.validation.precision),
+            ("validation_recall", m.validation.recall), ("validation_f1", m.validation.f1),
+            ("training_roc_auc", m.training.rocAUC), ("training_log_loss", m.training.logLoss),
+        ]
+        info = ModelDescription(modelId: model.modelID, algorithm: model.algorithm, threshold: model.threshold,
+                                thresholdMode: model.artifact.threshold.mode, fields: fields, metrics: metrics)
+    }
+
+    /// Loads and verifies a `.credit` artifact (what `creditd --model`, `Reload` and SIGHUP use).
+    public static let loader: ModelLoader = { path in
+        ScoringModelBackend(model: try ScoringModel(path: path))
+    }
+
+    final class Scratch: ScoringScratch {
+        let session: ScoringSession
+        var numeric: [UnsafeBufferPointer<Double>]
+        var codes: [UnsafeBufferPointer<Int32>]
+        init(session: ScoringSession, numeric: Int, categorical: Int) {
+            self.session = session
+            self.numeric = Array(repeating: UnsafeBufferPointer(start: nil, count: 0), count: numeric)
+            self.codes = Array(repeating: UnsafeBufferPointer(start: nil, count: 0), count: categorical)
+        }
+    }
+
+    public func makeScratch(maxRows: Int) -> any ScoringScratch {
+        Scratch(session: model.makeSession(maxRows: maxRows), numeric: numericField.count, categorical: categoricalField.count)
+    }
+
+    public func score(_ batch: borrowing ColumnarApplicants, into results: inout ScoreResults, scratch: any ScoringScratch) {
+        let s = scratch as! Scratch
+        let n = batch.count
+        let applicants = copy batch
+        for j in 0..<numericField.count { s.numeric[j] = applicants.numeric(numericField[j]) }
+        for k in 0..<categoricalField.count { s.codes[k] = applicants.categoryCodes(categoricalField[k]) }
+        let session = s.session
+        let categoricalField = self.categoricalField
+        session.score(numeric: s.numeric, categoryCodes: s.codes, rows: n) { k, row in
+            applicants.text(field: categoricalField[k], row: row)
+        }
+        for r in 0..<n {
+            if let e = session.error(r) {
+                results.setError(row: r, field: e.field, value: e.value, reason: e.reason)
+                continue
+            }
+            results.setScore(row: r, probability: session.probability(r), decision: session.refuse(r) ? .refuse : .approve)
+            // forEachReason's feature index is into model.inputFields, which is info.fields' order.
+            session.forEachReason(r) { f, text, contribution in
+                results.addReason(row: r, field: Int32(f), text: text, contribution: contribution)
+            }
+        }
+    }
+}

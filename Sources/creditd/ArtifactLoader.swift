@@ -1,0 +1,6 @@
+import CreditModelServing
+import CreditServer
+
+/// Loads a `.credit` artifact as a `ScoringBackend` (CreditModels' `ScoringModel` through
+/// `ScoringModelBackend`).
+let artifactLoader: ModelLoader = ScoringModelBackend.loader

@@ -76,10 +76,10 @@ import Testing
     }
 
     /// Starts creditd on a Unix socket and waits until it answers Health.
-    static func startDaemon(model: String, socket: String) async throws -> Process {
+    static func startDaemon(model: String, socket: String, extra: [String] = []) async throws -> Process {
         let p = Process()
         p.executableURL = binDir.appendingPathComponent("creditd")
-        p.arguments = ["--model", model, "--listen", "unix:\(socket)", "--log-level", "error"]
+        p.arguments = ["--model", model, "--listen", "unix:\(socket)", "--log-level", "error"] + extra
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -331,6 +331,32 @@ import Testing
         #expect(out[20].contains(",error,") && out[20].contains("loan_int_rate = '12.5%'"))
         #expect(out.filter { $0.contains(",error,") }.count == 3)
         #expect(try String(contentsOfFile: "\(f.dir)/bad-inproc.csv", encoding: .utf8) == out.joined(separator: "\n") + "\n")
+    }
+
+    @Test func swiftAndPythonClientsOverTCP() async throws {
+        let f = try Self.fixture()
+        // A free port: bind port 0, read it, release it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = UInt16(bigEndian: addr.sin_port)
+        close(fd)
+        let daemon = try await Self.startDaemon(model: f.model, socket: "\(f.dir)/t.sock", extra: ["--listen", "tcp:127.0.0.1:\(port)"])
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        let client = try DaemonClient("tcp:127.0.0.1:\(port)")
+        defer { client.close() }
+        #expect(try await client.health().ready)
+        // Reload is refused over TCP: the typed error carries the daemon's code.
+        do { _ = try await client.reload(path: f.model); Issue.record("Reload over TCP should be refused") } catch {
+            #expect(error.statusCode == .permissionDenied)
+        }
+        let pyOut = try Self.run(Self.python, ["-W", "error", "\(Self.packageRoot)/clients/python/examples/score_csv.py", "tcp:127.0.0.1:\(port)", f.apply],
+                                 env: ["PYTHONPATH": "\(Self.packageRoot)/clients/python/src"])
+        #expect(Self.probabilities(csv: pyOut) == f.expected)
     }
 
     @Test func pythonGeneratedCodeIsFresh() throws {

@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "CreditModels", targets: ["CreditModels"]),
         .library(name: "CreditWire", targets: ["CreditWire"]),
         .library(name: "CreditServer", targets: ["CreditServer"]),
+        .library(name: "CreditClient", targets: ["CreditClient"]),
         .executable(name: "creditd", targets: ["creditd"]),
     ],
     dependencies: [
@@ -55,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "credit",
             dependencies: [
-                "CreditData", "CreditCore", "CreditModels",
+                "CreditData", "CreditCore", "CreditModels", "CreditClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -99,6 +100,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The async client library for creditd (pool, pipelining, deadlines, reconnect).
+        .target(name: "CreditClient", dependencies: ["CreditWire"]),
+        .testTarget(
+            name: "CreditClientTests",
+            // The executables are dependencies so the subprocess tests find them built.
+            dependencies: ["CreditClient", "CreditWire", "CreditModels", "CreditData", "credit", "creditd"],
+            swiftSettings: optimized
         ),
         .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto"]),
         .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData"]),

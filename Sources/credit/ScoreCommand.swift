@@ -8,14 +8,24 @@ import Foundation
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score applicants with a .credit model (batch, in-process).")
+        abstract: "Score applicants with a .credit model in-process, or through a creditd daemon (--connect).")
 
-    @Option(help: "Model artifact (.credit).") var model: String
+    @Option(help: "Model artifact (.credit). Scores in-process; or use --connect.") var model: String?
+    @OptionGroup(title: "Scoring through a daemon") var daemon: ConnectOptions
     @OptionGroup(title: "Data") var input: InputDataOptions
     @OptionGroup(title: "Row selection") var ids: IDFilterOptions
     @Option(help: "Output: csv:PATH or sqlite:PATH[#table].") var out: String
 
+    func validate() throws {
+        if (model == nil) == (daemon.connect == nil) {
+            throw ValidationError("give exactly one of --model PATH (in-process) or --connect ADDRESS (a creditd daemon)")
+        }
+    }
+
     func run() throws {
+        guard let model else {
+            return try ConnectedScorer(options: daemon, input: input, ids: ids, out: out).runBlocking()
+        }
         let scoring = try ScoringModel(path: model)
         let spec = scoring.artifact.spec
         var table = try input.read(specQuery: spec.query, kinds: ColumnKinds(forced: [spec.id: .categorical]))
@@ -23,28 +33,17 @@ struct ScoreCommand: ParsableCommand {
                                exclude: try ids.excludeIDs.map(readIDList))
         let results = try scoring.score(table)
         var errors = 0, refused = 0
-        var probability: [Double?] = [], decision: [String?] = [], message: [String?] = []
-        var reasons: [[String?]] = Array(repeating: [], count: 4)
-        for r in results {
+        let rows: [ScoreRow] = results.map { r in
             switch r.outcome {
             case .scored(let s):
                 if s.refuse { refused += 1 }
-                probability.append(s.probability)
-                decision.append(s.refuse ? "refuse" : "approve")
-                for k in 0..<4 { reasons[k].append(k < s.reasons.count ? s.reasons[k].text : nil) }
-                message.append(nil)
+                return .scored(probability: s.probability, refuse: s.refuse, reasons: s.reasons.map(\.text))
             case .error(let e):
                 errors += 1
-                probability.append(nil)
-                decision.append("error")
-                for k in 0..<4 { reasons[k].append(nil) }
-                message.append("\(e.field) = '\(e.value)': \(e.reason)")
+                return .error(field: e.field, value: e.value, reason: e.reason)
             }
         }
-        var output = DataTable(columns: [.categorical(spec.id, results.map(\.id)), .numeric("probability", probability),
-                                         .categorical("decision", decision)])
-        for k in 0..<4 { output.append(.categorical("reason_\(k + 1)", reasons[k])) }
-        output.append(.categorical("error", message))
+        let output = ScoreOutput.table(idColumn: spec.id, ids: results.map(\.id), rows: rows)
         try DataSources.sink(out).write(output)
         FileHandle.standardError.write(Data("scored \(results.count - errors) of \(results.count) rows (\(refused) refused, \(errors) errors) with model \(scoring.modelID)\n".utf8))
     }

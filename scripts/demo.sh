@@ -1,15 +1,44 @@
 #!/usr/bin/env bash
 # The main job on the embedded default, on a fresh machine: install what is needed, build,
-# synthesize a dirty loan book as a MySQL dump, restore it into SQLite, and profile it.
-# Everything lands in ./demo/ (ignored by git). No server to install, no ../shared needed.
+# synthesize a dirty loan book as a MySQL dump, restore it into SQLite, profile it, train
+# the three learners and keep the best, start creditd on a Unix socket and score a sample
+# through it. Everything lands in ./demo/ (ignored by git). No server to install, no
+# ../shared needed. The daemon is left running; the last line says how to stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build --product credit
+swift build --product creditd
 BIN="$(swift build --show-bin-path)"
+SPEC=examples/alura-cash/spec.json
 mkdir -p demo
+if [ -f demo/creditd.pid ] && kill -0 "$(cat demo/creditd.pid)" 2>/dev/null; then
+    kill "$(cat demo/creditd.pid)"; sleep 1
+fi
+
+echo "== synthesize a dirty loan book (MySQL dump) and restore it into SQLite"
 "$BIN/credit" synth --rows 20000 --seed 7 --out mysqldump:demo/book.sql
 "$BIN/credit" db restore --replace --into sqlite:demo/book.db demo/book.sql
-"$BIN/credit" profile --data sqlite:demo/book.db --spec examples/alura-cash/spec.json \
+
+echo "== profile it"
+"$BIN/credit" profile --data sqlite:demo/book.db --spec "$SPEC" \
     --out demo/profile.html --json demo/profile.json
-echo "open demo/profile.html in a browser to see the loan book's profile"
+
+echo "== train logistic regression, MLP and gradient-boosted trees; keep the best on validation"
+"$BIN/credit" train --data sqlite:demo/book.db --spec "$SPEC" --algorithm auto \
+    --min-precision 0.80 --seed 7 --out demo/model.credit --metrics demo/metrics.json
+
+echo "== serve it: creditd on unix:demo/creditd.sock"
+rm -f demo/creditd.sock
+"$BIN/creditd" --model demo/model.credit --listen unix:demo/creditd.sock > demo/creditd.log 2>&1 &
+echo $! > demo/creditd.pid
+for _ in $(seq 1 100); do [ -S demo/creditd.sock ] && break; sleep 0.1; done
+
+echo "== score a sample of 25 applicants through the daemon"
+"$BIN/credit" score --connect unix:demo/creditd.sock --spec "$SPEC" --data sqlite:demo/book.db \
+    --query "SELECT * FROM ($(grep -v '^--' examples/alura-cash/join.sql | tr '\n' ' ' | sed 's/;[[:space:]]*$//')) LIMIT 25" \
+    --out csv:demo/sample-scores.csv
+head -6 demo/sample-scores.csv
+echo
+echo "profile: demo/profile.html  metrics: demo/metrics.json  scores: demo/sample-scores.csv"
+echo "creditd is running (pid $(cat demo/creditd.pid), log demo/creditd.log); stop it with: kill \$(cat demo/creditd.pid)"

@@ -22,7 +22,12 @@ def load(db, query, spec):
     df = pd.read_sql_query(q, sqlite3.connect(db))
     target = spec["target"]["column"]
     df = df[df[target].notna() & (df[target].astype(str).str.strip() != "")]
-    y = (df[target].astype(str).str.strip() == spec["target"]["positive"]).astype(int).to_numpy()
+    pos = spec["target"]["positive"]
+    num = pd.to_numeric(df[target], errors="coerce")
+    try:
+        y = (num == float(pos)).astype(int).to_numpy()
+    except ValueError:
+        y = (df[target].astype(str).str.strip() == pos).astype(int).to_numpy()
     cols, cats = [], {}
     for f in spec["features"]:
         name = f["name"]
@@ -78,10 +83,12 @@ def main():
     libs = {}
 
     import xgboost as xgb
-    m = xgb.XGBClassifier(n_estimators=a.trees, max_depth=a.depth, learning_rate=0.1, tree_method="hist",
-                          enable_categorical=True, n_jobs=a.threads, max_cat_to_onehot=1)
-    t0 = time.perf_counter(); m.fit(Xtr, ytr); tx = time.perf_counter() - t0
-    booster = m.get_booster()
+    params = dict(objective="binary:logistic", max_depth=a.depth, eta=0.1, tree_method="hist",
+                  nthread=a.threads, max_cat_to_onehot=1, verbosity=0)
+    t0 = time.perf_counter()
+    booster = xgb.train(params, xgb.DMatrix(Xtr, label=ytr, enable_categorical=True), num_boost_round=a.trees)
+    tx = time.perf_counter() - t0
+    booster.set_param({"nthread": 1})
     booster.save_model(f"{a.out}/xgb.json")
     json.dump({"features": list(X.columns), "categories": cats}, open(f"{a.out}/xgb_schema.json", "w"))
     pred = lambda d: booster.inplace_predict(d)
@@ -90,10 +97,11 @@ def main():
     print("xgboost", libs["xgboost"], flush=True)
 
     import lightgbm as lgb
-    m = lgb.LGBMClassifier(n_estimators=a.trees, max_depth=a.depth, num_leaves=2 ** a.depth, learning_rate=0.1,
-                           n_jobs=a.threads, verbose=-1)
-    t0 = time.perf_counter(); m.fit(Xtr, ytr); tl = time.perf_counter() - t0
-    bl = m.booster_
+    params = dict(objective="binary", max_depth=a.depth, num_leaves=2 ** a.depth, learning_rate=0.1,
+                  num_threads=a.threads, verbose=-1)
+    t0 = time.perf_counter()
+    bl = lgb.train(params, lgb.Dataset(Xtr, label=ytr), num_boost_round=a.trees)
+    tl = time.perf_counter() - t0
     pred = lambda d: bl.predict(d, num_threads=1)
     libs["lightgbm"] = dict(version=lgb.__version__, trainSeconds=tl, trees=a.trees, testAUC=float(auc(yte, pred(Xte))),
                             predictRowsPerSecond={str(b): predict_rate(pred, Xte, b) for b in batches})

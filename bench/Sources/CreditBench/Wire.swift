@@ -8,6 +8,10 @@ public enum ProtoScan {
     public struct Head: Equatable, Sendable {
         public var requestId: UInt64
         public var code: Int32
+        public init(requestId: UInt64, code: Int32) {
+            self.requestId = requestId
+            self.code = code
+        }
     }
 
     /// Nil when the bytes are not a well-formed protobuf message at the top level.

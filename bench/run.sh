@@ -15,6 +15,7 @@ WARMUP=${WARMUP:-1}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-3}
 if [[ -n "${QUICK:-}" ]]; then WARMUP=0.3; SECONDS_PER_RUN=0.7; fi
 mkdir -p "$OUT"
+rm -f "$OUT"/*.json "$OUT"/*.md   # no stale figures from an earlier run
 t_start=$(date +%s)
 step() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 
@@ -93,6 +94,13 @@ step "serving: creditd vs floor (+ FastAPI peer, + allocations)"
     --http "tcp:127.0.0.1:17400/score" --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN" \
     --out-json "$OUT/serve.json" --out-md "$OUT/serve.md"
 kill $UVICORN 2>/dev/null || true
+if [[ "$SERVED" != "$OUT/logistic.credit" && -f "$OUT/logistic.credit" ]]; then
+    step "serving: the logistic model (cheap scoring: protocol + transport cost)"
+    "$BIN/credit-bench" serve --creditd "$BIN/creditd" --model "$OUT/logistic.credit" --floor "$OUT/echo" \
+        --data "sqlite:$OUT/book.db" --query-file "$QUERY" --shapes 1,1024 --tcp-port 17321 \
+        --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN" \
+        --out-json "$OUT/serve-logistic.json" --out-md "$OUT/serve-logistic.md"
+fi
 echo "- load after the serving runs: \`$(uptime)\`" >> "$OUT/machine.md"
 echo >> "$OUT/machine.md"
 
@@ -100,6 +108,14 @@ step "kernels: CreditCore vs OpenBLAS; logits by batch"
 MODELS=()
 for algo in logistic mlp gbdt; do [[ -f "$OUT/$algo.credit" ]] && MODELS+=(--model "$OUT/$algo.credit"); done
 "$BIN/credit-bench" kernels "${MODELS[@]}" --out-json "$OUT/kernels.json" --out-md "$OUT/kernels.md"
+# The documented tuned build (docs/matrix-core.md): AVX2 + FMA, only where the CPU has them.
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+    step "kernels again, tuned build (-target-cpu haswell -DCREDIT_FMA)"
+    TUNED_FLAGS=(-Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DCREDIT_FMA)
+    swift build -c release --build-path .build-tuned --product credit-bench "${TUNED_FLAGS[@]}" >&2
+    TBIN="$(swift build -c release --build-path .build-tuned --show-bin-path "${TUNED_FLAGS[@]}")"
+    "$TBIN/credit-bench" kernels "${MODELS[@]}" --out-json "$OUT/kernels-tuned.json" --out-md "$OUT/kernels-tuned.md"
+fi
 
 cp bench/NOTES.md "$OUT/notes.md" 2>/dev/null || true
 step "report"

@@ -132,7 +132,7 @@ struct ServeCommand: ParsableCommand {
         let counterView = try MappedCounter(path: countFile)
         let conn = try BenchConnection(.unix(sock))
         var shapes: [AllocationResult.Shape] = []
-        for (n, requests) in [(1, 20_000), (16, 5_000), (256, 1_000), (1024, 300)] {
+        for (n, requests) in [(1, 5_000), (16, 1_000), (256, 100), (1024, 30)] {
             let template = try applicants.template(applicants: n)
             var frame = template.frame
             func send(_ count: Int, from: Int) throws {
@@ -144,7 +144,7 @@ struct ServeCommand: ParsableCommand {
                     }
                 }
             }
-            try send(max(500, requests / 5), from: 0)  // warm-up: scratch and buffers reach their size
+            try send(max(20, requests / 5), from: 0)  // warm-up: scratch and buffers reach their size
             let a0 = counterView.value
             let t0 = monotonicNanos()
             try send(requests, from: 1_000_000)

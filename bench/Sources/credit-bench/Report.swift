@@ -75,13 +75,21 @@ struct ReportCommand: ParsableCommand {
         } else {
             goals.add(["one applicant: creditd p50 ≥ 1000× lower than FastAPI+XGBoost", "HTTP peer not run", "not measured"])
         }
-        let big = serve?.runs.filter { $0.applicantsPerRequest == 1024 && $0.target == "creditd" && $0.outcomes.errorTotal == 0 }
-            .max { $0.applicantsPerSecond < $1.applicantsPerSecond }
-        if let big, let cat = peers?.libraries["catboost"]?.predictRowsPerSecond["1024"] {
-            let r = big.applicantsPerSecond / cat
-            goals.add(["batches of 1024: creditd applicants/s ≥ 2× CatBoost in-process batch prediction",
-                       "\(Fmt.count(big.applicantsPerSecond))/s (\(big.transport), \(big.mode)) vs \(Fmt.count(cat))/s = \(Fmt.ratio(r))", verdict(r >= 2)])
-        } else {
+        func best1024(_ r: ServeReport?) -> LoadResult? {
+            r?.runs.filter { $0.applicantsPerRequest == 1024 && $0.target == "creditd" && $0.outcomes.errorTotal == 0 }
+                .max { $0.applicantsPerSecond < $1.applicantsPerSecond }
+        }
+        let big = best1024(serve)
+        let cat = peers?.libraries["catboost"]?.predictRowsPerSecond["1024"]
+        for (report, b) in [(serve, big), (serveB, best1024(serveB))] {
+            guard let report, let b else { continue }
+            if let cat {
+                let r = b.applicantsPerSecond / cat
+                goals.add(["batches of 1024 (\(report.algorithm) model): creditd applicants/s ≥ 2× CatBoost in-process batch prediction",
+                           "\(Fmt.count(b.applicantsPerSecond))/s (\(b.transport), \(b.mode)) vs \(Fmt.count(cat))/s = \(Fmt.ratio(r))", verdict(r >= 2)])
+            }
+        }
+        if big == nil || cat == nil {
             goals.add(["batches of 1024: creditd ≥ 2× CatBoost", "missing figures", "not measured"])
         }
         for (label, k) in [("default build", kernelsDefault), ("tuned build", kernelsTuned)] {

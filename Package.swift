@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "CreditServer", targets: ["CreditServer"]),
         .library(name: "CreditClient", targets: ["CreditClient"]),
         .executable(name: "creditd", targets: ["creditd"]),
+        .executable(name: "credit-bench", targets: ["credit-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,8 +62,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Throughput check of the CreditCore kernels (`swift run -c release kernel-bench`).
-        .executableTarget(name: "kernel-bench", dependencies: ["CreditCore"]),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(
@@ -111,5 +110,23 @@ let package = Package(
         ),
         .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto"]),
         .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData"]),
+        // Benchmarks (bench/README.md): the harness logic (load generator, schedules,
+        // percentiles, reports) is a library so CI tests it; `credit-bench` is the thin
+        // executable (serving runs, kernels vs OpenBLAS via dlopen, allocations, peers' tables).
+        .target(
+            name: "CreditBench",
+            dependencies: ["CreditWire", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "bench/Sources/CreditBench",
+            swiftSettings: optimized
+        ),
+        .executableTarget(
+            name: "credit-bench",
+            dependencies: [
+                "CreditBench", "CreditWire", "CreditCore", "CreditModels", "CreditData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/credit-bench"
+        ),
+        .testTarget(name: "CreditBenchTests", dependencies: ["CreditBench", "CreditWire"]),
     ]
 )

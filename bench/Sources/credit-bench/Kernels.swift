@@ -1,0 +1,224 @@
+import ArgumentParser
+import CreditBench
+import CreditCore
+import CreditModels
+import Foundation
+
+/// Thread CPU time in seconds (the machine may be shared; wall time would measure the scheduler).
+func cpuSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+struct LCG {
+    var state: UInt64
+    mutating func next() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
+    }
+}
+
+/// OpenBLAS loaded at run time (dlopen), so no target that `swift test` builds links it.
+struct OpenBLAS {
+    typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                                      UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    let sgemm: SGEMM
+    let config: String
+    init?(threads: Int32) {
+        guard let h = dlopen("libopenblas.so.0", RTLD_NOW) ?? dlopen("libopenblas.so", RTLD_NOW),
+              let s = dlsym(h, "cblas_sgemm") else { return nil }
+        sgemm = unsafeBitCast(s, to: SGEMM.self)
+        if let set = dlsym(h, "openblas_set_num_threads") {
+            unsafeBitCast(set, to: (@convention(c) (Int32) -> Void).self)(threads)
+        }
+        if let cfg = dlsym(h, "openblas_get_config") {
+            config = String(cString: unsafeBitCast(cfg, to: (@convention(c) () -> UnsafePointer<CChar>).self)())
+        } else { config = "OpenBLAS" }
+    }
+    static let rowMajor: Int32 = 101, noTrans: Int32 = 111
+}
+
+struct KernelRow: Codable {
+    var batch: Int
+    var oursRowsPerSecond: Double
+    var openblasRowsPerSecond: Double?
+    var ratio: Double?
+    var maxAbsDifference: Double?
+}
+
+struct ModelRow: Codable {
+    var model: String
+    var algorithm: String
+    var inputWidth: Int
+    var batch: Int
+    var rowsPerSecond: Double
+    var nanosPerRow: Double
+}
+
+struct KernelReport: Codable {
+    var layers: [Int]
+    var openblas: String?
+    var forward: [KernelRow]
+    var models: [ModelRow]
+}
+
+struct KernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "MLP forward: CreditCore vs OpenBLAS cblas_sgemm; LogitModel.logits by batch for artifacts.")
+
+    @Option(help: "Layer widths of the MLP (input first).") var layers: String = "26,128,64,32,1"
+    @Option(help: "Batch sizes.") var batches: String = "1,4,16,64,256,1024,4096"
+    @Option(name: .customLong("openblas-threads")) var openblasThreads: Int32 = 1
+    @Option(help: "Model artifacts whose logits to time by batch (any algorithm).") var model: [String] = []
+    @Option(name: .customLong("out-json")) var outJSON: String
+    @Option(name: .customLong("out-md")) var outMD: String
+
+    func run() throws {
+        let sizes = layers.split(separator: ",").compactMap { Int($0) }
+        let batchList = batches.split(separator: ",").compactMap { Int($0) }
+        var lcg = LCG(state: 12345)
+        let L = sizes.count - 1
+        let rowMajorW = (0..<L).map { l in (0..<(sizes[l] * sizes[l + 1])).map { _ in lcg.next() * 0.2 } }
+        let weights = (0..<L).map { PackedMatrix(k: sizes[$0], n: sizes[$0 + 1], rowMajor: rowMajorW[$0]) }
+        let biases = (0..<L).map { l in (0..<sizes[l + 1]).map { _ in lcg.next() * 0.1 } }
+        let totalRows = 65_536
+        let input = (0..<(totalRows * sizes[0])).map { _ in lcg.next() }
+        let blas = OpenBLAS(threads: openblasThreads)
+
+        // Ours: CreditCore.denseForward layer by layer (the MLP's inference path).
+        func ours(batch: Int, output: inout [Float]) -> Double {
+            var acts = (1..<L).map { [Float](repeating: 0, count: batch * sizes[$0]) }
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t0 = cpuSeconds()
+                input.withUnsafeBufferPointer { x in
+                    output.withUnsafeMutableBufferPointer { y in
+                        var start = 0
+                        while start < totalRows {
+                            let n = min(batch, totalRows - start)
+                            var src = UnsafeBufferPointer(rebasing: x[(start * sizes[0])...])
+                            for l in 0..<L {
+                                biases[l].withUnsafeBufferPointer { b in
+                                    if l == L - 1 {
+                                        denseForward(src, inputStride: sizes[l], weights: weights[l], bias: b, activation: .identity,
+                                                     UnsafeMutableBufferPointer(rebasing: y[(start * sizes[L])...]), outputStride: sizes[L], rows: 0..<n)
+                                    } else {
+                                        acts[l].withUnsafeMutableBufferPointer { a in
+                                            denseForward(src, inputStride: sizes[l], weights: weights[l], bias: b, activation: .relu,
+                                                         a, outputStride: sizes[l + 1], rows: 0..<n)
+                                            src = UnsafeBufferPointer(a)
+                                        }
+                                    }
+                                }
+                            }
+                            start += n
+                        }
+                    }
+                }
+                best = min(best, cpuSeconds() - t0)
+            }
+            return Double(totalRows) / best
+        }
+
+        // OpenBLAS: C = bias (broadcast), C += X·W (sgemm, row-major), ReLU; same layers.
+        func openblas(_ blas: OpenBLAS, batch: Int, output: inout [Float]) -> Double {
+            let acts = (1...L).map { UnsafeMutableBufferPointer<Float>.allocate(capacity: batch * sizes[$0]) }
+            defer { for a in acts { a.deallocate() } }
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t0 = cpuSeconds()
+                var start = 0
+                while start < totalRows {
+                    let n = min(batch, totalRows - start)
+                    for l in 0..<L {
+                        let k = sizes[l], m = sizes[l + 1]
+                        let c = acts[l]
+                        for r in 0..<n { for j in 0..<m { c[r * m + j] = biases[l][j] } }
+                        rowMajorW[l].withUnsafeBufferPointer { w in
+                            if l == 0 {
+                                input.withUnsafeBufferPointer { x in
+                                    blas.sgemm(OpenBLAS.rowMajor, OpenBLAS.noTrans, OpenBLAS.noTrans, Int32(n), Int32(m), Int32(k), 1,
+                                               x.baseAddress! + start * k, Int32(k), w.baseAddress, Int32(m), 1, c.baseAddress, Int32(m))
+                                }
+                            } else {
+                                blas.sgemm(OpenBLAS.rowMajor, OpenBLAS.noTrans, OpenBLAS.noTrans, Int32(n), Int32(m), Int32(k), 1,
+                                           acts[l - 1].baseAddress, Int32(k), w.baseAddress, Int32(m), 1, c.baseAddress, Int32(m))
+                            }
+                        }
+                        if l < L - 1 { for i in 0..<(n * m) { c[i] = c[i] < 0 ? 0 : c[i] } }
+                    }
+                    output.withUnsafeMutableBufferPointer { y in
+                        for i in 0..<(n * sizes[L]) { y[start * sizes[L] + i] = acts[L - 1][i] }
+                    }
+                    start += n
+                }
+                best = min(best, cpuSeconds() - t0)
+            }
+            return Double(totalRows) / best
+        }
+
+        var rows: [KernelRow] = []
+        var table = MarkdownTable(["batch", "CreditCore rows/s", "OpenBLAS rows/s", "CreditCore / OpenBLAS", "max |Δ| of outputs"])
+        for b in batchList {
+            var y1 = [Float](repeating: 0, count: totalRows * sizes[L])
+            let r1 = ours(batch: b, output: &y1)
+            var row = KernelRow(batch: b, oursRowsPerSecond: r1)
+            if let blas {
+                var y2 = [Float](repeating: 0, count: totalRows * sizes[L])
+                let r2 = openblas(blas, batch: b, output: &y2)
+                row.openblasRowsPerSecond = r2
+                row.ratio = r1 / r2
+                row.maxAbsDifference = Double(zip(y1, y2).map { abs($0 - $1) }.max() ?? 0)
+            }
+            rows.append(row)
+            table.add(["\(b)", Fmt.count(r1), row.openblasRowsPerSecond.map(Fmt.count) ?? "not installed",
+                       row.ratio.map(Fmt.ratio) ?? "—", row.maxAbsDifference.map { String(format: "%.1e", $0) } ?? "—"])
+            log("forward batch \(b): ours \(Fmt.count(r1)) rows/s, OpenBLAS \(row.openblasRowsPerSecond.map(Fmt.count) ?? "-")")
+        }
+
+        // Any artifact's LogitModel.logits by batch (trees once gbdt lands, MLP, logistic).
+        var modelRows: [ModelRow] = []
+        var mtable = MarkdownTable(["model", "algorithm", "input width", "batch", "rows/s", "ns/row"])
+        for path in model {
+            let (artifact, id) = try ModelArtifact.load(path: path)
+            let m = artifact.model.model
+            let w = m.inputWidth
+            var g = LCG(state: 99)
+            let n = 16_384
+            let x = (0..<(n * w)).map { _ in g.next() }
+            var out = [Float](repeating: 0, count: n)
+            for b in batchList {
+                let scratch = m.makeScratch(maxRows: b)
+                var best = Double.infinity
+                for _ in 0..<5 {
+                    let t0 = cpuSeconds()
+                    x.withUnsafeBufferPointer { xb in
+                        out.withUnsafeMutableBufferPointer { ob in
+                            var s = 0
+                            while s < n {
+                                let e = min(n, s + b)
+                                m.logits(xb, ob, rows: s..<e, scratch: scratch)
+                                s = e
+                            }
+                        }
+                    }
+                    best = min(best, cpuSeconds() - t0)
+                }
+                let r = Double(n) / best
+                modelRows.append(ModelRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, inputWidth: w,
+                                          batch: b, rowsPerSecond: r, nanosPerRow: 1e9 / r))
+                mtable.add([String(id.prefix(12)), artifact.model.algorithm, "\(w)", "\(b)", Fmt.count(r), String(format: "%.0f", 1e9 / r)])
+            }
+        }
+
+        let report = KernelReport(layers: sizes, openblas: blas?.config, forward: rows, models: modelRows)
+        try prettyJSON(report).write(toFile: outJSON, atomically: true, encoding: .utf8)
+        var md = "MLP forward \(sizes.map(String.init).joined(separator: "-")) (ReLU), rows/s, thread CPU time, best of 5, \(totalRows) rows per pass; OpenBLAS: \(blas?.config ?? "not installed"), \(openblasThreads) thread(s):\n\n" + table.text
+        if !modelRows.isEmpty {
+            md += "\n`LogitModel.logits` of the trained artifacts by batch (seeded random inputs of the model's width, thread CPU time, best of 5):\n\n" + mtable.text
+        }
+        try md.write(toFile: outMD, atomically: true, encoding: .utf8)
+    }
+}

@@ -42,6 +42,7 @@ let package = Package(
         .target(
             name: "CreditData",
             dependencies: [
+                "CreditCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -108,8 +109,8 @@ let package = Package(
             dependencies: ["CreditClient", "CreditWire", "CreditModels", "CreditData", "credit", "creditd"],
             swiftSettings: optimized
         ),
-        .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto"]),
-        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData"]),
+        .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto", "CreditCore"]),
+        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData", "CreditCore"]),
         // Benchmarks (bench/README.md): the harness logic (load generator, schedules,
         // percentiles, reports) is a library so CI tests it; `credit-bench` is the thin
         // executable (serving runs, kernels vs OpenBLAS via dlopen, allocations, peers' tables).

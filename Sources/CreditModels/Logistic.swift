@@ -253,7 +253,7 @@ public enum Balancing: Codable, Sendable, Equatable {
     public func apply(to m: LabeledMatrix, seed: UInt64) -> LabeledMatrix {
         let pos = m.y.indices.filter { m.y[$0] > 0.5 }
         let neg = m.y.indices.filter { m.y[$0] <= 0.5 }
-        var rng = CreditRandom(seed: seed ^ 0xBA1A_4CE0)
+        var rng = SplitMix64(seed: seed ^ 0xBA1A_4CE0)
         switch self {
         case .none:
             return m

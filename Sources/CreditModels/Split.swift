@@ -1,16 +1,4 @@
-/// SplitMix64: the seeded random generator of the pipeline (splits, sampling).
-/// Same seed → same sequence on every platform.
-public struct CreditRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import CreditCore
 
 /// Row indices of the fit, validation and test parts (each ascending).
 public struct DataSplit: Sendable, Equatable {
@@ -30,7 +18,7 @@ public func stratifiedSplit(labels: [Bool], validation: Double, test: Double, se
     guard validation >= 0, test >= 0, validation + test < 1 else {
         throw SplitError(description: "split fractions validation=\(validation) test=\(test): each must be >= 0 and their sum < 1")
     }
-    var rng = CreditRandom(seed: seed)
+    var rng = SplitMix64(seed: seed)
     var split = DataSplit(fit: [], validation: [], test: [])
     for cls in [true, false] {
         var rows = labels.indices.filter { labels[$0] == cls }

@@ -1,3 +1,4 @@
+import CreditCore
 import Foundation
 import Testing
 @testable import CreditData

@@ -1,3 +1,4 @@
+import CreditCore
 import CreditModels
 import Foundation
 

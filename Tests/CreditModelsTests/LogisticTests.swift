@@ -1,3 +1,4 @@
+import CreditCore
 import CreditData
 import CreditModels
 import Foundation
@@ -23,7 +24,7 @@ import Testing
     }
 
     @Test func matchesIndependentGradientDescentWithL2() throws {
-        var rng = CreditRandom(seed: 11)
+        var rng = SplitMix64(seed: 11)
         var rows: [[Float]] = [], y: [Float] = []
         for _ in 0..<200 {
             let a = Float.random(in: -2...2, using: &rng), b = Float.random(in: -1...1, using: &rng)

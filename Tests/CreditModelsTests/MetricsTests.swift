@@ -1,3 +1,4 @@
+import CreditCore
 import CreditModels
 import Foundation
 import Testing
@@ -13,7 +14,7 @@ import Testing
         #expect(Metrics.rocAUC(scores: perfect.map { -$0 }, labels: y) == 0)
         #expect(Metrics.rocAUC(scores: Array(repeating: 0.5, count: 6), labels: y) == 0.5)
         // Random scores: AUC near 0.5 on many rows.
-        var rng = CreditRandom(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let ry = (0..<20000).map { _ in Bool.random(using: &rng) }
         let rs = (0..<20000).map { _ in Double.random(in: 0..<1, using: &rng) }
         #expect(abs(Metrics.rocAUC(scores: rs, labels: ry) - 0.5) < 0.02)
@@ -25,7 +26,7 @@ import Testing
         // pos {0.5, 0.9} vs neg {0.5, 0.5}: 0.9 beats both (2), 0.5 ties both (2 × 0.5) → 3/4.
         #expect(Metrics.rocAUC(scores: [0.5, 0.5, 0.5, 0.9], labels: [false, true, false, true]) == 0.75)
         // Brute-force pair count agrees on a tie-heavy random case.
-        var rng = CreditRandom(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let y = (0..<300).map { _ in Bool.random(using: &rng) }
         let s = (0..<300).map { _ in Double(Int.random(in: 0..<10, using: &rng)) }
         var wins = 0.0, pairs = 0.0

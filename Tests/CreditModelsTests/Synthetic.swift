@@ -1,3 +1,4 @@
+import CreditCore
 import CreditData
 import CreditModels
 import Foundation
@@ -28,7 +29,7 @@ enum Synthetic {
         ])
 
     struct Normal {
-        var rng: CreditRandom
+        var rng: SplitMix64
         mutating func next() -> Double {
             let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300)
             let u2 = Double(rng.next() >> 11) / Double(1 << 53)
@@ -38,7 +39,7 @@ enum Synthetic {
     }
 
     static func table(rows n: Int, seed: UInt64, missingRate: Double = 0.03) -> DataTable {
-        var g = Normal(rng: CreditRandom(seed: seed))
+        var g = Normal(rng: SplitMix64(seed: seed))
         var id: [String?] = [], status: [Double?] = []
         var age: [Double?] = [], income: [Double?] = [], emp: [Double?] = [], amnt: [Double?] = []
         var rate: [Double?] = [], pct: [Double?] = [], hist: [Double?] = []

@@ -1,3 +1,4 @@
+import CreditCore
 import CreditServer
 import CreditWire
 import Foundation

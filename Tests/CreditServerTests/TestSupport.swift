@@ -1,3 +1,4 @@
+import CreditCore
 import CreditServer
 import CreditWire
 import Foundation
@@ -205,19 +206,6 @@ func vmRSSKiB() -> Int {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
     }
     return 0
-}
-
-/// Seeded generator for tests (same seed, same bytes).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// Waits until the server closes `client`'s connection; returns the seconds it took, or nil

@@ -1,3 +1,4 @@
+import CreditCore
 import CreditWire
 import Testing
 

@@ -41,8 +41,11 @@ public struct MLPModel: LogitModel, Codable, Equatable {
     /// Log-odds of the all-zero (training mean) row: the reason-code bias.
     public let baselineLogit: Float
 
-    /// Midpoint steps of the integrated-gradients path in `contributions`.
-    public static let attributionSteps = 16
+    /// Midpoint steps of the integrated-gradients path in `contributions` (the served reason
+    /// codes). Was 16; see docs/matrix-core.md for the cost/fidelity figures behind the choice.
+    public static let attributionSteps = 4
+    /// The finer path the served setting is checked against (tests), and the scratch's floor.
+    public static let referenceAttributionSteps = 16
 
     public init(layers: [MLPLayer], expansion: PiecewiseLinearExpansion? = nil) {
         precondition(!layers.isEmpty && layers.last!.outputs == 1, "MLPModel: last layer must have one output")
@@ -120,10 +123,18 @@ public struct MLPModel: LogitModel, Codable, Equatable {
 
     public func contributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
                               scratch: ModelScratch) -> Float {
+        contributions(row, output, scratch: scratch, steps: MLPModel.attributionSteps)
+    }
+
+    /// `contributions` with `steps` midpoint steps (1...`referenceAttributionSteps`); tests
+    /// compare the served setting against the 16-step reference with it.
+    func contributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                       scratch: ModelScratch, steps m: Int) -> Float {
         guard let s = scratch as? MLPScratch, s.fits(self) else {
             preconditionFailure("MLPModel.contributions: scratch was not made by this model's makeScratch")
         }
-        let k = inputWidth, m = MLPModel.attributionSteps
+        precondition(m >= 1 && m <= MLPModel.referenceAttributionSteps, "MLPModel.contributions: \(m) steps")
+        let k = inputWidth
         precondition(row.count >= k && output.count == k, "MLPModel.contributions: row \(row.count), output \(output.count), need \(k)")
         // Path points x_s = (s + 0.5)/m · x, s = 0..<m, in s.path.
         let path = s.path
@@ -224,7 +235,7 @@ public struct MLPModel: LogitModel, Codable, Equatable {
 /// Scoring buffers of an `MLPModel`: one activation matrix per hidden layer, input-gradient
 /// buffers and the attribution path for `contributions`. Allocated once; one thread only.
 public final class MLPScratch: ModelScratch, @unchecked Sendable {
-    /// Rows per chunk (at least `attributionSteps + 1`).
+    /// Rows per chunk (at least `referenceAttributionSteps + 1`).
     let capacity: Int
     let sizes: [Int]
     /// Hidden activations, `capacity × width` each.
@@ -239,7 +250,7 @@ public final class MLPScratch: ModelScratch, @unchecked Sendable {
     let attribution: UnsafeMutableBufferPointer<Double>
 
     init(maxRows: Int, model: MLPModel) {
-        let cap = max(maxRows, MLPModel.attributionSteps + 1)
+        let cap = max(maxRows, MLPModel.referenceAttributionSteps + 1)
         capacity = cap
         sizes = model.layerSizes
         let hidden = sizes.dropFirst().dropLast()

@@ -2,56 +2,23 @@ import CreditData
 import CreditModels
 import Foundation
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
+import CMallocCounter
 
-// Counts Swift heap allocations (`swift_allocObject`: arrays, strings, class instances,
-// closure contexts, boxes) made by the calling thread, through the runtime's
-// allocation hook (`_swift_allocObject`, enabled by
-// `_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly`).
-// Only the thread that asked counts, so tests running in parallel do not disturb it.
-// Raw `UnsafeMutablePointer.allocate` (malloc) is not counted; the session path makes
-// none after `init` (all its buffers are allocated there).
-typealias SwiftAllocFunction = @convention(c) (UnsafeRawPointer?, Int, Int) -> UnsafeMutableRawPointer?
-nonisolated(unsafe) private var originalAllocObject: SwiftAllocFunction?
-nonisolated(unsafe) private var countingThread: pthread_t = 0
-nonisolated(unsafe) private var swiftAllocations = 0
-
-private let countingAllocObject: SwiftAllocFunction = { metadata, size, alignMask in
-    if pthread_equal(pthread_self(), countingThread) != 0 { swiftAllocations &+= 1 }
-    return originalAllocObject!(metadata, size, alignMask)
-}
-
-enum SwiftAllocationCounter {
-    /// Installs the hook once (never removed: other threads may be inside it).
-    static let installed: Bool = {
-        guard let slot = dlsym(nil, "_swift_allocObject"),
-              let flag = dlsym(nil, "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly") else { return false }
-        let hook = slot.assumingMemoryBound(to: Optional<SwiftAllocFunction>.self)
-        originalAllocObject = hook.pointee
-        guard originalAllocObject != nil else { return false }
-        hook.pointee = countingAllocObject
-        flag.assumingMemoryBound(to: Bool.self).pointee = true
-        return true
-    }()
-
-    /// Swift heap allocations made by this thread while `body` runs.
+/// Heap allocations (malloc/calloc/realloc calls: every Swift array, string, class
+/// instance, closure context and box goes through malloc) made by the calling thread while
+/// `body` runs, counted by the test-only `CMallocCounter` target.
+enum MallocCounter {
     static func count(_ body: () -> Void) -> Int {
-        precondition(installed)
-        swiftAllocations = 0
-        countingThread = pthread_self()
+        credit_malloc_count_begin()
         body()
-        countingThread = 0
-        return swiftAllocations
+        return credit_malloc_count_end()
     }
 }
 
 @Suite struct SessionAllocationTests {
     @Test func counterSeesAllocations() {
-        #expect(SwiftAllocationCounter.installed)
         var keep: [[Int]] = []
-        let n = SwiftAllocationCounter.count {
+        let n = MallocCounter.count {
             for i in 0..<10 { keep.append([Int](repeating: i, count: 100)) }
         }
         #expect(n >= 10, "counted \(n)")
@@ -63,7 +30,6 @@ enum SwiftAllocationCounter {
     /// model family.
     @Test(arguments: ["logistic", "mlp", "gbdt"])
     func sessionPathAllocatesNothingAfterWarmUp(algorithm: String) throws {
-        #expect(SwiftAllocationCounter.installed)
         var o = TrainingOptions()
         o.algorithm = algorithm
         o.seed = 7
@@ -89,8 +55,8 @@ enum SwiftAllocationCounter {
                     }
                 }
                 run(rows)   // warm-up
-                let batch = SwiftAllocationCounter.count { run(rows) }
-                let single = SwiftAllocationCounter.count { run(1) }
+                let batch = MallocCounter.count { run(rows) }
+                let single = MallocCounter.count { run(1) }
                 run(rows)   // leave the full batch in the session for the check below
                 return (batch, single)
             }

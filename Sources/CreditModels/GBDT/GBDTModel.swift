@@ -282,26 +282,30 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
                         while lane0 < blockCount {
                             let count = min(8, blockCount - lane0)
                             for l in 0..<8 { node[l] = root }
-                            for _ in 0..<depth {
-                                for l in 0..<8 {
-                                    let n = Int(node[l])
-                                    let f = Int(feat[n])
-                                    // Padding lanes repeat the block's last row.
-                                    let x = input[(start &+ lane0 &+ min(l, count &- 1)) &* w &+ (f < 0 ? 0 : f)]
-                                    // Branch-free: 0/1 flags and an arithmetic select.
-                                    var goLeft = Int32(x < thr[n] ? 1 : 0) | (Int32(x.isNaN ? 1 : 0) & Int32(dfl[n]))
-                                    let off = Int(cof[n])
-                                    if off >= 0 {
-                                        if x >= 0, x < Float(card[f]), Float(Int(x)) == x {
-                                            let c = Int(x)
-                                            goLeft = Int32(truncatingIfNeeded: (bits[off + (c >> 5)] >> UInt32(c & 31)) & 1)
-                                        } else {
-                                            goLeft = Int32(dfl[n]) // NaN, unseen or invalid code
-                                        }
+                            // Advances lane `l` one level.
+                            @inline(__always) func step(_ l: Int) {
+                                let n = Int(node[l])
+                                let f = Int(feat[n])
+                                let x = input[(start &+ lane0 &+ l) &* w &+ (f < 0 ? 0 : f)]
+                                // Branch-free: 0/1 flags and an arithmetic select.
+                                var goLeft = Int32(x < thr[n] ? 1 : 0) | (Int32(x.isNaN ? 1 : 0) & Int32(dfl[n]))
+                                let off = Int(cof[n])
+                                if off >= 0 {
+                                    if x >= 0, x < Float(card[f]), Float(Int(x)) == x {
+                                        let c = Int(x)
+                                        goLeft = Int32(truncatingIfNeeded: (bits[off + (c >> 5)] >> UInt32(c & 31)) & 1)
+                                    } else {
+                                        goLeft = Int32(dfl[n]) // NaN, unseen or invalid code
                                     }
-                                    let r = rgt[n]
-                                    node[l] = r &+ (lft[n] &- r) &* goLeft
                                 }
+                                let r = rgt[n]
+                                node[l] = r &+ (lft[n] &- r) &* goLeft
+                            }
+                            if count == 8 {
+                                for _ in 0..<depth { for l in 0..<8 { step(l) } }
+                            } else {
+                                // A partial group (e.g. one applicant) walks only its real rows.
+                                for _ in 0..<depth { for l in 0..<count { step(l) } }
                             }
                             for l in 0..<count { acc[lane0 + l] += Double(val[Int(node[l])]) }
                             lane0 += 8

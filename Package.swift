@@ -68,9 +68,11 @@ let package = Package(
         .testTarget(
             name: "CreditModelsTests",
             // Depends on the `credit` executable so the CLI subprocess tests find it built.
-            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit"],
+            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit", "CMallocCounter"],
             swiftSettings: optimized
         ),
+        // Test-only: counts malloc calls per thread (SessionAllocationTests).
+        .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
         .systemLibrary(
             name: "CProtobufC",
             pkgConfig: "libprotobuf-c",

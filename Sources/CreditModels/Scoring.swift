@@ -306,16 +306,27 @@ public final class ScoringModel: Sendable {
 public final class ScoringSession {
     public let model: ScoringModel
     public let maxRows: Int
-    var numeric: [[Double]]
-    var codes: [[Int32]]
-    var features: [Float]
-    var logits: [Float]
-    var probabilities: [Double]
+    /// The model's plan, copied once here so the hot path borrows it (no per-call copy).
+    let plan: FeaturePlan
+    /// The model's `LogitModel` (borrowed per call, never copied).
+    let logitModel: any LogitModel
+    let threshold: Double
+    // Flat, manually allocated buffers (stable addresses; freed in deinit).
+    // numeric input j, row r: numStore[j * maxRows + r]; categorical k: codeStore[k * maxRows + r].
+    let numStore: UnsafeMutablePointer<Double>
+    let codeStore: UnsafeMutablePointer<Int32>
+    /// One buffer per numeric / categorical input over the stores (built once, passed to
+    /// `FeaturePlan.transform` without building an array per call).
+    let numBuffers: [UnsafeBufferPointer<Double>]
+    let codeBuffers: [UnsafeBufferPointer<Int32>]
+    let features: UnsafeMutableBufferPointer<Float>
+    let logits: UnsafeMutableBufferPointer<Float>
+    let probabilities: UnsafeMutableBufferPointer<Double>
+    let contrib: UnsafeMutableBufferPointer<Float>
+    let perFeature: UnsafeMutableBufferPointer<Double>
+    let taken: UnsafeMutableBufferPointer<Bool>
     var errors: [RowError?]
-    var contrib: [Float]
-    var perFeature: [Double]
-    var taken: [Bool]
-    /// Cleaned category per categorical input and row (string path only; nil otherwise).
+    /// Cleaned category per categorical input and row (only for categories unseen in training).
     var categoryText: [[String?]]
     let scratch: ModelScratch
     var rowCount = 0
@@ -324,17 +335,39 @@ public final class ScoringSession {
         precondition(maxRows > 0)
         self.model = model
         self.maxRows = maxRows
-        numeric = model.plan.numericFeatures.map { _ in [Double](repeating: .nan, count: maxRows) }
-        codes = model.plan.categoricalFeatures.map { _ in [Int32](repeating: -1, count: maxRows) }
-        categoryText = model.plan.categoricalFeatures.map { _ in [String?](repeating: nil, count: maxRows) }
-        features = [Float](repeating: 0, count: maxRows * model.plan.width)
-        logits = [Float](repeating: 0, count: maxRows)
-        probabilities = [Double](repeating: .nan, count: maxRows)
+        plan = model.plan
+        logitModel = model.model
+        threshold = model.threshold
+        let nNum = plan.numericFeatures.count, nCat = plan.categoricalFeatures.count
+        let num = UnsafeMutablePointer<Double>.allocate(capacity: max(1, nNum * maxRows))
+        num.initialize(repeating: .nan, count: max(1, nNum * maxRows))
+        let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nCat * maxRows))
+        codes.initialize(repeating: -1, count: max(1, nCat * maxRows))
+        numStore = num
+        codeStore = codes
+        numBuffers = (0..<nNum).map { j in UnsafeBufferPointer(start: num + j * maxRows, count: maxRows) }
+        codeBuffers = (0..<nCat).map { k in UnsafeBufferPointer(start: codes + k * maxRows, count: maxRows) }
+        categoryText = plan.categoricalFeatures.map { _ in [String?](repeating: nil, count: maxRows) }
+        features = .allocate(capacity: maxRows * plan.width)
+        features.initialize(repeating: 0)
+        logits = .allocate(capacity: maxRows)
+        logits.initialize(repeating: 0)
+        probabilities = .allocate(capacity: maxRows)
+        probabilities.initialize(repeating: .nan)
         errors = [RowError?](repeating: nil, count: maxRows)
-        contrib = [Float](repeating: 0, count: model.plan.width)
-        perFeature = [Double](repeating: 0, count: model.featureStats.count)
-        taken = [Bool](repeating: false, count: model.featureStats.count)
+        contrib = .allocate(capacity: plan.width)
+        contrib.initialize(repeating: 0)
+        perFeature = .allocate(capacity: model.featureStats.count)
+        perFeature.initialize(repeating: 0)
+        taken = .allocate(capacity: model.featureStats.count)
+        taken.initialize(repeating: false)
         scratch = model.model.makeScratch(maxRows: maxRows)
+    }
+
+    deinit {
+        numStore.deallocate(); codeStore.deallocate()
+        features.deallocate(); logits.deallocate(); probabilities.deallocate()
+        contrib.deallocate(); perFeature.deallocate(); taken.deallocate()
     }
 
     /// Scores `rows` (≤ maxRows) applicants given category codes (see the type's doc).
@@ -345,36 +378,32 @@ public final class ScoringSession {
     @discardableResult
     public func score(numeric input: [UnsafeBufferPointer<Double>], categoryCodes: [UnsafeBufferPointer<Int32>], rows: Int,
                       unknownText: (_ categorical: Int, _ row: Int) -> String? = { _, _ in nil }) -> Int {
-        let plan = model.plan
         precondition(categoryCodes.count == plan.categoricalFeatures.count,
                      "ScoringSession: expected \(plan.categoricalFeatures.count) categorical columns")
         begin(rows: rows)
         for k in 0..<categoryCodes.count {
             let src = categoryCodes[k]
             precondition(src.count >= rows)
-            let table = model.schemaToPlan[k]
             let fallback = model.unknownCode[k]
-            let unseen = Int32(model.plan.catCardinality[k])
-            let name = plan.categoricalFeatures[k]
-            codes[k].withUnsafeMutableBufferPointer { dst in
-                table.withUnsafeBufferPointer { table in
-                    for r in 0..<rows {
-                        let c = src[r]
-                        var code: Int32
-                        if c == -1 {
-                            code = -1
-                        } else if c >= 0 && Int(c) < table.count {
-                            code = table[Int(c)]
-                        } else if let text = unknownText(k, r) {
-                            let canonical = model.cleaner.canonicalCategory(text, feature: name)
-                            code = plan.code(canonical, categorical: k)
-                            if code == unseen { categoryText[k][r] = canonical }
-                        } else {
-                            code = fallback
-                            if code == unseen { categoryText[k][r] = nil }
-                        }
-                        dst[r] = code
+            let unseen = Int32(plan.catCardinality[k])
+            let dst = codeStore + k * maxRows
+            model.schemaToPlan[k].withUnsafeBufferPointer { table in
+                for r in 0..<rows {
+                    let c = src[r]
+                    var code: Int32
+                    if c == -1 {
+                        code = -1
+                    } else if c >= 0 && Int(c) < table.count {
+                        code = table[Int(c)]
+                    } else if let text = unknownText(k, r) {
+                        let canonical = model.cleaner.canonicalCategory(text, feature: plan.categoricalFeatures[k])
+                        code = plan.code(canonical, categorical: k)
+                        if code == unseen { categoryText[k][r] = canonical }
+                    } else {
+                        code = fallback
+                        if code == unseen { categoryText[k][r] = nil }
                     }
+                    dst[r] = code
                 }
             }
         }
@@ -386,19 +415,19 @@ public final class ScoringSession {
     /// number of row errors.
     @discardableResult
     public func score(numeric input: [UnsafeBufferPointer<Double>], categorical: [[String?]], rows: Int) -> Int {
-        let plan = model.plan
         precondition(categorical.count == plan.categoricalFeatures.count,
                      "ScoringSession: expected \(plan.categoricalFeatures.count) categorical columns")
         begin(rows: rows)
         for (k, name) in plan.categoricalFeatures.enumerated() {
             let src = categorical[k]
             precondition(src.count >= rows)
-            let unseen = Int32(model.plan.catCardinality[k])
+            let unseen = Int32(plan.catCardinality[k])
+            let dst = codeStore + k * maxRows
             for r in 0..<rows {
                 let c = model.cleaner.canonicalCategory(src[r], feature: name)
                 let code = plan.code(c, categorical: k)
                 if code == unseen { categoryText[k][r] = c }
-                codes[k][r] = code
+                dst[r] = code
             }
         }
         return finish(numeric: input, rows: rows)
@@ -413,54 +442,42 @@ public final class ScoringSession {
     }
 
     private func finish(numeric input: [UnsafeBufferPointer<Double>], rows: Int) -> Int {
-        let plan = model.plan
         precondition(input.count == plan.numericFeatures.count,
                      "ScoringSession: expected \(plan.numericFeatures.count) numeric columns")
         var errorCount = 0
-        for (j, name) in plan.numericFeatures.enumerated() {
+        for j in 0..<input.count {
             let src = input[j]
             precondition(src.count >= rows)
             let lo = model.numericRanges[j].lowerBound, hi = model.numericRanges[j].upperBound
-            var outside: [Int] = []   // rare: values outside the valid range (allocated only then)
-            numeric[j].withUnsafeMutableBufferPointer { dst in
-                for r in 0..<rows {
-                    let raw = src[r]
-                    dst[r] = raw
-                    if !(raw.isNaN || (raw >= lo && raw <= hi)) { outside.append(r) }
-                }
-            }
-            for r in outside {
+            let dst = numStore + j * maxRows
+            var firstOutside = -1
+            for r in 0..<rows {
                 let raw = src[r]
+                dst[r] = raw
+                if firstOutside < 0 && !(raw.isNaN || (raw >= lo && raw <= hi)) { firstOutside = r }
+            }
+            guard firstOutside >= 0 else { continue }
+            // Rare: values outside the valid range go through the cleaner (String work only here).
+            let name = plan.numericFeatures[j]
+            for r in firstOutside..<rows {
+                let raw = src[r]
+                if raw.isNaN || (raw >= lo && raw <= hi) { continue }
                 if raw.isInfinite {
                     if errors[r] == nil { errorCount += 1; errors[r] = RowError(row: r, field: name, value: "\(raw)", reason: "not a finite number") }
-                    numeric[j][r] = .nan
+                    dst[r] = .nan
                     continue
                 }
                 switch model.cleaner.cleanNumeric(raw, feature: name) {
-                case .value(let v): numeric[j][r] = v ?? .nan
+                case .value(let v): dst[r] = v ?? .nan
                 case .rejected(let reason):
                     if errors[r] == nil { errorCount += 1; errors[r] = RowError(row: r, field: name, value: formatNumber(raw), reason: reason) }
-                    numeric[j][r] = .nan
+                    dst[r] = .nan
                 }
             }
         }
-        withBuffers(numeric) { num in
-            withBuffers(codes) { cat in
-                features.withUnsafeMutableBufferPointer { out in
-                    plan.transform(numeric: num, categorical: cat, rows: 0..<rows, into: out)
-                }
-            }
-        }
-        features.withUnsafeBufferPointer { x in
-            logits.withUnsafeMutableBufferPointer { out in
-                model.model.logits(x, out, rows: 0..<rows, scratch: scratch)
-            }
-        }
-        probabilities.withUnsafeMutableBufferPointer { p in
-            logits.withUnsafeBufferPointer { z in
-                for r in 0..<rows { p[r] = ScoringModel.probability(z[r]) }
-            }
-        }
+        plan.transform(numeric: numBuffers, categorical: codeBuffers, rows: 0..<rows, into: features)
+        logitModel.logits(UnsafeBufferPointer(features), logits, rows: 0..<rows, scratch: scratch)
+        for r in 0..<rows { probabilities[r] = ScoringModel.probability(logits[r]) }
         if errorCount > 0 {
             for r in 0..<rows where errors[r] != nil { probabilities[r] = .nan }
         }
@@ -469,39 +486,29 @@ public final class ScoringSession {
 
     /// Probability of default of row `r` of the last batch (NaN when the row has an error).
     public func probability(_ r: Int) -> Double { precondition(r < rowCount); return probabilities[r] }
-    public func refuse(_ r: Int) -> Bool { probability(r) >= model.threshold }
+    public func refuse(_ r: Int) -> Bool { probability(r) >= threshold }
     public func error(_ r: Int) -> RowError? { precondition(r < rowCount); return errors[r] }
 
     /// Calls `body(feature, text, contribution)` for up to `limit` reasons of row `r`,
-    /// strongest first; `feature` indexes `model.inputFields` (spec order). No allocation.
-    /// `body` must not call back into this session (its buffers are in use).
+    /// strongest first; `feature` indexes `model.inputFields` (spec order). No allocation
+    /// (the wording strings are precomputed per feature and category; only a category
+    /// unseen in training builds its text). `body` must not call back into this session.
     public func forEachReason(_ r: Int, limit: Int = 4, _ body: (_ feature: Int, _ text: String, _ contribution: Double) -> Void) {
         precondition(r < rowCount)
         guard errors[r] == nil else { return }
-        let w = model.plan.width
-        let m = model
-        features.withUnsafeBufferPointer { x in
-            contrib.withUnsafeMutableBufferPointer { c in
-                _ = m.model.contributions(UnsafeBufferPointer(rebasing: x[(r * w)..<((r + 1) * w)]), c, scratch: scratch)
+        let w = plan.width
+        _ = logitModel.contributions(UnsafeBufferPointer(rebasing: features[(r * w)..<((r + 1) * w)]), contrib, scratch: scratch)
+        let m = model, numStore = self.numStore, codeStore = self.codeStore, maxRows = self.maxRows
+        m.topReasons(contributions: UnsafeBufferPointer(contrib), perFeature: perFeature, taken: taken, limit: limit, value: { f in
+            let slot = m.featureSlot[f]
+            if m.featureIsNumeric[f] {
+                let v = numStore[slot * maxRows + r]
+                return .numeric(v.isNaN ? nil : v)
             }
-        }
-        let numeric = self.numeric, codes = self.codes, categoryText = self.categoryText   // no copies: shared storage
-        contrib.withUnsafeBufferPointer { c in
-            perFeature.withUnsafeMutableBufferPointer { p in
-                taken.withUnsafeMutableBufferPointer { t in
-                    m.topReasons(contributions: c, perFeature: p, taken: t, limit: limit, value: { f in
-                        let slot = m.featureSlot[f]
-                        if m.featureIsNumeric[f] {
-                            let v = numeric[slot][r]
-                            return .numeric(v.isNaN ? nil : v)
-                        }
-                        let code = codes[slot][r]
-                        let unseen = code == Int32(m.plan.catCardinality[slot]) ? categoryText[slot][r] : nil
-                        return .categoryCode(k: slot, code: code, unseen: unseen)
-                    }, emit: body)
-                }
-            }
-        }
+            let code = codeStore[slot * maxRows + r]
+            let unseen = code == Int32(plan.catCardinality[slot]) ? categoryText[slot][r] : nil
+            return .categoryCode(k: slot, code: code, unseen: unseen)
+        }, emit: body)
     }
 
     /// Up to `limit` reason codes of row `r` of the last batch (empty for an error row).

@@ -165,12 +165,57 @@ struct GBDTModelTests {
             let scratch = model.makeScratch(maxRows: 1) as! GBDTScratch
             for r in 0..<10 {
                 let row = Array(inputs[(r * cols.count)..<((r + 1) * cols.count)])
-                let (bias, phi) = row.withUnsafeBufferPointer { model.contributionsDouble($0, scratch: scratch) }
+                let (bias, phi) = row.withUnsafeBufferPointer { model.shapContributionsDouble($0, scratch: scratch) }
                 let brute = bruteShapley(model, row: row)
                 #expect(abs(bias - brute.bias) < 1e-9)
                 for i in 0..<cols.count { #expect(abs(phi[i] - brute.phi[i]) < 1e-9, "seed \(seed) row \(r) feature \(i)") }
             }
         }
+    }
+
+    @Test("path attributions equal a brute-force reference walk on random trees (NaN, ±inf, unseen)")
+    func pathAttributionsMatchReferenceWalk() {
+        for seed in UInt64(1)...6 {
+            let model = gbdtRandomModel(columns: columns, trees: 30, maxDepth: 5, seed: seed + 300)
+            let inputs = gbdtRandomInputs(columns: columns, rows: 40, seed: seed + 7)
+            let scratch = model.makeScratch(maxRows: 1) as! GBDTScratch
+            var out = [Float](repeating: 0, count: columns.count)
+            for r in 0..<40 {
+                let row = Array(inputs[(r * columns.count)..<((r + 1) * columns.count)])
+                let (bias, phi) = row.withUnsafeBufferPointer { model.contributionsDouble($0, scratch: scratch) }
+                let ref = referencePathAttribution(model, row: row)
+                #expect(abs(bias - ref.bias) < 1e-9)
+                for i in 0..<columns.count { #expect(abs(phi[i] - ref.phi[i]) < 1e-9, "seed \(seed) row \(r) feature \(i)") }
+                // Exact additivity: bias + Σφ is the logit (Float result, Double sums).
+                let logit = row.withUnsafeBufferPointer { model.referenceLogit($0) }
+                let fbias = row.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { model.contributions(x, $0, scratch: scratch) } }
+                #expect(abs(Double(fbias) + out.reduce(0.0) { $0 + Double($1) } - Double(logit)) < 1e-5)
+            }
+        }
+    }
+
+    /// Saabas path attribution written from the definition: cover-weighted subtree means
+    /// recomputed recursively, routing through `routeLeft` (a stump via the reference walk).
+    func referencePathAttribution(_ m: GBDTModel, row: [Float]) -> (bias: Double, phi: [Double]) {
+        func mean(_ n: Int) -> Double {
+            if m.feature[n] < 0 { return Double(m.value[n]) }
+            let l = Int(m.left[n]), r = Int(m.right[n])
+            let c = Double(m.cover[n])
+            return Double(m.cover[l]) / c * mean(l) + Double(m.cover[r]) / c * mean(r)
+        }
+        var phi = [Double](repeating: 0, count: m.inputWidth)
+        var bias = Double(m.baseScore)
+        for root in m.treeRoots {
+            var n = Int(root)
+            bias += mean(n)
+            while m.feature[n] >= 0 {
+                let f = Int(m.feature[n])
+                let next = Int(routeLeft(m, n, row[f]) ? m.left[n] : m.right[n])
+                phi[f] += mean(next) - mean(n)
+                n = next
+            }
+        }
+        return (bias, phi)
     }
 
     /// Exact Shapley values of the cover-weighted conditional expectation f_S(x).
@@ -217,7 +262,7 @@ struct GBDTModelTests {
         return [x].withUnsafeBufferPointer { stump.referenceLogit($0) } == 1
     }
 
-    @Test("trained model: TreeSHAP sums to the logit within 1e-5, batched == reference")
+    @Test("trained model: path attributions and TreeSHAP sum to the logit within 1e-5, batched == reference")
     func trainedSHAPAndEvaluator() throws {
         let data = gbdtSynthetic(rows: 4000, seed: 11)
         var p = GBDTParameters()
@@ -229,7 +274,7 @@ struct GBDTModelTests {
         let scores = model.gbdtScores(test)
         let scratch = model.makeScratch(maxRows: 1)
         var out = [Float](repeating: 0, count: test.cols)
-        var maxErr = 0.0
+        var maxErr = 0.0, maxSHAPErr = 0.0
         test.values.withUnsafeBufferPointer { inp in
             for r in 0..<test.rows {
                 let row = UnsafeBufferPointer(rebasing: inp[(r * test.cols)..<((r + 1) * test.cols)])
@@ -237,9 +282,13 @@ struct GBDTModelTests {
                 let bias = out.withUnsafeMutableBufferPointer { model.contributions(row, $0, scratch: scratch) }
                 let sum = Double(bias) + out.reduce(0.0) { $0 + Double($1) }
                 maxErr = max(maxErr, abs(sum - Double(scores[r])))
+                let shapBias = out.withUnsafeMutableBufferPointer { model.shapContributions(row, $0, scratch: scratch) }
+                let shapSum = Double(shapBias) + out.reduce(0.0) { $0 + Double($1) }
+                maxSHAPErr = max(maxSHAPErr, abs(shapSum - Double(scores[r])))
             }
         }
-        #expect(maxErr < 1e-5, "max |bias + Σφ − logit| = \(maxErr)")
+        #expect(maxErr < 1e-5, "path attribution: max |bias + Σφ − logit| = \(maxErr)")
+        #expect(maxSHAPErr < 1e-5, "TreeSHAP: max |bias + Σφ − logit| = \(maxSHAPErr)")
         // The model learned something real.
         #expect(gbdtROCAUC(scores, gbdtSynthetic(rows: 500, seed: 12).y) > 0.8)
     }

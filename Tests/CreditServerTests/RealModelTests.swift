@@ -9,9 +9,9 @@ import Testing
 /// The daemon serving a real `.credit` artifact through `ScoringModelBackend`: answers must
 /// equal what `ScoringModel.score(_ table:)` says for the same applicants.
 @Suite(.serialized) struct RealModelTests {
-    static func trainArtifact(in dir: TempDir, seed: UInt64, name: String) throws -> (path: String, model: ScoringModel) {
+    static func trainArtifact(in dir: TempDir, seed: UInt64, name: String, algorithm: String = "logistic") throws -> (path: String, model: ScoringModel) {
         var o = TrainingOptions()
-        o.algorithm = "logistic"
+        o.algorithm = algorithm
         o.seed = seed
         let outcome = try Trainer.train(raw: SyntheticLoans.table(rows: 2000, seed: 99), spec: SyntheticLoans.spec, options: o)
         let path = "\(dir.path)/\(name).credit"

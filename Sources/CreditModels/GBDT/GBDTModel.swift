@@ -18,8 +18,16 @@
 ///
 /// `logits` is the fast batched evaluator (rows in blocks of 128, tree-outer so a tree's
 /// nodes stay in L1; 8 rows advance one level per step as interleaved branch-free lanes);
-/// `referenceLogit` is the plain tree walk kept beside it for differential tests. `contributions` is exact path-dependent TreeSHAP (Lundberg et al.
-/// 2018, Algorithm 2, as in XGBoost's `TreeShap`).
+/// `referenceLogit` is the plain tree walk kept beside it for differential tests.
+///
+/// Two attributions (both sum exactly to the logit with the same bias, `expectedLogit`):
+/// - `contributions` (the `LogitModel` requirement, used for reason codes on every scored
+///   applicant): path attribution (Saabas). For each tree, the decision path is walked and
+///   each node→child step adds `nodeMean[child] − nodeMean[node]` to the split's feature,
+///   where `nodeMean` is the cover-weighted mean leaf value of the node's subtree
+///   (derived at build/decode time, not stored in the artifact). O(depth) per tree.
+/// - `shapContributions`: exact path-dependent TreeSHAP (Lundberg et al. 2018, Algorithm 2,
+///   as in XGBoost's `TreeShap`), O(leaves·depth²) per tree — for analysis, not serving.
 public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     public let inputWidth: Int
     /// Per input column: 0 for numeric, else the categorical cardinality.
@@ -37,8 +45,12 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     public let cover: [Float]
     public let catOffset: [Int32]
     public let catBits: [UInt32]
-    /// Expected log-odds over the training distribution (cover-weighted), the TreeSHAP bias.
+    /// Expected log-odds over the training distribution (cover-weighted), the attribution bias
+    /// (of both `contributions` and `shapContributions`).
     public let expectedLogit: Double
+    /// Per node: the cover-weighted mean leaf value of its subtree (a leaf: its value).
+    /// Derived from `value`/`cover` in `init` (not encoded).
+    public let nodeMean: [Double]
     /// Number of boosting rounds kept (the best round under early stopping).
     public var treeCount: Int { treeRoots.count }
 
@@ -66,9 +78,11 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         self.cover = cover
         self.catOffset = catOffset
         self.catBits = catBits
+        var mean = [Double](repeating: 0, count: feature.count)
         var e = Double(baseScore)
-        for r in treeRoots { e += GBDTModel.expectedValue(node: Int(r), feature, left, right, value, cover) }
+        for r in treeRoots { e += GBDTModel.expectedValue(node: Int(r), feature, left, right, value, cover, &mean) }
         self.expectedLogit = e
+        self.nodeMean = mean
     }
 
     /// Describes the first structural defect (array lengths, child ids, leaf self-loops,
@@ -166,12 +180,16 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         return (Double(cover[Int(left[node])]) / c, Double(cover[Int(right[node])]) / c)
     }
 
+    /// The cover-weighted mean leaf value of the subtree at `node`, recorded in `mean` for
+    /// every node of the subtree.
     private static func expectedValue(node: Int, _ feature: [Int32], _ left: [Int32], _ right: [Int32],
-                                      _ value: [Float], _ cover: [Float]) -> Double {
-        if feature[node] < 0 { return Double(value[node]) }
+                                      _ value: [Float], _ cover: [Float], _ mean: inout [Double]) -> Double {
+        if feature[node] < 0 { mean[node] = Double(value[node]); return mean[node] }
         let (fl, fr) = childFractions(node, left, right, cover)
-        return fl * expectedValue(node: Int(left[node]), feature, left, right, value, cover)
-            + fr * expectedValue(node: Int(right[node]), feature, left, right, value, cover)
+        let e = fl * expectedValue(node: Int(left[node]), feature, left, right, value, cover, &mean)
+            + fr * expectedValue(node: Int(right[node]), feature, left, right, value, cover, &mean)
+        mean[node] = e
+        return e
     }
 
     // MARK: - Routing (shared by all evaluators)
@@ -264,26 +282,30 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
                         while lane0 < blockCount {
                             let count = min(8, blockCount - lane0)
                             for l in 0..<8 { node[l] = root }
-                            for _ in 0..<depth {
-                                for l in 0..<8 {
-                                    let n = Int(node[l])
-                                    let f = Int(feat[n])
-                                    // Padding lanes repeat the block's last row.
-                                    let x = input[(start &+ lane0 &+ min(l, count &- 1)) &* w &+ (f < 0 ? 0 : f)]
-                                    // Branch-free: 0/1 flags and an arithmetic select.
-                                    var goLeft = Int32(x < thr[n] ? 1 : 0) | (Int32(x.isNaN ? 1 : 0) & Int32(dfl[n]))
-                                    let off = Int(cof[n])
-                                    if off >= 0 {
-                                        if x >= 0, x < Float(card[f]), Float(Int(x)) == x {
-                                            let c = Int(x)
-                                            goLeft = Int32(truncatingIfNeeded: (bits[off + (c >> 5)] >> UInt32(c & 31)) & 1)
-                                        } else {
-                                            goLeft = Int32(dfl[n]) // NaN, unseen or invalid code
-                                        }
+                            // Advances lane `l` one level.
+                            @inline(__always) func step(_ l: Int) {
+                                let n = Int(node[l])
+                                let f = Int(feat[n])
+                                let x = input[(start &+ lane0 &+ l) &* w &+ (f < 0 ? 0 : f)]
+                                // Branch-free: 0/1 flags and an arithmetic select.
+                                var goLeft = Int32(x < thr[n] ? 1 : 0) | (Int32(x.isNaN ? 1 : 0) & Int32(dfl[n]))
+                                let off = Int(cof[n])
+                                if off >= 0 {
+                                    if x >= 0, x < Float(card[f]), Float(Int(x)) == x {
+                                        let c = Int(x)
+                                        goLeft = Int32(truncatingIfNeeded: (bits[off + (c >> 5)] >> UInt32(c & 31)) & 1)
+                                    } else {
+                                        goLeft = Int32(dfl[n]) // NaN, unseen or invalid code
                                     }
-                                    let r = rgt[n]
-                                    node[l] = r &+ (lft[n] &- r) &* goLeft
                                 }
+                                let r = rgt[n]
+                                node[l] = r &+ (lft[n] &- r) &* goLeft
+                            }
+                            if count == 8 {
+                                for _ in 0..<depth { for l in 0..<8 { step(l) } }
+                            } else {
+                                // A partial group (e.g. one applicant) walks only its real rows.
+                                for _ in 0..<depth { for l in 0..<count { step(l) } }
                             }
                             for l in 0..<count { acc[lane0 + l] += Double(val[Int(node[l])]) }
                             lane0 += 8
@@ -296,14 +318,71 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         }}}}}}}}}}}
     }
 
-    /// Exact TreeSHAP attributions per input column; returns the bias (expected log-odds).
-    /// `bias + Σ output == logit(row)` up to Float rounding of the result (sums in Double).
+    /// Path attributions (Saabas) per input column; returns the bias (expected log-odds).
+    /// For each tree, every step of the row's decision path from node `n` to child `c` adds
+    /// `nodeMean[c] − nodeMean[n]` to `feature[n]`, so per tree the steps telescope to
+    /// `value[leaf] − nodeMean[root]` and `bias + Σ output == logit(row)` up to Float
+    /// rounding (sums in Double). O(depth) per tree, allocation-free (`scratch` holds the
+    /// Double accumulator). Routing is the model's split rule (`goesLeft`).
     public func contributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
                               scratch: ModelScratch) -> Float {
         precondition(output.count == inputWidth && row.count >= inputWidth)
+        guard let s = scratch as? GBDTScratch, s.phi.count >= inputWidth else {
+            preconditionFailure("GBDTModel.contributions: scratch must come from this model's makeScratch")
+        }
+        let phi = s.phi
+        for i in 0..<inputWidth { phi[i] = 0 }
+        feature.withUnsafeBufferPointer { feat in
+        threshold.withUnsafeBufferPointer { thr in
+        left.withUnsafeBufferPointer { lft in
+        right.withUnsafeBufferPointer { rgt in
+        defaultLeft.withUnsafeBufferPointer { dfl in
+        catOffset.withUnsafeBufferPointer { cof in
+        nodeMean.withUnsafeBufferPointer { mean in
+        catBits.withUnsafeBufferPointer { bits in
+        featureCardinality.withUnsafeBufferPointer { card in
+            for root in treeRoots {
+                var n = Int(root)
+                var f = Int(feat[n])
+                while f >= 0 {
+                    let x = row[f]
+                    var goLeft: Bool
+                    let off = Int(cof[n])
+                    if off < 0 {
+                        goLeft = x.isNaN ? dfl[n] != 0 : x < thr[n]
+                    } else if x >= 0, x < Float(card[f]), Float(Int(x)) == x {
+                        let c = Int(x)
+                        goLeft = (bits[off + (c >> 5)] >> UInt32(c & 31)) & 1 != 0
+                    } else {
+                        goLeft = dfl[n] != 0   // NaN, unseen or invalid code
+                    }
+                    let next = goLeft ? Int(lft[n]) : Int(rgt[n])
+                    phi[f] += mean[next] - mean[n]
+                    n = next
+                    f = Int(feat[n])
+                }
+            }
+        }}}}}}}}}
+        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
+        return Float(expectedLogit)
+    }
+
+    /// Path attributions in Double (what `contributions` rounds to Float).
+    public func contributionsDouble(_ row: UnsafeBufferPointer<Float>, scratch: GBDTScratch) -> (bias: Double, phi: [Double]) {
+        var out = [Float](repeating: 0, count: inputWidth)
+        _ = out.withUnsafeMutableBufferPointer { contributions(row, $0, scratch: scratch) }
+        return (expectedLogit, Array(scratch.phi[0..<inputWidth]))
+    }
+
+    /// Exact TreeSHAP attributions per input column; returns the bias (expected log-odds).
+    /// `bias + Σ output == logit(row)` up to Float rounding of the result (sums in Double).
+    /// Milliseconds per row for hundreds of trees: scoring uses `contributions` instead.
+    public func shapContributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                                  scratch: ModelScratch) -> Float {
+        precondition(output.count == inputWidth && row.count >= inputWidth)
         guard let s = scratch as? GBDTScratch, s.pathCapacity >= GBDTScratch.pathSize(maxDepth: Int(treeDepths.max() ?? 0)),
               s.phi.count >= inputWidth else {
-            preconditionFailure("GBDTModel.contributions: scratch must come from this model's makeScratch")
+            preconditionFailure("GBDTModel.shapContributions: scratch must come from this model's makeScratch")
         }
         let phi = s.phi
         for i in 0..<inputWidth { phi[i] = 0 }
@@ -315,10 +394,10 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         return Float(expectedLogit)
     }
 
-    /// Contributions in Double (what `contributions` rounds to Float).
-    public func contributionsDouble(_ row: UnsafeBufferPointer<Float>, scratch: GBDTScratch) -> (bias: Double, phi: [Double]) {
+    /// TreeSHAP values in Double (what `shapContributions` rounds to Float).
+    public func shapContributionsDouble(_ row: UnsafeBufferPointer<Float>, scratch: GBDTScratch) -> (bias: Double, phi: [Double]) {
         var out = [Float](repeating: 0, count: inputWidth)
-        _ = out.withUnsafeMutableBufferPointer { contributions(row, $0, scratch: scratch) }
+        _ = out.withUnsafeMutableBufferPointer { shapContributions(row, $0, scratch: scratch) }
         return (expectedLogit, Array(scratch.phi[0..<inputWidth]))
     }
 

@@ -268,7 +268,14 @@ public final class MLPScratch: ModelScratch, @unchecked Sendable {
 
     let inputWidth: Int
 
-    func fits(_ model: MLPModel) -> Bool { sizes == model.layerSizes && inputWidth == model.inputWidth }
+    /// Whether this scratch was made for `model`'s shape. Allocation-free (called on every
+    /// `logits`/`contributions`; `layerSizes` would build arrays).
+    func fits(_ model: MLPModel) -> Bool {
+        guard inputWidth == model.inputWidth, sizes.count == model.layers.count + 1,
+              sizes[0] == model.layers[0].inputs else { return false }
+        for l in 0..<model.layers.count where sizes[l + 1] != model.layers[l].outputs { return false }
+        return true
+    }
 
     deinit {
         for b in activations + gradients + [path, expanded, logitsOut] { b.deallocate() }

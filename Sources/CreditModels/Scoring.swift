@@ -65,7 +65,6 @@ public final class ScoringModel: Sendable {
     let lowText: [String]
     let missingText: [String]
     let labelText: [String]
-    let customHigh: [Bool]
     let medians: [Double]
     let featureIsNumeric: [Bool]
     /// Per categorical plan input: the wording for each training category code.
@@ -108,12 +107,13 @@ public final class ScoringModel: Sendable {
         self.highText = zip(labels, specs).map { label, spec in spec?.reasonHigh ?? "\(label) is too high" }
         self.lowText = zip(labels, specs).map { label, spec in spec?.reasonLow ?? "\(label) is too low" }
         self.missingText = zip(labels, specs).map { label, spec in spec?.reasonMissing ?? "\(label) is missing" }
-        self.customHigh = specs.map { $0?.reasonHigh != nil }
         self.medians = feats.map { $0.median ?? 0 }
         self.featureIsNumeric = feats.map { $0.kind == .numeric }
         self.categoryReason = plan.categoricalFeatures.map { name in
             let f = index[name]!
-            return (feats[f].categories ?? []).map { c in specs[f]?.reasonHigh ?? "\(labels[f]) is \(c)" }
+            // A category's reason names the category ("loan grade is D"): one sentence for all
+            // categories of a feature would be false for some of them.
+            return (feats[f].categories ?? []).map { c in "\(labels[f]) is \(c)" }
         }
         self.inputFields = artifact.schema.filter { $0.role == "feature" }
         self.numericRanges = plan.numericFeatures.map { name in
@@ -252,11 +252,11 @@ public final class ScoringModel: Sendable {
             return x >= medians[f] ? highText[f] : lowText[f]
         case .category(let c):
             guard let c else { return missingText[f] }
-            return customHigh[f] ? highText[f] : "\(labelText[f]) is \(c)"
+            return "\(labelText[f]) is \(c)"
         case .categoryCode(let k, let code, let unseen):
             if code < 0 { return missingText[f] }
             if Int(code) < categoryReason[k].count { return categoryReason[k][Int(code)] }
-            return customHigh[f] ? highText[f] : "\(labelText[f]) is \(unseen ?? Cleaner.unknownCategory)"
+            return "\(labelText[f]) is \(unseen ?? Cleaner.unknownCategory)"
         }
     }
 

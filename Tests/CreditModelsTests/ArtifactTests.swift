@@ -129,10 +129,29 @@ func temporaryPath(_ name: String) -> String {
     @Test func reasonCodesUseSpecWordingAndSumToTheLogit() throws {
         let a = try trainSynthetic(rows: 3000)
         let model = try ScoringModel(artifact: a.artifact, modelID: a.modelID)
-        let results = try model.score(Synthetic.table(rows: 400, seed: 8))
+        let table = Synthetic.table(rows: 400, seed: 8)
+        let results = try model.score(table)
         let texts = Set(results.flatMap { $0.score?.reasons.map(\.text) ?? [] })
         #expect(texts.contains("loan amount is high relative to income"))
-        #expect(texts.contains("a prior default is on file") || texts.contains("loan grade is D") || texts.contains("loan grade is C"))
+        #expect(texts.contains("loan grade is D") || texts.contains("loan grade is C"))
+        // A categorical reason names the applicant's own category, never one sentence for all
+        // categories (the spec's reason_high of prior default must not be said of "N").
+        let grades = try #require(table.column(named: "loan_grade")?.categoricalValues)
+        let priors = try #require(table.column(named: "cb_person_default_on_file")?.categoricalValues)
+        var checked = 0
+        for r in results {
+            for reason in r.score?.reasons ?? [] {
+                if reason.feature == "loan_grade", let g = grades[r.row], ["A", "B", "C", "D", "E", "F", "G"].contains(g) {
+                    #expect(reason.text == "loan grade is \(g)")
+                    checked += 1
+                }
+                if reason.feature == "cb_person_default_on_file", let p = priors[r.row], ["Y", "N"].contains(p) {
+                    #expect(reason.text == "prior default is \(p)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 0)
         #expect(results.allSatisfy { $0.score != nil })
         // Refusals follow the threshold.
         #expect(results.allSatisfy { $0.score!.refuse == ($0.score!.probability >= model.threshold) })

@@ -64,11 +64,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        // Test fixtures shared by the test targets (synthetic book, the shared loan book).
+        .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore"],
+                path: "Tests/CreditTestSupport"),
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(
             name: "CreditModelsTests",
             // Depends on the `credit` executable so the CLI subprocess tests find it built.
-            dependencies: ["CreditModels", "CreditCore", "CreditData", "credit", "CMallocCounter"],
+            dependencies: ["CreditModels", "CreditCore", "CreditData", "CreditTestSupport", "credit", "CMallocCounter"],
             swiftSettings: optimized
         ),
         // Test-only: counts malloc calls per thread (SessionAllocationTests).
@@ -112,7 +115,7 @@ let package = Package(
             swiftSettings: optimized
         ),
         .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto", "CreditCore"]),
-        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData", "CreditCore"]),
+        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData", "CreditCore", "CreditTestSupport"]),
         // Benchmarks (bench/README.md): the harness logic (load generator, schedules,
         // percentiles, reports) is a library so CI tests it; `credit-bench` is the thin
         // executable (serving runs, kernels vs OpenBLAS via dlopen, allocations, peers' tables).

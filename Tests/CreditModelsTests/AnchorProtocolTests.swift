@@ -1,6 +1,7 @@
 import CreditData
 import CreditModels
 import Foundation
+import CreditTestSupport
 import Testing
 
 /// Issue 3's acceptance on the shared loan book, through the whole real pipeline (restore →

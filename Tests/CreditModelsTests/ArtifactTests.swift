@@ -1,6 +1,7 @@
 import CreditData
 import CreditModels
 import Foundation
+import CreditTestSupport
 import Testing
 
 func trainSynthetic(rows: Int = 3000, seed: UInt64 = 42, rule: ThresholdRule = .minPrecision(0.6),

@@ -1,6 +1,7 @@
 import CreditData
 import CreditModels
 import Foundation
+import CreditTestSupport
 import Testing
 
 /// End to end through the real `credit` executable: train → score → evaluate on synthetic CSV.

@@ -1,6 +1,7 @@
 import CreditData
 import CreditModels
 import Foundation
+import CreditTestSupport
 import Testing
 
 /// Issue 3's quality bar for the gradient-boosted trees, through the real pipeline (restore →

@@ -2,6 +2,7 @@ import CreditCore
 import CreditData
 import CreditModels
 import Foundation
+import CreditTestSupport
 import Testing
 
 @Suite struct LogisticTests {

@@ -1,6 +1,7 @@
 import CreditData
 import CreditModels
 import Foundation
+import CreditTestSupport
 import Testing
 
 @Suite struct PreprocessorTests {

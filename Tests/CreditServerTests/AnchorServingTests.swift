@@ -4,6 +4,7 @@ import CreditModelServing
 import CreditServer
 import CreditWire
 import Foundation
+import CreditTestSupport
 import Testing
 
 /// Issue 4 acceptance: a model (see `algorithm`) trained with the anchor protocol on the shared loan book,
@@ -18,7 +19,7 @@ import Testing
 
     @Test func servedAnchorTestRowsEqualInProcessScoring() throws {
         let started = Date()
-        let book = try AnchorBook.book()
+        let book = try SharedLoanBook.book()
         #expect(book.anchorTestIDs.count == 6829)
         var o = TrainingOptions()
         o.algorithm = Self.algorithm
@@ -123,48 +124,4 @@ import Testing
             #expect(s.probability[j].isNaN, "\(label)")
         }
     }
-}
-
-/// The shared loan book restored from the MySQL dumps (a copy of the part of
-/// Tests/CreditModelsTests/SharedLoanBook.swift this target needs; test targets cannot share
-/// files).
-enum AnchorBook {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let dumpDir = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/alura-cash")
-    static let specPath = packageRoot.appendingPathComponent("examples/alura-cash/spec.json").path
-    static let anchorTestIDsPath = dumpDir.appendingPathComponent("anchor-split/test_loan_ids.txt").path
-
-    struct Book: Sendable {
-        var spec: DatasetSpec
-        var raw: DataTable
-        var anchorTestIDs: Set<String>
-    }
-
-    struct Missing: Error, CustomStringConvertible {
-        var path: String
-        var description: String { "shared data missing: \(path) (the tests need ../shared/data/alura-cash beside the repository)" }
-    }
-
-    private static let loaded: Result<Book, Error> = Result {
-        let names = ["analise_risco_dados_mutuarios.sql", "analise_risco_emprestimos.sql",
-                     "analise_risco_historicos_banco.sql", "analise_risco_ids.sql"]
-        let dumps = names.map { dumpDir.appendingPathComponent($0).path }
-        for p in dumps + [anchorTestIDsPath] where !FileManager.default.fileExists(atPath: p) {
-            throw Missing(path: p)
-        }
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("credit-server-shared-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let db = dir.appendingPathComponent("alura.db").path
-        _ = try DumpRestorer().restore(files: dumps, into: db)
-        let spec = try DatasetSpec.load(from: specPath)
-        let raw = try DataSources.read("sqlite:\(db)", spec: spec)
-        let ids = try String(contentsOfFile: anchorTestIDsPath, encoding: .utf8)
-            .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return Book(spec: spec, raw: raw, anchorTestIDs: Set(ids))
-    }
-
-    static func book() throws -> Book { try loaded.get() }
 }

@@ -3,6 +3,7 @@ import CreditWire
 import CreditModelServing
 import CreditModels
 import Foundation
+import CreditTestSupport
 import Testing
 
 /// Sequential one-applicant round trips over the Unix socket. Asserts every answer; prints
@@ -55,7 +56,7 @@ import Testing
         let d = try buildDaemon(config: DaemonConfig(modelPath: path, listen: [.unix(path: dir.socket)]),
                                 loader: ScoringModelBackend.loader, logger: testLogger)
         defer { d.stop() }
-        let t = SyntheticLoans.table(rows: 1, seed: 5)
+        let t = Synthetic.table(rows: 1, seed: 5)
         let expected = try #require(try model.score(t)[0].score)
         var fields: [(field: String, value: ApplicantRow.Value)] = []
         for f in model.inputFields {

@@ -1,6 +1,7 @@
 import CreditServer
 import CreditWire
 import Foundation
+import CreditTestSupport
 import Testing
 
 /// Runs the built `creditd` executable (next to the test bundle in .build/<config>/).
@@ -68,7 +69,7 @@ import Testing
         }
         let c = try #require(client, "creditd did not start listening")
         #expect(try c.call(Request(id: 1, .health)).health == Health(live: true, ready: true, modelId: modelA.modelID))
-        let t = SyntheticLoans.table(rows: 20, seed: 3)
+        let t = Synthetic.table(rows: 20, seed: 3)
         let info = try #require(try c.call(Request(id: 2, .modelInfo)).modelInfo)
         let s = try #require(try c.call(Request(id: 3, .score(.columns(RealModelTests.batch(t, fields: info.fields))))).score)
         let expected = try modelA.score(t)

@@ -4,6 +4,7 @@ import CreditModelServing
 import CreditServer
 import CreditWire
 import Foundation
+import CreditTestSupport
 import Testing
 
 /// The daemon serving a real `.credit` artifact through `ScoringModelBackend`: answers must
@@ -13,7 +14,7 @@ import Testing
         var o = TrainingOptions()
         o.algorithm = algorithm
         o.seed = seed
-        let outcome = try Trainer.train(raw: SyntheticLoans.table(rows: 2000, seed: 99), spec: SyntheticLoans.spec, options: o)
+        let outcome = try Trainer.train(raw: Synthetic.table(rows: 2000, seed: 99), spec: Synthetic.spec, options: o)
         let path = "\(dir.path)/\(name).credit"
         _ = try outcome.artifact.write(to: path)
         return (path, try ScoringModel(path: path))
@@ -46,7 +47,7 @@ import Testing
         #expect(info.fields.map(\.name) == model.inputFields.map(\.name))
         #expect(info.metrics.contains { $0.name == "validation_roc_auc" && $0.value > 0.7 })
 
-        var t = SyntheticLoans.table(rows: 200, seed: 7)
+        var t = Synthetic.table(rows: 200, seed: 7)
         var amnt = t.column(named: "loan_amnt")!.numericValues!
         amnt[5] = .infinity
         t.replace(.numeric("loan_amnt", amnt))

@@ -6,8 +6,10 @@ import Foundation
 /// Seeded synthetic loan book for tests: correlated features shaped like the alura-cash
 /// data (7 numeric, 4 categorical, a few % missing), ~22% defaults drawn from a known
 /// logistic model. Same seed → same table.
-enum Synthetic {
-    static let spec = DatasetSpec(
+/// The seeded synthetic loan book the model and server tests train on (shared by the test
+/// targets through this support library).
+public enum Synthetic {
+    public static let spec = DatasetSpec(
         name: "synthetic", id: "loan_id", target: TargetSpec(column: "loan_status", positive: "1"),
         features: [
             FeatureSpec(name: "person_age", kind: .numeric, label: "age", range: RangeRule(min: 18, max: 100, action: .missing)),
@@ -38,7 +40,7 @@ enum Synthetic {
         mutating func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
     }
 
-    static func table(rows n: Int, seed: UInt64, missingRate: Double = 0.03) -> DataTable {
+    public static func table(rows n: Int, seed: UInt64, missingRate: Double = 0.03) -> DataTable {
         var g = Normal(rng: SplitMix64(seed: seed))
         var id: [String?] = [], status: [Double?] = []
         var age: [Double?] = [], income: [Double?] = [], emp: [Double?] = [], amnt: [Double?] = []
@@ -79,7 +81,7 @@ enum Synthetic {
     }
 
     /// The table as CSV text (missing cells empty).
-    static func csv(_ t: DataTable) -> String {
+    public static func csv(_ t: DataTable) -> String {
         var out = t.columnNames.joined(separator: ",") + "\n"
         for r in 0..<t.rowCount {
             out += t.columns.map { $0.text(row: r) }.joined(separator: ",") + "\n"
@@ -87,7 +89,7 @@ enum Synthetic {
         return out
     }
 
-    static func specJSON() throws -> Data {
+    public static func specJSON() throws -> Data {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try e.encode(spec)

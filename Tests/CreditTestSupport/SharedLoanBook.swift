@@ -1,23 +1,22 @@
 import CreditData
 import CreditModels
 import Foundation
-import Testing
 
 /// The shared loan book (../shared/data/alura-cash) through the real data layer: the four
 /// MySQL dumps restored into a temporary SQLite file once per test process, read with the
 /// example spec's join query. Tests that use it fail, never skip, when it is missing.
-enum SharedLoanBook {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
+public enum SharedLoanBook {
+    public static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let dumpDir = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/alura-cash")
-    static let specPath = packageRoot.appendingPathComponent("examples/alura-cash/spec.json").path
-    static let anchorTestIDsPath = dumpDir.appendingPathComponent("anchor-split/test_loan_ids.txt").path
+    public static let dumpDir = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/alura-cash")
+    public static let specPath = packageRoot.appendingPathComponent("examples/alura-cash/spec.json").path
+    public static let anchorTestIDsPath = dumpDir.appendingPathComponent("anchor-split/test_loan_ids.txt").path
 
-    struct Book: Sendable {
-        var database: String
-        var spec: DatasetSpec
-        var raw: DataTable
-        var anchorTestIDs: Set<String>
+    public struct Book: Sendable {
+        public var database: String
+        public var spec: DatasetSpec
+        public var raw: DataTable
+        public var anchorTestIDs: Set<String>
     }
 
     private static let loaded: Result<Book, Error> = Result {
@@ -39,12 +38,12 @@ enum SharedLoanBook {
         return Book(database: db, spec: spec, raw: raw, anchorTestIDs: Set(ids))
     }
 
-    static func book() throws -> Book { try loaded.get() }
+    public static func book() throws -> Book { try loaded.get() }
 
     /// Trains with the anchor protocol: the listed test ids held out, 20% of the other
     /// labelled rows (stratified, seeded) for early stopping and the threshold, which is
     /// chosen for precision >= 0.80.
-    static func anchorTraining(algorithm: String, seed: UInt64 = 42) throws -> TrainingOutcome {
+    public static func anchorTraining(algorithm: String, seed: UInt64 = 42) throws -> TrainingOutcome {
         let book = try book()
         var o = TrainingOptions()
         o.algorithm = algorithm

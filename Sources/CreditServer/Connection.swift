@@ -11,6 +11,10 @@ import Darwin
 /// writes the answer at once) and a writer thread (writes the answers the worker pool
 /// produces for big frames). Socket writes are serialised by `writeLock`, so frames never
 /// interleave; responses may leave in any order (they carry the request id).
+///
+/// A big frame travels in a `FrameSlot` taken from this connection's free list (request
+/// bytes in, response bytes out, capacity kept), queued as a `WorkItem` and sent by the
+/// writer from a double-buffered outbox; so once warm, big requests allocate nothing either.
 final class Connection: @unchecked Sendable {
     let fd: Int32
     let id: UInt64
@@ -20,7 +24,9 @@ final class Connection: @unchecked Sendable {
     private let writeLock = NSLock()
     private let cond = NSCondition()
     // Guarded by `cond`.
-    private var outbox: [[UInt8]] = []
+    private var outbox: [FrameSlot] = []
+    private var writing: [FrameSlot] = []      // the writer's half of the double buffer
+    private var freeSlots: [FrameSlot] = []
     private var outboxBytes = 0
     private var pendingJobs = 0
     private var readerDone = false
@@ -109,20 +115,16 @@ final class Connection: @unchecked Sendable {
             writeDirect(context.handle(frame, core: core, isUnix: isUnix, receivedAt: receivedAt))
             return
         }
-        let copy = [UInt8](frame)
         cond.lock()
         pendingJobs += 1
+        let slot = freeSlots.popLast() ?? FrameSlot()
         cond.unlock()
-        let isUnix = self.isUnix
-        let core = self.core
-        let accepted = core.pool.trySubmit { [self] worker in
-            if isBroken { jobDone(nil); return }
-            let out = copy.withUnsafeBytes { worker.handle($0, core: core, isUnix: isUnix, receivedAt: receivedAt) }
-            jobDone([UInt8](out))
-        }
+        slot.load(frame, receivedAt: receivedAt)
+        let accepted = core.pool.trySubmit(WorkItem(connection: self, slot: slot))
         if !accepted {
             cond.lock()
             pendingJobs -= 1
+            recycleLocked(slot)
             cond.unlock()
             let rid = UnpackedRequest.peekRequestId(frame)
             let message = core.isStopping ? "daemon is stopping" : "work queue full (\(core.pool.depth) requests waiting); retry later"
@@ -132,25 +134,48 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func jobDone(_ bytes: [UInt8]?) {
+    /// Worker thread: scores the slot's request into its response and hands it to the writer.
+    func runJob(_ slot: FrameSlot, worker: ScoringContext) {
+        if isBroken { jobDone(slot, answered: false); return }
+        let out = slot.request.withUnsafeBytes { worker.handle($0, core: core, isUnix: isUnix, receivedAt: slot.receivedAt) }
+        slot.response.append(contentsOf: out)
+        jobDone(slot, answered: true)
+    }
+
+    private func jobDone(_ slot: FrameSlot, answered: Bool) {
         cond.lock()
         pendingJobs -= 1
-        if let bytes, !broken {
-            outbox.append(bytes)
-            outboxBytes += bytes.count
+        if answered && !broken {
+            outbox.append(slot)
+            outboxBytes += slot.response.count
             if outboxBytes > core.config.maxPendingOutputBytes {
                 logger.warning("client is not reading its responses; dropping the connection", metadata: ["pendingBytes": "\(outboxBytes)"])
                 markBrokenLocked()
             }
+        } else {
+            recycleLocked(slot)
         }
         cond.broadcast()
         cond.unlock()
     }
 
+    /// Returns a slot to the free list (caller holds `cond`). At most `maxFreeSlots` are kept,
+    /// and a slot that carried an unusually big frame gives its memory back.
+    private func recycleLocked(_ slot: FrameSlot) {
+        guard freeSlots.count < Connection.maxFreeSlots else { return }
+        if slot.request.capacity > Connection.maxKeptSlotBytes { slot.request = [] }
+        if slot.response.capacity > Connection.maxKeptSlotBytes { slot.response = [] }
+        freeSlots.append(slot)
+    }
+
+    static let maxFreeSlots = 8
+    static let maxKeptSlotBytes = 1 << 20
+
     private func markBrokenLocked() {
         if !broken {
             broken = true
-            outbox.removeAll()
+            for slot in outbox { recycleLocked(slot) }
+            outbox.removeAll(keepingCapacity: true)
             outboxBytes = 0
             if !fdClosed { shutdown(fd, Int32(SHUT_RDWR)) }
         }
@@ -172,17 +197,20 @@ final class Connection: @unchecked Sendable {
             cond.lock()
             while outbox.isEmpty && !(readerDone && pendingJobs == 0) { cond.wait() }
             if outbox.isEmpty { cond.unlock(); return }
-            let batch = outbox
-            outbox.removeAll(keepingCapacity: true)
+            swap(&outbox, &writing)     // both keep their capacity: no allocation
             outboxBytes = 0
             cond.unlock()
-            for bytes in batch {
+            for slot in writing {
                 if isBroken { break }
                 writeLock.lock()
-                let ok = bytes.withUnsafeBytes { Sock.writeAll(fd, $0) }
+                let ok = slot.response.withUnsafeBytes { Sock.writeAll(fd, $0) }
                 writeLock.unlock()
                 if !ok { cond.lock(); markBrokenLocked(); cond.unlock() }
             }
+            cond.lock()
+            for slot in writing { recycleLocked(slot) }
+            cond.unlock()
+            writing.removeAll(keepingCapacity: true)
         }
     }
 

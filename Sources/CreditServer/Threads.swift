@@ -35,12 +35,35 @@ struct OSThread {
     func join() { pthread_join(id, nil) }
 }
 
+/// One big request handed to the worker pool, and later its answer: the frame bytes are
+/// copied in, the worker writes the response bytes into the same slot, and the connection's
+/// writer sends them. Slots are reused by their connection (capacity kept), so after
+/// warm-up a big request allocates nothing.
+final class FrameSlot {
+    var request: [UInt8] = []
+    var response: [UInt8] = []
+    var receivedAt: UInt64 = 0
+
+    func load(_ frame: UnsafeRawBufferPointer, receivedAt: UInt64) {
+        request.removeAll(keepingCapacity: true)
+        request.append(contentsOf: frame)
+        response.removeAll(keepingCapacity: true)
+        self.receivedAt = receivedAt
+    }
+}
+
+/// What a worker runs: the connection's job for one slot. A struct of two references (no
+/// closure context), so queueing it allocates nothing.
+struct WorkItem {
+    let connection: Connection
+    let slot: FrameSlot
+}
+
 /// A fixed pool of worker threads fed by a bounded queue. `trySubmit` never blocks: when the
 /// queue is full it returns false and the caller answers RESOURCE_EXHAUSTED.
 final class WorkPool: @unchecked Sendable {
-    typealias Job = (ScoringContext) -> Void
     private let cond = NSCondition()
-    private var ring: [Job?]
+    private var ring: [WorkItem?]
     private var head = 0
     private var count = 0
     private var closing = false
@@ -55,11 +78,11 @@ final class WorkPool: @unchecked Sendable {
 
     var depth: Int { ring.count }
 
-    func trySubmit(_ job: @escaping Job) -> Bool {
+    func trySubmit(_ item: WorkItem) -> Bool {
         cond.lock()
         defer { cond.unlock() }
         guard !closing, count < ring.count else { return false }
-        ring[(head + count) % ring.count] = job
+        ring[(head + count) % ring.count] = item
         count += 1
         cond.signal()
         return true
@@ -71,12 +94,12 @@ final class WorkPool: @unchecked Sendable {
             cond.lock()
             while count == 0 && !closing { cond.wait() }
             if count == 0 { cond.unlock(); return }
-            let job = ring[head]!
+            let item = ring[head]!
             ring[head] = nil
             head = (head + 1) % ring.count
             count -= 1
             cond.unlock()
-            job(context)
+            item.connection.runJob(item.slot, worker: context)
         }
     }
 

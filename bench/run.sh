@@ -61,7 +61,8 @@ echo "]" >> "$OUT/train.json"
 SERVED="$OUT/gbdt.credit"; [[ -f "$SERVED" ]] || SERVED="$OUT/mlp.credit"
 
 step "peers: XGBoost, LightGBM, CatBoost in process"
-bench/.venv/bin/python bench/peers/peers.py --db "$OUT/book.db" --query "$QUERY" --spec "$SPEC" \
+PEER_SIZE=(); [[ -f "$OUT/gbdt.credit" ]] && PEER_SIZE=(--model "$OUT/gbdt.credit")   # same trees and depth as ours
+bench/.venv/bin/python bench/peers/peers.py "${PEER_SIZE[@]}" --db "$OUT/book.db" --query "$QUERY" --spec "$SPEC" \
     --test-ids "$DATA/anchor-split/test_loan_ids.txt" --out "$OUT" >&2
 
 step "peer: FastAPI + uvicorn + XGBoost"

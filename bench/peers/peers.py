@@ -3,14 +3,14 @@
 Reads the loan book the same way `credit` does (the SQLite database restored by
 `credit db restore`, joined by examples/alura-cash/join.sql), applies the spec's numeric
 ranges (out of range -> missing), trains each library with the same model size
-(300 trees of depth 6, learning rate 0.1, 2 threads) on the rows that are not in the
+as our GBDT artifact (`--model`; else 300 trees of depth 6), learning rate 0.1, 2 threads, on the rows that are not in the
 anchor test split, and times in-process batch prediction at several batch sizes.
 Also saves the XGBoost model for the FastAPI peer (peers_server.py).
 
     python peers.py --db out/book.db --query ../examples/alura-cash/join.sql \
         --spec ../examples/alura-cash/spec.json --test-ids .../test_loan_ids.txt --out out
 """
-import argparse, json, sqlite3, time
+import argparse, json, os, sqlite3, time
 
 import numpy as np
 import pandas as pd
@@ -67,13 +67,53 @@ def predict_rate(predict, X, batch, budget=1.5):
             return rows / el
 
 
+def prebuilt_rate(predict, slices, budget=1.5):
+    """Rows/s of `predict` over inputs built before the clock starts (e.g. CatBoost Pools)."""
+    predict(slices[0])  # warm-up
+    rows, calls, t0 = 0, 0, time.perf_counter()
+    while True:
+        d = slices[calls % len(slices)]
+        predict(d)
+        rows += d.num_row() if hasattr(d, "num_row") else len(d); calls += 1
+        el = time.perf_counter() - t0
+        if (el >= budget and calls >= 40) or el >= budget * 4:
+            return rows / el
+
+
+def model_size(path):
+    """(trees, max depth) of our GBDT artifact (`CREDIT 1`, id, then JSON)."""
+    with open(path) as f:
+        f.readline(); f.readline()
+        doc = json.load(f)
+    def find(o):
+        if isinstance(o, dict):
+            if "treeRoots" in o and "treeDepths" in o:
+                return len(o["treeRoots"]), max(o["treeDepths"])
+            for v in o.values():
+                r = find(v)
+                if r: return r
+        elif isinstance(o, list):
+            for v in o:
+                r = find(v)
+                if r: return r
+        return None
+    return find(doc)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True); ap.add_argument("--query", required=True)
     ap.add_argument("--spec", required=True); ap.add_argument("--test-ids", required=True)
     ap.add_argument("--out", required=True); ap.add_argument("--trees", type=int, default=300)
     ap.add_argument("--depth", type=int, default=6); ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", help="our GBDT artifact: peers get its number of trees and depth")
     a = ap.parse_args()
+    if a.model:
+        size = model_size(a.model)
+        if size is None:
+            raise SystemExit(f"{a.model}: no GBDT trees found")
+        a.trees, a.depth = size
+        print(f"peers: model size from {a.model}: {a.trees} trees, depth {a.depth}", flush=True)
     spec = json.load(open(a.spec))
     X, y, ids, cats = load(a.db, a.query, spec)
     test = set(open(a.test_ids).read().split())
@@ -118,15 +158,29 @@ def main():
     m = cb.CatBoostClassifier(iterations=a.trees, depth=a.depth, learning_rate=0.1, thread_count=a.threads,
                               verbose=False, allow_writing_files=False)
     t0 = time.perf_counter(); m.fit(Ctr, ytr, cat_features=cat_cols); tc = time.perf_counter() - t0
-    pred = lambda d: m.predict_proba(d, thread_count=1)
+    # Prediction from Pools built before the clock starts (the issue's comparison), on one
+    # thread and on every core (the daemon uses every core too); pandas input for reference.
+    def pools(b):
+        n = len(Cte)
+        starts = [(i * b) % max(1, n - b) for i in range(max(1, min(64, n // b)))]
+        return [cb.Pool(Cte.iloc[s:s + b], cat_features=cat_cols) for s in starts]
+    pool_slices = {b: pools(b) for b in batches}
+    cores = os.cpu_count() or 1
     libs["catboost"] = dict(version=cb.__version__, trainSeconds=tc, trees=a.trees,
                             testAUC=float(auc(yte, m.predict_proba(Cte)[:, 1])),
-                            predictRowsPerSecond={str(b): predict_rate(pred, Cte, b) for b in batches})
+                            predictRowsPerSecond={str(b): prebuilt_rate(lambda d: m.predict_proba(d, thread_count=1), pool_slices[b])
+                                                  for b in batches},
+                            predictRowsPerSecondAllCores={str(b): prebuilt_rate(lambda d: m.predict_proba(d, thread_count=cores), pool_slices[b])
+                                                          for b in batches},
+                            predictRowsPerSecondPandas={str(b): predict_rate(lambda d: m.predict_proba(d, thread_count=1), Cte, b)
+                                                        for b in batches},
+                            cores=cores)
     print("catboost", libs["catboost"], flush=True)
 
     json.dump(dict(rows=int(len(X)), trainRows=int(len(Xtr)),
                    params=f"{a.trees} trees, depth {a.depth}, learning rate 0.1, {a.threads} training threads, "
-                          f"prediction single-threaded, pandas input (wall clock)",
+                          f"prediction single-threaded from pandas (XGBoost, LightGBM) and from pre-built Pools "
+                          f"(CatBoost, 1 thread and all cores), wall clock",
                    libraries=libs), open(f"{a.out}/peers.json", "w"), indent=2)
 
 

@@ -1327,7 +1327,7 @@ const ProtobufCMessageDescriptor credit__response__descriptor =
   (ProtobufCMessageInit) credit__response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor credit__score_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor credit__score_request__field_descriptors[3] =
 {
   {
     "columns",
@@ -1353,15 +1353,28 @@ static const ProtobufCFieldDescriptor credit__score_request__field_descriptors[2
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reasons",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Credit__ScoreRequest, reasons),
+    &credit__reason_detail__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned credit__score_request__field_indices_by_name[] = {
   0,   /* field[0] = columns */
+  2,   /* field[2] = reasons */
   1,   /* field[1] = row */
 };
 static const ProtobufCIntRange credit__score_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor credit__score_request__descriptor =
 {
@@ -1371,7 +1384,7 @@ const ProtobufCMessageDescriptor credit__score_request__descriptor =
   "Credit__ScoreRequest",
   "credit",
   sizeof(Credit__ScoreRequest),
-  2,
+  3,
   credit__score_request__field_descriptors,
   credit__score_request__field_indices_by_name,
   1,  credit__score_request__number_ranges,
@@ -2609,6 +2622,34 @@ const ProtobufCEnumDescriptor credit__code__descriptor =
   credit__code__enum_values_by_name,
   4,
   credit__code__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue credit__reason_detail__enum_values_by_number[2] =
+{
+  { "REASONS_FULL", "CREDIT__REASON_DETAIL__REASONS_FULL", 0 },
+  { "REASONS_NONE", "CREDIT__REASON_DETAIL__REASONS_NONE", 1 },
+};
+static const ProtobufCIntRange credit__reason_detail__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex credit__reason_detail__enum_values_by_name[2] =
+{
+  { "REASONS_FULL", 0 },
+  { "REASONS_NONE", 1 },
+};
+const ProtobufCEnumDescriptor credit__reason_detail__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "credit.ReasonDetail",
+  "ReasonDetail",
+  "Credit__ReasonDetail",
+  "credit",
+  2,
+  credit__reason_detail__enum_values_by_number,
+  2,
+  credit__reason_detail__enum_values_by_name,
+  1,
+  credit__reason_detail__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue credit__decision__enum_values_by_number[3] =

@@ -46,7 +46,7 @@ public final class DaemonConnection: @unchecked Sendable {
 
     /// Sends `method` and waits for its response (any status; the caller checks it).
     /// `deadline` is sent to the daemon (it skips work past it) and also bounds the wait here.
-    public func send(_ method: Request.Method, deadline: ContinuousClock.Instant? = nil) async throws(DaemonError) -> Response {
+    public func send(_ method: Request.Method, reasons: ReasonDetail = .full, deadline: ContinuousClock.Instant? = nil) async throws(DaemonError) -> Response {
         var micros: UInt64 = 0
         if let deadline {
             let left = deadline - .now
@@ -54,7 +54,7 @@ public final class DaemonConnection: @unchecked Sendable {
             micros = wallMicros() + UInt64(max(0, Double(left.components.seconds) * 1e6 + Double(left.components.attoseconds) / 1e12))
         }
         let id: UInt64 = lock.withLock { defer { nextId &+= 1 }; return nextId }
-        let frame = Request(id: id, deadlineUnixMicros: micros, method).framed()
+        let frame = Request(id: id, deadlineUnixMicros: micros, reasons: reasons, method).framed()
         var timer: Task<Void, Never>?
         if let deadline {
             timer = Task { [weak self] in

@@ -67,14 +67,15 @@ public final class DaemonClient: @unchecked Sendable {
 
     // MARK: Methods
 
-    /// Scores a columnar batch (one result entry per applicant, request order).
-    public func score(_ batch: ColumnBatch, timeout: Duration? = nil) async throws(DaemonError) -> ScoreResult {
-        try await scoreResult(call(.score(.columns(batch)), timeout: timeout))
+    /// Scores a columnar batch (one result entry per applicant, request order). With
+    /// `reasons: .none` the answer has probabilities and decisions only (cheaper).
+    public func score(_ batch: ColumnBatch, reasons: ReasonDetail = .full, timeout: Duration? = nil) async throws(DaemonError) -> ScoreResult {
+        try await scoreResult(call(.score(.columns(batch)), reasons: reasons, timeout: timeout))
     }
 
     /// Scores one applicant given as field/value pairs.
-    public func score(_ row: ApplicantRow, timeout: Duration? = nil) async throws(DaemonError) -> ScoreResult {
-        try await scoreResult(call(.score(.row(row)), timeout: timeout))
+    public func score(_ row: ApplicantRow, reasons: ReasonDetail = .full, timeout: Duration? = nil) async throws(DaemonError) -> ScoreResult {
+        try await scoreResult(call(.score(.row(row)), reasons: reasons, timeout: timeout))
     }
 
     public func modelInfo(timeout: Duration? = nil) async throws(DaemonError) -> ModelDescription {
@@ -107,13 +108,13 @@ public final class DaemonClient: @unchecked Sendable {
 
     /// Sends any method; returns the response when its status is OK, else throws `.status`.
     /// Retries lost connections and UNAVAILABLE (see the type's notes).
-    public func call(_ method: Request.Method, timeout: Duration? = nil) async throws(DaemonError) -> Response {
+    public func call(_ method: Request.Method, reasons: ReasonDetail = .full, timeout: Duration? = nil) async throws(DaemonError) -> Response {
         let deadline = (timeout ?? options.defaultTimeout).map { ContinuousClock.now + $0 }
         var attempt = 0
         while true {
             let conn = try await connection(until: deadline)
             do throws(DaemonError) {
-                let r = try await conn.send(method, deadline: deadline)
+                let r = try await conn.send(method, reasons: reasons, deadline: deadline)
                 if r.status.code == .ok { return r }
                 let err = DaemonError.status(r.status.code, r.status.message)
                 guard r.status.code == .unavailable, attempt < options.retries else { throw err }

@@ -62,6 +62,7 @@ public final class ScoringModelBackend: ScoringBackend {
         for k in 0..<categoricalField.count { s.codes[k] = applicants.categoryCodes(categoricalField[k]) }
         let session = s.session
         let categoricalField = self.categoricalField
+        let wantReasons = applicants.reasons != .none
         session.score(numeric: s.numeric, categoryCodes: s.codes, rows: n) { k, row in
             applicants.text(field: categoricalField[k], row: row)
         }
@@ -72,6 +73,7 @@ public final class ScoringModelBackend: ScoringBackend {
             }
             results.setScore(row: r, probability: session.probability(r), decision: session.refuse(r) ? .refuse : .approve)
             // forEachReason's feature index is into model.inputFields, which is info.fields' order.
+            guard wantReasons else { continue }
             session.forEachReason(r) { f, text, contribution in
                 results.addReason(row: r, field: Int32(f), text: text, contribution: contribution)
             }

@@ -11,6 +11,7 @@ public typealias SchemaField = CreditWire.SchemaField
 public typealias FieldKind = CreditWire.FieldKind
 public typealias ScoreResults = CreditWire.ScoreResults
 public typealias Decision = CreditWire.Decision
+public typealias ReasonDetail = CreditWire.ReasonDetail
 
 /// Per-thread scratch memory a backend hands out and gets back on every `score` call.
 public protocol ScoringScratch: AnyObject {}
@@ -24,7 +25,8 @@ public protocol ScoringScratch: AnyObject {}
 ///   calls either `results.setScore(row: i, probability:decision:)` (plus up to four
 ///   `addReason(row: i, field:text:contribution:)`, `field` indexing `info.fields`), or
 ///   `results.setError(row: i, field:value:reason:)` when that applicant's fields are
-///   invalid. The rest of the batch is still scored. Rows left unset make the daemon answer
+///   invalid. The rest of the batch is still scored. When `batch.reasons == .none` the
+///   backend adds no reasons (and should skip computing them). Rows left unset make the daemon answer
 ///   INTERNAL.
 /// - Decision: `.refuse` when probability >= `info.threshold`, else `.approve`.
 /// - `batch` and its buffers are valid only during the call; `scratch` comes from this
@@ -57,6 +59,8 @@ public struct ColumnarApplicants {
 
     public let count: Int
     public let fields: [SchemaField]
+    /// Whether the client wants reason codes (`.none`: set scores and decisions only).
+    public let reasons: ReasonDetail
     let numericColumns: UnsafeMutablePointer<UnsafePointer<Double>?>
     let codeColumns: UnsafeMutablePointer<UnsafePointer<Int32>?>
     let textColumns: UnsafeMutablePointer<UnsafePointer<UnsafeMutablePointer<CChar>?>?>

@@ -76,8 +76,8 @@ final class ApplicantBuffers {
         }
     }
 
-    func applicants(count: Int, fields: [SchemaField]) -> ColumnarApplicants {
-        ColumnarApplicants(count: count, fields: fields, numericColumns: numericColumns,
+    func applicants(count: Int, fields: [SchemaField], reasons: ReasonDetail) -> ColumnarApplicants {
+        ColumnarApplicants(count: count, fields: fields, reasons: reasons, numericColumns: numericColumns,
                            codeColumns: codeColumns, textColumns: textColumns)
     }
 }
@@ -149,7 +149,7 @@ final class ScoringContext {
         case .invalid(let message):
             return fail(core, id, .invalidArgument, message, receivedAt)
         case .ok(let n, let ids):
-            run(model: model, buffers: b, count: n)
+            run(model: model, buffers: b, count: n, reasons: view.reasons)
             if let problem = checkComplete() {
                 core.logger.error("backend broke the scoring contract", metadata: ["model": "\(model.info.modelId)", "problem": "\(problem)"])
                 return fail(core, id, .internal, "model \(model.info.modelId): \(problem)", receivedAt)
@@ -167,13 +167,13 @@ final class ScoringContext {
         let b = buffers(for: model)
         b.begin(rows: 1)
         b.fillAbsent(model.info.fields, rows: 1)
-        run(model: model, buffers: b, count: 1)
+        run(model: model, buffers: b, count: 1, reasons: .full)
         out = results
     }
 
-    private func run(model: LoadedModel, buffers b: ApplicantBuffers, count n: Int) {
+    private func run(model: LoadedModel, buffers b: ApplicantBuffers, count n: Int, reasons: ReasonDetail) {
         results.reset(count: n)
-        let batch = b.applicants(count: n, fields: model.info.fields)
+        let batch = b.applicants(count: n, fields: model.info.fields, reasons: reasons)
         model.backend.score(batch, into: &results, scratch: scratch(for: model, rows: n))
     }
 

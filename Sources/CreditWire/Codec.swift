@@ -85,15 +85,18 @@ public struct UnpackedRequest: ~Copyable {
     /// The whole request as Swift values (copies; for tests and tools, not the hot path).
     public func toRequest() -> Request {
         let m: Request.Method
+        var reasons = ReasonDetail.full
         switch method {
-        case .score: m = .score(withScore { $0.toScoreInput() }!)
+        case .score:
+            m = .score(withScore { $0.toScoreInput() }!)
+            reasons = withScore { $0.reasons }!
         case .modelInfo: m = .modelInfo
         case .health: m = .health
         case .stats: m = .stats
         case .reload: m = .reload(path: reloadPath ?? "")
         case .notSet: m = .health
         }
-        return Request(id: requestId, deadlineUnixMicros: deadlineUnixMicros, m)
+        return Request(id: requestId, deadlineUnixMicros: deadlineUnixMicros, reasons: reasons, m)
     }
 
     /// Best-effort request id of a message that failed to unpack: the value of field 1 when
@@ -120,6 +123,11 @@ public struct ScoreView {
     init(_ raw: UnsafeMutablePointer<Credit__ScoreRequest>) { self.raw = raw }
 
     public enum Form { case columns, row, empty }
+
+    /// The requested reason detail; an unknown value (a newer client) means full reasons.
+    public var reasons: ReasonDetail {
+        ReasonDetail(rawValue: Int32(bitPattern: UInt32(raw.pointee.reasons.rawValue))) ?? .full
+    }
 
     public var form: Form {
         switch raw.pointee.input_case {
@@ -282,6 +290,7 @@ extension Request {
                 s.pointee.input_case = CREDIT__SCORE_REQUEST__INPUT_ROW
                 s.pointee.row = row
             }
+            s.pointee.reasons = Credit__ReasonDetail(rawValue: UInt32(bitPattern: reasons.rawValue))
             msg.method_case = CREDIT__REQUEST__METHOD_SCORE
             msg.score = s
         case .modelInfo:

@@ -43,10 +43,13 @@ public struct Request: Sendable, Equatable {
     /// Microseconds since the Unix epoch; 0 = no deadline.
     public var deadlineUnixMicros: UInt64
     public var method: Method
+    /// Score requests only: whether the answer carries reason codes.
+    public var reasons: ReasonDetail
 
-    public init(id: UInt64, deadlineUnixMicros: UInt64 = 0, _ method: Method) {
+    public init(id: UInt64, deadlineUnixMicros: UInt64 = 0, reasons: ReasonDetail = .full, _ method: Method) {
         self.requestId = id
         self.deadlineUnixMicros = deadlineUnixMicros
+        self.reasons = reasons
         self.method = method
     }
 
@@ -57,6 +60,14 @@ public struct Request: Sendable, Equatable {
         case stats
         case reload(path: String)
     }
+}
+
+/// Whether a Score answer carries reason codes (`ReasonDetail` in credit.proto).
+public enum ReasonDetail: Int32, Sendable, Equatable, CaseIterable {
+    /// Up to four reason codes per scored applicant (the default).
+    case full = 0
+    /// Probabilities and decisions only (portfolio re-scoring; cheaper and smaller).
+    case none = 1
 }
 
 public enum ScoreInput: Sendable, Equatable {

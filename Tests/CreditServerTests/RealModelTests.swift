@@ -88,6 +88,17 @@ import Testing
         let row = try #require(try c.call(Request(id: 3, .score(.row(ApplicantRow(id: "row0", fields: fields))))).score)
         #expect(row.probability == [s.probability[0]] && row.reasons == [s.reasons[0]])
 
+        // Without reason codes: the same probabilities, decisions and row errors, no reasons
+        // (in the worker pool for the batch, inline for the row), then full reasons again.
+        let bare = try #require(try c.call(Request(id: 30, reasons: .none, .score(.columns(Self.batch(t, fields: info.fields))))).score)
+        #expect(bare.probability.map(\.bitPattern) == s.probability.map(\.bitPattern))
+        #expect(bare.decision == s.decision && bare.errors == s.errors && bare.ids == s.ids)
+        #expect(bare.reasons.allSatisfy(\.isEmpty) && s.reasons.contains { !$0.isEmpty })
+        let bareRow = try #require(try c.call(Request(id: 31, reasons: .none, .score(.row(ApplicantRow(id: "row0", fields: fields))))).score)
+        #expect(bareRow.probability == [s.probability[0]] && bareRow.reasons == [[]])
+        let again = try #require(try c.call(Request(id: 32, .score(.row(ApplicantRow(id: "row0", fields: fields))))).score)
+        #expect(again.reasons == [s.reasons[0]])
+
         // Reload swaps in another real artifact.
         let (pathB, modelB) = try Self.trainArtifact(in: dir, seed: 7, name: "b")
         try #require(modelB.modelID != model.modelID)

@@ -19,6 +19,8 @@ import Testing
         let requests: [Request] = [
             Request(id: 1, deadlineUnixMicros: 123_456, .score(.columns(Self.batch))),
             Request(id: 2, .score(.row(ApplicantRow(id: "x", fields: [("person_income", .number(1.5)), ("home", .text("RENT"))])))),
+            Request(id: 7, reasons: .none, .score(.columns(Self.batch))),
+            Request(id: 8, reasons: .none, .score(.row(ApplicantRow(id: "y", fields: [("home", .text("OWN"))])))),
             Request(id: 3, .health), Request(id: 4, .modelInfo), Request(id: 5, .stats),
             Request(id: UInt64.max, .reload(path: "/tmp/model.credit")),
         ]

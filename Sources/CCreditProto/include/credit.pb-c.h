@@ -73,6 +73,17 @@ typedef enum _Credit__Code {
   CREDIT__CODE__INTERNAL = 13
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CREDIT__CODE)
 } Credit__Code;
+typedef enum _Credit__ReasonDetail {
+  /*
+   * up to four reason codes per scored applicant (feature, text, contribution)
+   */
+  CREDIT__REASON_DETAIL__REASONS_FULL = 0,
+  /*
+   * probabilities and decisions only (e.g. re-scoring a portfolio)
+   */
+  CREDIT__REASON_DETAIL__REASONS_NONE = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CREDIT__REASON_DETAIL)
+} Credit__ReasonDetail;
 typedef enum _Credit__Decision {
   /*
    * the applicant has a row error
@@ -192,6 +203,10 @@ typedef enum {
 struct  Credit__ScoreRequest
 {
   ProtobufCMessage base;
+  /*
+   * Whether answers carry reason codes (default: up to four per scored applicant).
+   */
+  Credit__ReasonDetail reasons;
   Credit__ScoreRequest__InputCase input_case;
   union {
     Credit__Columns *columns;
@@ -200,7 +215,7 @@ struct  Credit__ScoreRequest
 };
 #define CREDIT__SCORE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&credit__score_request__descriptor) \
-    , CREDIT__SCORE_REQUEST__INPUT__NOT_SET, {0} }
+    , CREDIT__REASON_DETAIL__REASONS_FULL, CREDIT__SCORE_REQUEST__INPUT__NOT_SET, {0} }
 
 
 /*
@@ -1053,6 +1068,7 @@ typedef void (*Credit__ReloadResponse_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    credit__code__descriptor;
+extern const ProtobufCEnumDescriptor    credit__reason_detail__descriptor;
 extern const ProtobufCEnumDescriptor    credit__decision__descriptor;
 extern const ProtobufCEnumDescriptor    credit__field_kind__descriptor;
 extern const ProtobufCMessageDescriptor credit__request__descriptor;

@@ -41,9 +41,9 @@ struct ApplicantSource {
         return batch
     }
 
-    func template(applicants: Int) throws -> RequestTemplate {
+    func template(applicants: Int, reasons: ReasonDetail = .full) throws -> RequestTemplate {
         let input: ScoreInput = applicants == 1 ? .row(row(0)) : .columns(columns(first: 0, count: applicants))
-        return try RequestTemplate(Request(id: RequestTemplate.idBase, .score(input)), applicants: applicants)
+        return try RequestTemplate(Request(id: RequestTemplate.idBase, reasons: reasons, .score(input)), applicants: applicants)
     }
 
     /// The same applicant as JSON for the HTTP peer (field names as in the loan book).

@@ -88,18 +88,19 @@ struct ReportCommand: ParsableCommand {
         } else {
             goals.add(["one applicant: creditd p50 ≥ 1000× lower than FastAPI+XGBoost", "HTTP peer not run", "not measured"])
         }
-        func best1024(_ r: ServeReport?) -> LoadResult? {
-            r?.runs.filter { $0.applicantsPerRequest == 1024 && $0.target == "creditd" && $0.outcomes.errorTotal == 0 }
+        func best1024(_ r: ServeReport?, target: String = "creditd") -> LoadResult? {
+            r?.runs.filter { $0.applicantsPerRequest == 1024 && $0.target == target && $0.outcomes.errorTotal == 0 }
                 .max { $0.applicantsPerSecond < $1.applicantsPerSecond }
         }
         let big = best1024(serve)
         let catLib = peers?.libraries["catboost"]
         let cat = catLib?.best("1024")
-        for (report, b) in [(serve, big), (serveB, best1024(serveB))] {
+        for (report, b, what) in [(serve, big, "with reason codes"), (serve, best1024(serve, target: ServeReport.noReasonsTarget), "no reason codes, like the peer"),
+                                  (serveB, best1024(serveB), "with reason codes"), (serveB, best1024(serveB, target: ServeReport.noReasonsTarget), "no reason codes, like the peer")] {
             guard let report, let b else { continue }
             if let cat {
                 let r = b.applicantsPerSecond / cat
-                goals.add(["batches of 1024 (\(report.algorithm) model): creditd applicants/s ≥ 2× CatBoost in-process batch prediction (pre-built Pool, the faster of 1 thread and \(catLib?.cores ?? 1) threads)",
+                goals.add(["batches of 1024 (\(report.algorithm) model, \(what)): creditd applicants/s ≥ 2× CatBoost in-process batch prediction (pre-built Pool, the faster of 1 thread and \(catLib?.cores ?? 1) threads)",
                            "\(Fmt.count(b.applicantsPerSecond))/s (\(b.transport), \(b.mode)) vs \(Fmt.count(cat))/s = \(Fmt.ratio(r))", verdict(r >= 2)])
             }
         }

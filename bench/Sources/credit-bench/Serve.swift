@@ -76,6 +76,17 @@ struct ServeCommand: ParsableCommand {
                                                  warmupSeconds: warmup, measureSeconds: seconds), target: "creditd")
                     add(c, floor: f)
                 }
+                // Big batches again without reason codes (probabilities and decisions only:
+                // the same work as the in-process peers, which compute no reasons).
+                if shape >= 1024 {
+                    let bare = try applicants.template(applicants: shape, reasons: .none)
+                    for mode in modes {
+                        let f = results.last { $0.target == "floor" && $0.transport == cd.transportName && $0.mode == "\(mode)" }
+                        let c = try runLoad(LoadSpec(endpoint: cd, payload: .frames(bare), mode: mode,
+                                                     warmupSeconds: warmup, measureSeconds: seconds), target: ServeReport.noReasonsTarget)
+                        add(c, floor: f)
+                    }
+                }
             }
         }
 
@@ -172,6 +183,8 @@ struct AllocationResult: Codable {
 }
 
 struct ServeReport: Codable {
+    /// Target name of the creditd runs whose requests ask for no reason codes.
+    static let noReasonsTarget = "creditd, no reasons"
     var model: String
     var algorithm: String
     var runs: [LoadResult]

@@ -13,63 +13,65 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0c\x63redit.proto\x12\x06\x63redit\"\x95\x02\n\x07Request\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x1c\n\x14\x64\x65\x61\x64line_unix_micros\x18\x02 \x01(\x04\x12%\n\x05score\x18\n \x01(\x0b\x32\x14.credit.ScoreRequestH\x00\x12.\n\nmodel_info\x18\x0b \x01(\x0b\x32\x18.credit.ModelInfoRequestH\x00\x12\'\n\x06health\x18\x0c \x01(\x0b\x32\x15.credit.HealthRequestH\x00\x12%\n\x05stats\x18\r \x01(\x0b\x32\x14.credit.StatsRequestH\x00\x12\'\n\x06reload\x18\x0e \x01(\x0b\x32\x15.credit.ReloadRequestH\x00\x42\x08\n\x06method\"5\n\x06Status\x12\x1a\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x0c.credit.Code\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x9d\x02\n\x08Response\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x1e\n\x06status\x18\x02 \x01(\x0b\x32\x0e.credit.Status\x12&\n\x05score\x18\n \x01(\x0b\x32\x15.credit.ScoreResponseH\x00\x12/\n\nmodel_info\x18\x0b \x01(\x0b\x32\x19.credit.ModelInfoResponseH\x00\x12(\n\x06health\x18\x0c \x01(\x0b\x32\x16.credit.HealthResponseH\x00\x12&\n\x05stats\x18\r \x01(\x0b\x32\x15.credit.StatsResponseH\x00\x12(\n\x06reload\x18\x0e \x01(\x0b\x32\x16.credit.ReloadResponseH\x00\x42\x08\n\x06result\"`\n\x0cScoreRequest\x12\"\n\x07\x63olumns\x18\x01 \x01(\x0b\x32\x0f.credit.ColumnsH\x00\x12#\n\x03row\x18\x02 \x01(\x0b\x32\x14.credit.ApplicantRowH\x00\x42\x07\n\x05input\"n\n\x07\x43olumns\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12&\n\x07numeric\x18\x02 \x03(\x0b\x32\x15.credit.NumericColumn\x12.\n\x0b\x63\x61tegorical\x18\x03 \x03(\x0b\x32\x19.credit.CategoricalColumn\".\n\rNumericColumn\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\x01\"2\n\x11\x43\x61tegoricalColumn\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\">\n\x0c\x41pplicantRow\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x06\x66ields\x18\x02 \x03(\x0b\x32\x12.credit.FieldValue\"F\n\nFieldValue\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x06number\x18\x02 \x01(\x01H\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x42\x07\n\x05value\"\xe9\x01\n\rScoreResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0b\n\x03ids\x18\x02 \x03(\t\x12\x13\n\x0bprobability\x18\x03 \x03(\x01\x12\"\n\x08\x64\x65\x63ision\x18\x04 \x03(\x0e\x32\x10.credit.Decision\x12\x14\n\x0creason_count\x18\x05 \x03(\r\x12\x16\n\x0ereason_feature\x18\x06 \x03(\t\x12\x13\n\x0breason_text\x18\x07 \x03(\t\x12\x1b\n\x13reason_contribution\x18\x08 \x03(\x01\x12 \n\x06\x65rrors\x18\t \x03(\x0b\x32\x10.credit.RowError\"G\n\x08RowError\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x12\n\x10ModelInfoRequest\"\xa9\x01\n\x11ModelInfoResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x16\n\x0ethreshold_mode\x18\x04 \x01(\t\x12#\n\x06\x66ields\x18\x05 \x03(\x0b\x32\x13.credit.SchemaField\x12\x1f\n\x07metrics\x18\x06 \x03(\x0b\x32\x0e.credit.Metric\"P\n\x0bSchemaField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1f\n\x04kind\x18\x02 \x01(\x0e\x32\x11.credit.FieldKind\x12\x12\n\ncategories\x18\x03 \x03(\t\"%\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\"\x0f\n\rHealthRequest\"?\n\x0eHealthResponse\x12\x0c\n\x04live\x18\x01 \x01(\x08\x12\r\n\x05ready\x18\x02 \x01(\x08\x12\x10\n\x08model_id\x18\x03 \x01(\t\"\x0e\n\x0cStatsRequest\"\xcf\x01\n\rStatsResponse\x12\x10\n\x08requests\x18\x01 \x01(\x04\x12\x13\n\x0brows_scored\x18\x02 \x01(\x04\x12\x12\n\nrow_errors\x18\x03 \x01(\x04\x12\"\n\x07\x62y_code\x18\x04 \x03(\x0b\x32\x11.credit.CodeCount\x12\'\n\x07latency\x18\x05 \x01(\x0b\x32\x16.credit.LatencySummary\x12\x1c\n\x14\x63onnections_accepted\x18\x06 \x01(\x04\x12\x18\n\x10\x63onnections_open\x18\x07 \x01(\x04\"6\n\tCodeCount\x12\x1a\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x0c.credit.Code\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"\x84\x01\n\x0eLatencySummary\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\x12\x13\n\x0bmean_micros\x18\x02 \x01(\x01\x12\x12\n\np50_micros\x18\x03 \x01(\x01\x12\x12\n\np90_micros\x18\x04 \x01(\x01\x12\x12\n\np99_micros\x18\x05 \x01(\x01\x12\x12\n\nmax_micros\x18\x06 \x01(\x01\"\x1d\n\rReloadRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"=\n\x0eReloadResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x19\n\x11previous_model_id\x18\x02 \x01(\t*\x89\x01\n\x04\x43ode\x12\x06\n\x02OK\x10\x00\x12\x14\n\x10INVALID_ARGUMENT\x10\x03\x12\x15\n\x11\x44\x45\x41\x44LINE_EXCEEDED\x10\x04\x12\x15\n\x11PERMISSION_DENIED\x10\x07\x12\x16\n\x12RESOURCE_EXHAUSTED\x10\x08\x12\x0f\n\x0bUNAVAILABLE\x10\x0e\x12\x0c\n\x08INTERNAL\x10\r*=\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x41PPROVE\x10\x01\x12\n\n\x06REFUSE\x10\x02*E\n\tFieldKind\x12\x1a\n\x16\x46IELD_KIND_UNSPECIFIED\x10\x00\x12\x0b\n\x07NUMERIC\x10\x01\x12\x0f\n\x0b\x43\x41TEGORICAL\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0c\x63redit.proto\x12\x06\x63redit\"\x95\x02\n\x07Request\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x1c\n\x14\x64\x65\x61\x64line_unix_micros\x18\x02 \x01(\x04\x12%\n\x05score\x18\n \x01(\x0b\x32\x14.credit.ScoreRequestH\x00\x12.\n\nmodel_info\x18\x0b \x01(\x0b\x32\x18.credit.ModelInfoRequestH\x00\x12\'\n\x06health\x18\x0c \x01(\x0b\x32\x15.credit.HealthRequestH\x00\x12%\n\x05stats\x18\r \x01(\x0b\x32\x14.credit.StatsRequestH\x00\x12\'\n\x06reload\x18\x0e \x01(\x0b\x32\x15.credit.ReloadRequestH\x00\x42\x08\n\x06method\"5\n\x06Status\x12\x1a\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x0c.credit.Code\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x9d\x02\n\x08Response\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x1e\n\x06status\x18\x02 \x01(\x0b\x32\x0e.credit.Status\x12&\n\x05score\x18\n \x01(\x0b\x32\x15.credit.ScoreResponseH\x00\x12/\n\nmodel_info\x18\x0b \x01(\x0b\x32\x19.credit.ModelInfoResponseH\x00\x12(\n\x06health\x18\x0c \x01(\x0b\x32\x16.credit.HealthResponseH\x00\x12&\n\x05stats\x18\r \x01(\x0b\x32\x15.credit.StatsResponseH\x00\x12(\n\x06reload\x18\x0e \x01(\x0b\x32\x16.credit.ReloadResponseH\x00\x42\x08\n\x06result\"\x87\x01\n\x0cScoreRequest\x12\"\n\x07\x63olumns\x18\x01 \x01(\x0b\x32\x0f.credit.ColumnsH\x00\x12#\n\x03row\x18\x02 \x01(\x0b\x32\x14.credit.ApplicantRowH\x00\x12%\n\x07reasons\x18\x03 \x01(\x0e\x32\x14.credit.ReasonDetailB\x07\n\x05input\"n\n\x07\x43olumns\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12&\n\x07numeric\x18\x02 \x03(\x0b\x32\x15.credit.NumericColumn\x12.\n\x0b\x63\x61tegorical\x18\x03 \x03(\x0b\x32\x19.credit.CategoricalColumn\".\n\rNumericColumn\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\x01\"2\n\x11\x43\x61tegoricalColumn\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\">\n\x0c\x41pplicantRow\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x06\x66ields\x18\x02 \x03(\x0b\x32\x12.credit.FieldValue\"F\n\nFieldValue\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x06number\x18\x02 \x01(\x01H\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x42\x07\n\x05value\"\xe9\x01\n\rScoreResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0b\n\x03ids\x18\x02 \x03(\t\x12\x13\n\x0bprobability\x18\x03 \x03(\x01\x12\"\n\x08\x64\x65\x63ision\x18\x04 \x03(\x0e\x32\x10.credit.Decision\x12\x14\n\x0creason_count\x18\x05 \x03(\r\x12\x16\n\x0ereason_feature\x18\x06 \x03(\t\x12\x13\n\x0breason_text\x18\x07 \x03(\t\x12\x1b\n\x13reason_contribution\x18\x08 \x03(\x01\x12 \n\x06\x65rrors\x18\t \x03(\x0b\x32\x10.credit.RowError\"G\n\x08RowError\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x12\n\x10ModelInfoRequest\"\xa9\x01\n\x11ModelInfoResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x16\n\x0ethreshold_mode\x18\x04 \x01(\t\x12#\n\x06\x66ields\x18\x05 \x03(\x0b\x32\x13.credit.SchemaField\x12\x1f\n\x07metrics\x18\x06 \x03(\x0b\x32\x0e.credit.Metric\"P\n\x0bSchemaField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1f\n\x04kind\x18\x02 \x01(\x0e\x32\x11.credit.FieldKind\x12\x12\n\ncategories\x18\x03 \x03(\t\"%\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\"\x0f\n\rHealthRequest\"?\n\x0eHealthResponse\x12\x0c\n\x04live\x18\x01 \x01(\x08\x12\r\n\x05ready\x18\x02 \x01(\x08\x12\x10\n\x08model_id\x18\x03 \x01(\t\"\x0e\n\x0cStatsRequest\"\xcf\x01\n\rStatsResponse\x12\x10\n\x08requests\x18\x01 \x01(\x04\x12\x13\n\x0brows_scored\x18\x02 \x01(\x04\x12\x12\n\nrow_errors\x18\x03 \x01(\x04\x12\"\n\x07\x62y_code\x18\x04 \x03(\x0b\x32\x11.credit.CodeCount\x12\'\n\x07latency\x18\x05 \x01(\x0b\x32\x16.credit.LatencySummary\x12\x1c\n\x14\x63onnections_accepted\x18\x06 \x01(\x04\x12\x18\n\x10\x63onnections_open\x18\x07 \x01(\x04\"6\n\tCodeCount\x12\x1a\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x0c.credit.Code\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"\x84\x01\n\x0eLatencySummary\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\x12\x13\n\x0bmean_micros\x18\x02 \x01(\x01\x12\x12\n\np50_micros\x18\x03 \x01(\x01\x12\x12\n\np90_micros\x18\x04 \x01(\x01\x12\x12\n\np99_micros\x18\x05 \x01(\x01\x12\x12\n\nmax_micros\x18\x06 \x01(\x01\"\x1d\n\rReloadRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"=\n\x0eReloadResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x19\n\x11previous_model_id\x18\x02 \x01(\t*\x89\x01\n\x04\x43ode\x12\x06\n\x02OK\x10\x00\x12\x14\n\x10INVALID_ARGUMENT\x10\x03\x12\x15\n\x11\x44\x45\x41\x44LINE_EXCEEDED\x10\x04\x12\x15\n\x11PERMISSION_DENIED\x10\x07\x12\x16\n\x12RESOURCE_EXHAUSTED\x10\x08\x12\x0f\n\x0bUNAVAILABLE\x10\x0e\x12\x0c\n\x08INTERNAL\x10\r*2\n\x0cReasonDetail\x12\x10\n\x0cREASONS_FULL\x10\x00\x12\x10\n\x0cREASONS_NONE\x10\x01*=\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x41PPROVE\x10\x01\x12\n\n\x06REFUSE\x10\x02*E\n\tFieldKind\x12\x1a\n\x16\x46IELD_KIND_UNSPECIFIED\x10\x00\x12\x0b\n\x07NUMERIC\x10\x01\x12\x0f\n\x0b\x43\x41TEGORICAL\x10\x02\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credit_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _CODE._serialized_start=2309
-  _CODE._serialized_end=2446
-  _DECISION._serialized_start=2448
-  _DECISION._serialized_end=2509
-  _FIELDKIND._serialized_start=2511
-  _FIELDKIND._serialized_end=2580
+  _CODE._serialized_start=2349
+  _CODE._serialized_end=2486
+  _REASONDETAIL._serialized_start=2488
+  _REASONDETAIL._serialized_end=2538
+  _DECISION._serialized_start=2540
+  _DECISION._serialized_end=2601
+  _FIELDKIND._serialized_start=2603
+  _FIELDKIND._serialized_end=2672
   _REQUEST._serialized_start=25
   _REQUEST._serialized_end=302
   _STATUS._serialized_start=304
   _STATUS._serialized_end=357
   _RESPONSE._serialized_start=360
   _RESPONSE._serialized_end=645
-  _SCOREREQUEST._serialized_start=647
-  _SCOREREQUEST._serialized_end=743
-  _COLUMNS._serialized_start=745
-  _COLUMNS._serialized_end=855
-  _NUMERICCOLUMN._serialized_start=857
-  _NUMERICCOLUMN._serialized_end=903
-  _CATEGORICALCOLUMN._serialized_start=905
-  _CATEGORICALCOLUMN._serialized_end=955
-  _APPLICANTROW._serialized_start=957
-  _APPLICANTROW._serialized_end=1019
-  _FIELDVALUE._serialized_start=1021
-  _FIELDVALUE._serialized_end=1091
-  _SCORERESPONSE._serialized_start=1094
-  _SCORERESPONSE._serialized_end=1327
-  _ROWERROR._serialized_start=1329
-  _ROWERROR._serialized_end=1400
-  _MODELINFOREQUEST._serialized_start=1402
-  _MODELINFOREQUEST._serialized_end=1420
-  _MODELINFORESPONSE._serialized_start=1423
-  _MODELINFORESPONSE._serialized_end=1592
-  _SCHEMAFIELD._serialized_start=1594
-  _SCHEMAFIELD._serialized_end=1674
-  _METRIC._serialized_start=1676
-  _METRIC._serialized_end=1713
-  _HEALTHREQUEST._serialized_start=1715
-  _HEALTHREQUEST._serialized_end=1730
-  _HEALTHRESPONSE._serialized_start=1732
-  _HEALTHRESPONSE._serialized_end=1795
-  _STATSREQUEST._serialized_start=1797
-  _STATSREQUEST._serialized_end=1811
-  _STATSRESPONSE._serialized_start=1814
-  _STATSRESPONSE._serialized_end=2021
-  _CODECOUNT._serialized_start=2023
-  _CODECOUNT._serialized_end=2077
-  _LATENCYSUMMARY._serialized_start=2080
-  _LATENCYSUMMARY._serialized_end=2212
-  _RELOADREQUEST._serialized_start=2214
-  _RELOADREQUEST._serialized_end=2243
-  _RELOADRESPONSE._serialized_start=2245
-  _RELOADRESPONSE._serialized_end=2306
+  _SCOREREQUEST._serialized_start=648
+  _SCOREREQUEST._serialized_end=783
+  _COLUMNS._serialized_start=785
+  _COLUMNS._serialized_end=895
+  _NUMERICCOLUMN._serialized_start=897
+  _NUMERICCOLUMN._serialized_end=943
+  _CATEGORICALCOLUMN._serialized_start=945
+  _CATEGORICALCOLUMN._serialized_end=995
+  _APPLICANTROW._serialized_start=997
+  _APPLICANTROW._serialized_end=1059
+  _FIELDVALUE._serialized_start=1061
+  _FIELDVALUE._serialized_end=1131
+  _SCORERESPONSE._serialized_start=1134
+  _SCORERESPONSE._serialized_end=1367
+  _ROWERROR._serialized_start=1369
+  _ROWERROR._serialized_end=1440
+  _MODELINFOREQUEST._serialized_start=1442
+  _MODELINFOREQUEST._serialized_end=1460
+  _MODELINFORESPONSE._serialized_start=1463
+  _MODELINFORESPONSE._serialized_end=1632
+  _SCHEMAFIELD._serialized_start=1634
+  _SCHEMAFIELD._serialized_end=1714
+  _METRIC._serialized_start=1716
+  _METRIC._serialized_end=1753
+  _HEALTHREQUEST._serialized_start=1755
+  _HEALTHREQUEST._serialized_end=1770
+  _HEALTHRESPONSE._serialized_start=1772
+  _HEALTHRESPONSE._serialized_end=1835
+  _STATSREQUEST._serialized_start=1837
+  _STATSREQUEST._serialized_end=1851
+  _STATSRESPONSE._serialized_start=1854
+  _STATSRESPONSE._serialized_end=2061
+  _CODECOUNT._serialized_start=2063
+  _CODECOUNT._serialized_end=2117
+  _LATENCYSUMMARY._serialized_start=2120
+  _LATENCYSUMMARY._serialized_end=2252
+  _RELOADREQUEST._serialized_start=2254
+  _RELOADREQUEST._serialized_end=2283
+  _RELOADRESPONSE._serialized_start=2285
+  _RELOADRESPONSE._serialized_end=2346
 # @@protoc_insertion_point(module_scope)

@@ -19,6 +19,7 @@ struct credit_client {
     int fd;
     uint64_t next_id;
     int status;
+    Credit__ReasonDetail reasons;   /* for credit_score_columns; REASONS_FULL by default */
     char detail[512];
 };
 
@@ -119,6 +120,10 @@ void credit_close(credit_client *c) {
 
 int credit_client_status(const credit_client *c) { return c ? c->status : 0; }
 const char *credit_client_detail(const credit_client *c) { return c ? c->detail : ""; }
+
+void credit_client_set_reasons(credit_client *c, Credit__ReasonDetail reasons) {
+    c->reasons = reasons;
+}
 
 static credit_error io_error(credit_client *c) {
     set_detail(c, strerror(errno));
@@ -254,6 +259,7 @@ credit_error credit_score_columns(credit_client *c, size_t n, const char *const 
     credit__score_request__init(&score);
     score.input_case = CREDIT__SCORE_REQUEST__INPUT_COLUMNS;
     score.columns = &cols;
+    score.reasons = c->reasons;
     Credit__Request req;
     credit__request__init(&req);
     req.deadline_unix_micros = deadline_unix_micros;

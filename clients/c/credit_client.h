@@ -46,6 +46,11 @@ int credit_client_status(const credit_client *c);
 /* Detail of the last error: the daemon's message or the errno text ("" when none). */
 const char *credit_client_detail(const credit_client *c);
 
+/* Whether later credit_score_columns answers carry reason codes:
+ * CREDIT__REASON_DETAIL__REASONS_FULL (the default) or CREDIT__REASON_DETAIL__REASONS_NONE
+ * (probabilities and decisions only). */
+void credit_client_set_reasons(credit_client *c, Credit__ReasonDetail reasons);
+
 /* Pipelining: send a request (its request_id is the caller's), receive the next response
  * (any order; free it with credit_response_free). */
 credit_error credit_send(credit_client *c, const Credit__Request *request);

@@ -21,12 +21,19 @@ step() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 
 [[ -d "$DATA" ]] || { echo "missing $DATA (the shared loan book)" >&2; exit 1; }
 
-step "system packages (OpenBLAS for the kernel comparison, a C compiler, Python venv)"
-if ! ldconfig -p | grep -q libopenblas.so; then
-    if command -v apt-get >/dev/null; then
-        SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
-        $SUDO apt-get install -y --no-install-recommends libopenblas-dev python3-venv >&2 || true
-    fi
+step "system packages (build deps, OpenBLAS for the kernel comparison, a C compiler, Python venv)"
+need=()
+pkg-config --exists libprotobuf-c 2>/dev/null || need+=(libprotobuf-c-dev pkg-config)
+[[ -e /usr/include/sqlite3.h ]] || need+=(libsqlite3-dev)
+command -v cc >/dev/null || need+=(gcc)
+command -v curl >/dev/null || need+=(curl)
+ldconfig -p | grep -q libopenblas.so || need+=(libopenblas-dev)
+command -v python3 >/dev/null || need+=(python3)
+python3 -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
+if ((${#need[@]})) && command -v apt-get >/dev/null; then
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 fi
 
 step "peers: virtualenv bench/.venv"

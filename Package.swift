@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "creditd",
             dependencies: [
-                "CreditServer", "CreditModelServing",
+                "CreditServer", "CreditModelServing", "CreditCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

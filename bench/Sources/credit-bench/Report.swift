@@ -99,7 +99,11 @@ struct ReportCommand: ParsableCommand {
             for r in k.forward where !variants.contains(r.variant) { variants.append(r.variant) }
             for variant in variants {
                 let fw = k.forward.filter { $0.variant == variant }
-                let vl = variant.map { "\(label), \($0) kernels" } ?? label
+                // The copy the dispatch runs on this CPU vs a forced one (the fallback elsewhere).
+                let dispatched = k.dispatch.map { String($0.prefix { $0 != ":" }) }
+                let how = variant == dispatched ? "dispatched on this CPU"
+                    : variant == "portable" ? "forced; the fallback without AVX2+FMA" : "forced"
+                let vl = variant.map { "\(label), \($0) kernels, \(how)" } ?? label
                 let large = fw.filter { $0.batch >= 256 }.compactMap(\.ratio)
                 let minLarge = large.min() ?? .nan
                 goals.add(["MLP forward, batch ≥ 256: ≥ 80% of OpenBLAS (\(vl))", "worst ratio \(Fmt.ratio(minLarge))", verdict(minLarge >= 0.8)])

@@ -4,7 +4,9 @@ import PackageDescription
 // Layering (each target has one job; later issues add targets rather than grow one):
 //   CreditData    loan-book tables, sources (SQLite, CSV), MySQL dump restore, dataset spec,
 //                 cleaning with an audit trail, profiling, synthetic applicants
-//   CreditCore    Float32 matrix kernels (SIMD + scalar reference)
+//   CreditCore    Float32 matrix kernels (SIMD + scalar reference), run-time dispatch
+//   CreditCoreHaswell  the dense kernel bodies again (symlinked source) for AVX2+FMA
+//   CCPUFeatures  C: does this CPU have AVX2 and FMA (for CreditCore's dispatch)
 //   CreditModels  preprocessing, learners, evaluation, threshold, reason codes, artifact
 //   credit        the command-line tool (one command tree)
 //   CProtobufC    system library: libprotobuf-c (pkg-config libprotobuf-c)
@@ -15,6 +17,17 @@ import PackageDescription
 // The numeric and parsing targets are optimized even in debug builds, so `swift test`
 // trains models and restores dumps at release speed while dependencies stay debug.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+// CreditCoreHaswell compiles CreditCore's dense kernel bodies (Sources/CreditCoreHaswell is a
+// symlink to Sources/CreditCore/DenseKernelBodies.swift) for AVX2 + FMA; CreditCore runs
+// that copy only when the CPU has both (docs/matrix-core.md, "Run-time dispatch"). `arch` is
+// the architecture the manifest is compiled for, i.e. the build host: off x86-64 the copy is
+// compiled like the portable one (and never chosen).
+#if arch(x86_64)
+let haswellKernels: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell", "-DCREDIT_FMA"])]
+#else
+let haswellKernels: [SwiftSetting] = optimized
+#endif
 
 let package = Package(
     name: "credit-risk",
@@ -49,7 +62,9 @@ let package = Package(
             ],
             swiftSettings: optimized
         ),
-        .target(name: "CreditCore", swiftSettings: optimized),
+        .target(name: "CreditCore", dependencies: ["CCPUFeatures", "CreditCoreHaswell"], swiftSettings: optimized),
+        .target(name: "CreditCoreHaswell", swiftSettings: haswellKernels),
+        .target(name: "CCPUFeatures"),
         .target(
             name: "CreditModels",
             dependencies: ["CreditData", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
@@ -101,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "creditd",
             dependencies: [
-                "CreditServer", "CreditModelServing",
+                "CreditServer", "CreditModelServing", "CreditCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

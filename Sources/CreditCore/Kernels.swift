@@ -1,10 +1,15 @@
+import CreditCoreHaswell
 import Foundation
 
 // Float32 kernels of the matrix core: SIMD helpers, dense forward, dense gradients,
-// reductions. They live in ONE file on purpose: debug builds compile files separately (no
-// whole-module optimization), and the small `@inline(__always)` helpers (multiplyAdd, load8,
-// ...) are only inlined into kernels in the same file — split across files they become calls
-// and the kernels run ~3x slower in `swift test`.
+// reductions. The bodies of the two multiply-heavy kernels (dense forward, weight gradient)
+// are in DenseKernelBodies.swift, compiled twice (portable here, AVX2+FMA in
+// CreditCoreHaswell) and chosen at run time (`Kernels.variant`, KernelDispatch.swift); this
+// file checks their arguments and dispatches. The rest live in ONE file on purpose: debug
+// builds compile files separately (no whole-module optimization), and the small
+// `@inline(__always)` helpers (multiplyAdd, load8, ...) are only inlined into kernels in the
+// same file — split across files they become calls and the kernels run ~3x slower in
+// `swift test` (DenseKernelBodies.swift therefore carries its own copies of the helpers).
 
 // MARK: - SIMD helpers
 
@@ -12,10 +17,9 @@ import Foundation
 // tail-safe partial loads.
 //
 // Build flags (see docs/matrix-core.md): the default x86-64 target is SSE2 only. There,
-// `SIMD8.addProduct` lowers to eight `fmaf` library calls, so the kernels use `acc += a * b`
-// (separate multiply and add). Build with
-// `-Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DCREDIT_FMA` to get AVX2 + fused
-// multiply-add; on arm64 FMA is always available and used.
+// `SIMD8.addProduct` lowers to eight `fmaf` library calls, so these kernels use `acc += a * b`
+// (separate multiply and add). The dense kernels get AVX2 + fused multiply-add through the
+// run-time dispatch instead; on arm64 FMA is always available and used.
 
 /// Bytes in one Float.
 @usableFromInline let floatBytes = MemoryLayout<Float>.stride
@@ -95,11 +99,29 @@ public enum Activation: String, Codable, Sendable {
 /// the same order (bias, then `k` ascending) by every path, so a row's result is bitwise
 /// independent of the batch it is scored in. Allocates nothing.
 /// `denseForwardReference` is the scalar reference.
+///
+/// Runs the kernel copy `Kernels.variant` chose for this process (AVX2+FMA when the CPU has
+/// it, else portable; `CREDIT_KERNELS` overrides). The copies differ in the last bits (fused
+/// rounding); each is deterministic.
 public func denseForward(
     _ input: UnsafeBufferPointer<Float>, inputStride: Int,
     weights: PackedMatrix, bias: UnsafeBufferPointer<Float>?, activation: Activation,
     _ output: UnsafeMutableBufferPointer<Float>, outputStride: Int,
     rows: Range<Int>
+) {
+    denseForward(input, inputStride: inputStride, weights: weights, bias: bias, activation: activation,
+                 output, outputStride: outputStride, rows: rows, variant: Kernels.variant)
+}
+
+/// `denseForward` on an explicit kernel copy instead of `Kernels.variant` (tests and
+/// `credit-bench kernels` compare the two). `variant` must be available on this CPU
+/// (`Kernels.isAvailable`); asking for `.haswell` without AVX2+FMA is a programmer error
+/// (precondition) rather than an illegal-instruction trap.
+public func denseForward(
+    _ input: UnsafeBufferPointer<Float>, inputStride: Int,
+    weights: PackedMatrix, bias: UnsafeBufferPointer<Float>?, activation: Activation,
+    _ output: UnsafeMutableBufferPointer<Float>, outputStride: Int,
+    rows: Range<Int>, variant: KernelVariant
 ) {
     let k = weights.k, n = weights.n
     precondition(inputStride >= k && outputStride >= n, "denseForward: strides \(inputStride)/\(outputStride) for \(k)x\(n)")
@@ -109,156 +131,21 @@ public func denseForward(
                  "denseForward: input too short for rows \(rows)")
     precondition(output.count >= (rows.upperBound - 1) * outputStride + n,
                  "denseForward: output too short for rows \(rows)")
+    precondition(Kernels.isAvailable(variant), "denseForward: kernel variant \(variant) is not available on this CPU")
     weights.storage.withUnsafeBufferPointer { wBuf in
         let w = wBuf.baseAddress!
         let x = input.baseAddress!, y = output.baseAddress!
+        let b = bias.map { $0.baseAddress! }
         let relu = activation == .relu
-        let panels = weights.panels
-        let panelStride = k * 16
-        var r = rows.lowerBound
-        while r + 4 <= rows.upperBound {
-            let x0 = x + r * inputStride, x1 = x0 + inputStride, x2 = x1 + inputStride, x3 = x2 + inputStride
-            for p in 0..<panels {
-                let wp = w + p * panelStride
-                let cols = min(16, n - p * 16)
-                var (b0, b1) = (SIMD8<Float>(), SIMD8<Float>())
-                if let bias { (b0, b1) = loadPartial16(bias.baseAddress! + p * 16, cols) }
-                #if CREDIT_FMA || arch(arm64)
-                // 16+ vector registers of 256 bits (or NEON pairs): all 16 columns at once.
-                var a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1
-                var i = 0
-                while i < k {
-                    let w0 = load8(wp, i * 16), w1 = load8(wp, i * 16 + 8)
-                    let v0 = SIMD8<Float>(repeating: x0[i]), v1 = SIMD8<Float>(repeating: x1[i])
-                    let v2 = SIMD8<Float>(repeating: x2[i]), v3 = SIMD8<Float>(repeating: x3[i])
-                    multiplyAdd(&a00, v0, w0); multiplyAdd(&a01, v0, w1)
-                    multiplyAdd(&a10, v1, w0); multiplyAdd(&a11, v1, w1)
-                    multiplyAdd(&a20, v2, w0); multiplyAdd(&a21, v2, w1)
-                    multiplyAdd(&a30, v3, w0); multiplyAdd(&a31, v3, w1)
-                    i += 1
-                }
-                #else
-                // SSE baseline: a SIMD8 is two 128-bit registers, so 4×16 accumulators would
-                // fill all 16 and spill; do the panel as two 4×8 halves (same per-lane order).
-                var a00 = b0, a10 = b0, a20 = b0, a30 = b0
-                var i = 0
-                while i < k {
-                    let w0 = load8(wp, i * 16)
-                    multiplyAdd(&a00, SIMD8<Float>(repeating: x0[i]), w0)
-                    multiplyAdd(&a10, SIMD8<Float>(repeating: x1[i]), w0)
-                    multiplyAdd(&a20, SIMD8<Float>(repeating: x2[i]), w0)
-                    multiplyAdd(&a30, SIMD8<Float>(repeating: x3[i]), w0)
-                    i += 1
-                }
-                var a01 = b1, a11 = b1, a21 = b1, a31 = b1
-                if cols > 8 {
-                    i = 0
-                    while i < k {
-                        let w1 = load8(wp, i * 16 + 8)
-                        multiplyAdd(&a01, SIMD8<Float>(repeating: x0[i]), w1)
-                        multiplyAdd(&a11, SIMD8<Float>(repeating: x1[i]), w1)
-                        multiplyAdd(&a21, SIMD8<Float>(repeating: x2[i]), w1)
-                        multiplyAdd(&a31, SIMD8<Float>(repeating: x3[i]), w1)
-                        i += 1
-                    }
-                }
-                #endif
-                if relu {
-                    a00 = reluSIMD(a00); a01 = reluSIMD(a01); a10 = reluSIMD(a10); a11 = reluSIMD(a11)
-                    a20 = reluSIMD(a20); a21 = reluSIMD(a21); a30 = reluSIMD(a30); a31 = reluSIMD(a31)
-                }
-                let y0 = y + r * outputStride + p * 16
-                storePartial16(a00, a01, y0, cols)
-                storePartial16(a10, a11, y0 + outputStride, cols)
-                storePartial16(a20, a21, y0 + 2 * outputStride, cols)
-                storePartial16(a30, a31, y0 + 3 * outputStride, cols)
-            }
-            r += 4
-        }
-        while r < rows.upperBound {
-            let x0 = x + r * inputStride
-            var p = 0
-            #if CREDIT_FMA || arch(arm64)
-            let group = 4     // 4 panels = 8 accumulator registers of 256 bits
-            #else
-            let group = 2     // SSE: 2 panels = 8 accumulator registers of 128 bits
-            #endif
-            while group == 4 && p + 4 <= panels {
-                let wp0 = w + p * panelStride, wp1 = wp0 + panelStride, wp2 = wp1 + panelStride, wp3 = wp2 + panelStride
-                var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
-                var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
-                if let bias {
-                    let b = bias.baseAddress! + p * 16
-                    (a00, a01) = loadPartial16(b, 16); (a10, a11) = loadPartial16(b + 16, 16)
-                    (a20, a21) = loadPartial16(b + 32, 16); (a30, a31) = loadPartial16(b + 48, min(16, n - (p + 3) * 16))
-                }
-                var i = 0
-                while i < k {
-                    let v = SIMD8<Float>(repeating: x0[i])
-                    let o = i * 16
-                    multiplyAdd(&a00, v, load8(wp0, o)); multiplyAdd(&a01, v, load8(wp0, o + 8))
-                    multiplyAdd(&a10, v, load8(wp1, o)); multiplyAdd(&a11, v, load8(wp1, o + 8))
-                    multiplyAdd(&a20, v, load8(wp2, o)); multiplyAdd(&a21, v, load8(wp2, o + 8))
-                    multiplyAdd(&a30, v, load8(wp3, o)); multiplyAdd(&a31, v, load8(wp3, o + 8))
-                    i += 1
-                }
-                if relu {
-                    a00 = reluSIMD(a00); a01 = reluSIMD(a01); a10 = reluSIMD(a10); a11 = reluSIMD(a11)
-                    a20 = reluSIMD(a20); a21 = reluSIMD(a21); a30 = reluSIMD(a30); a31 = reluSIMD(a31)
-                }
-                let y0 = y + r * outputStride + p * 16
-                storePartial16(a00, a01, y0, 16)
-                storePartial16(a10, a11, y0 + 16, 16)
-                storePartial16(a20, a21, y0 + 32, 16)
-                storePartial16(a30, a31, y0 + 48, min(16, n - (p + 3) * 16))
-                p += 4
-            }
-            while p + 2 <= panels {
-                let wp0 = w + p * panelStride, wp1 = wp0 + panelStride
-                var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
-                if let bias {
-                    let b = bias.baseAddress! + p * 16
-                    (a00, a01) = loadPartial16(b, 16); (a10, a11) = loadPartial16(b + 16, min(16, n - (p + 1) * 16))
-                }
-                var i = 0
-                while i < k {
-                    let v = SIMD8<Float>(repeating: x0[i])
-                    let o = i * 16
-                    multiplyAdd(&a00, v, load8(wp0, o)); multiplyAdd(&a01, v, load8(wp0, o + 8))
-                    multiplyAdd(&a10, v, load8(wp1, o)); multiplyAdd(&a11, v, load8(wp1, o + 8))
-                    i += 1
-                }
-                if relu { a00 = reluSIMD(a00); a01 = reluSIMD(a01); a10 = reluSIMD(a10); a11 = reluSIMD(a11) }
-                let y0 = y + r * outputStride + p * 16
-                storePartial16(a00, a01, y0, 16)
-                storePartial16(a10, a11, y0 + 16, min(16, n - (p + 1) * 16))
-                p += 2
-            }
-            while p < panels {
-                let wp = w + p * panelStride
-                let cols = min(16, n - p * 16)
-                var (a0, a1) = (SIMD8<Float>(), SIMD8<Float>())
-                if let bias { (a0, a1) = loadPartial16(bias.baseAddress! + p * 16, cols) }
-                // One chain per lane in k order, exactly as the 4-row kernel: a row's result
-                // does not depend on which kernel (batch position) computed it.
-                var i = 0
-                while i < k {
-                    let v = SIMD8<Float>(repeating: x0[i])
-                    multiplyAdd(&a0, v, load8(wp, i * 16)); multiplyAdd(&a1, v, load8(wp, i * 16 + 8))
-                    i += 1
-                }
-                if relu { a0 = reluSIMD(a0); a1 = reluSIMD(a1) }
-                storePartial16(a0, a1, y + r * outputStride + p * 16, cols)
-                p += 1
-            }
-            r += 1
+        switch variant {
+        case .portable:
+            CreditCore.denseForwardKernel(x, inputStride: inputStride, weights: w, k: k, n: n, bias: b, relu: relu,
+                                          y, outputStride: outputStride, rowStart: rows.lowerBound, rowEnd: rows.upperBound)
+        case .haswell:
+            CreditCoreHaswell.denseForwardKernel(x, inputStride: inputStride, weights: w, k: k, n: n, bias: b, relu: relu,
+                                                 y, outputStride: outputStride, rowStart: rows.lowerBound, rowEnd: rows.upperBound)
         }
     }
-}
-
-@inlinable @inline(__always)
-func reluSIMD(_ v: SIMD8<Float>) -> SIMD8<Float> {
-    v.replacing(with: 0, where: v .< 0)
 }
 
 /// Scalar ReLU with the same NaN rule as the SIMD kernels (NaN passes through).
@@ -292,11 +179,22 @@ public func denseForwardReference(
 ///
 /// Blocking: per 16-column panel, 4 input columns × 16 output columns of accumulators
 /// (eight `SIMD8<Float>`) over all rows, then added into `gradient`. Allocates nothing.
+/// Dispatched like `denseForward` (`Kernels.variant`).
 /// `denseWeightGradientReference` is the scalar reference.
 public func denseWeightGradient(
     _ input: UnsafeBufferPointer<Float>, inputStride: Int,
     _ dOut: UnsafeBufferPointer<Float>, dOutStride: Int,
     gradient: inout PackedMatrix, rows: Range<Int>
+) {
+    denseWeightGradient(input, inputStride: inputStride, dOut, dOutStride: dOutStride, gradient: &gradient,
+                        rows: rows, variant: Kernels.variant)
+}
+
+/// `denseWeightGradient` on an explicit kernel copy (see `denseForward(..., variant:)`).
+public func denseWeightGradient(
+    _ input: UnsafeBufferPointer<Float>, inputStride: Int,
+    _ dOut: UnsafeBufferPointer<Float>, dOutStride: Int,
+    gradient: inout PackedMatrix, rows: Range<Int>, variant: KernelVariant
 ) {
     let k = gradient.k, n = gradient.n
     precondition(inputStride >= k && dOutStride >= n, "denseWeightGradient: strides \(inputStride)/\(dOutStride) for \(k)x\(n)")
@@ -305,45 +203,17 @@ public func denseWeightGradient(
                  "denseWeightGradient: input too short for rows \(rows)")
     precondition(dOut.count >= (rows.upperBound - 1) * dOutStride + n,
                  "denseWeightGradient: dOut too short for rows \(rows)")
-    let panels = gradient.panels
+    precondition(Kernels.isAvailable(variant), "denseWeightGradient: kernel variant \(variant) is not available on this CPU")
     gradient.storage.withUnsafeMutableBufferPointer { gBuf in
         let g = gBuf.baseAddress!
         let x = input.baseAddress!, d = dOut.baseAddress!
-        for p in 0..<panels {
-            let gp = g + p * k * 16
-            let cols = min(16, n - p * 16)
-            var i = 0
-            while i + 4 <= k {
-                var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
-                var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
-                for r in rows {
-                    let (d0, d1) = loadPartial16(d + r * dOutStride + p * 16, cols)
-                    let xr = x + r * inputStride + i
-                    let v0 = SIMD8<Float>(repeating: xr[0]), v1 = SIMD8<Float>(repeating: xr[1])
-                    let v2 = SIMD8<Float>(repeating: xr[2]), v3 = SIMD8<Float>(repeating: xr[3])
-                    multiplyAdd(&a00, v0, d0); multiplyAdd(&a01, v0, d1)
-                    multiplyAdd(&a10, v1, d0); multiplyAdd(&a11, v1, d1)
-                    multiplyAdd(&a20, v2, d0); multiplyAdd(&a21, v2, d1)
-                    multiplyAdd(&a30, v3, d0); multiplyAdd(&a31, v3, d1)
-                }
-                let o = i * 16
-                store8(load8(gp, o) + a00, gp, o); store8(load8(gp, o + 8) + a01, gp, o + 8)
-                store8(load8(gp, o + 16) + a10, gp, o + 16); store8(load8(gp, o + 24) + a11, gp, o + 24)
-                store8(load8(gp, o + 32) + a20, gp, o + 32); store8(load8(gp, o + 40) + a21, gp, o + 40)
-                store8(load8(gp, o + 48) + a30, gp, o + 48); store8(load8(gp, o + 56) + a31, gp, o + 56)
-                i += 4
-            }
-            while i < k {
-                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-                for r in rows {
-                    let (d0, d1) = loadPartial16(d + r * dOutStride + p * 16, cols)
-                    let v = SIMD8<Float>(repeating: x[r * inputStride + i])
-                    multiplyAdd(&a0, v, d0); multiplyAdd(&a1, v, d1)
-                }
-                let o = i * 16
-                store8(load8(gp, o) + a0, gp, o); store8(load8(gp, o + 8) + a1, gp, o + 8)
-                i += 1
-            }
+        switch variant {
+        case .portable:
+            CreditCore.denseWeightGradientKernel(x, inputStride: inputStride, d, dOutStride: dOutStride, gradient: g,
+                                                 k: k, n: n, rowStart: rows.lowerBound, rowEnd: rows.upperBound)
+        case .haswell:
+            CreditCoreHaswell.denseWeightGradientKernel(x, inputStride: inputStride, d, dOutStride: dOutStride, gradient: g,
+                                                        k: k, n: n, rowStart: rows.lowerBound, rowEnd: rows.upperBound)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreditCore
 import CreditData
 import CreditModels
 import Foundation
@@ -77,6 +78,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let console = ConsoleProgress()
+        // Which dense-kernel copy trains (MLP models differ in the last bits between copies).
+        console.log("kernels: \(Kernels.summary)")
         let spec = try DatasetSpec.load(from: self.spec)
         var options = TrainingOptions()
         options.algorithm = algorithm

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreditCore
 import CreditServer
 import Logging
 
@@ -70,6 +71,8 @@ struct CreditD: ParsableCommand {
 
         Daemon.blockSignals()
         let logger = Logger(label: "creditd")
+        // Which dense-kernel copy scores (CREDIT_KERNELS; MLP scores differ in the last bits).
+        logger.info("kernels: \(Kernels.summary)")
         let daemon = try buildDaemon(config: config, loader: artifactLoader, logger: logger)
         let code = daemon.runUntilSignalled()
         throw ExitCode(code)

@@ -49,29 +49,43 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
             let act: Activation = Bool.random(using: &rng) ? .relu : .identity
             let useBias = Bool.random(using: &rng)
             let packed = PackedMatrix(k: k, n: n, rowMajor: w)
-            var got = [Float](repeating: 7, count: total * outStride), want = got
+            var want = [Float](repeating: 7, count: total * outStride)
             x.withUnsafeBufferPointer { xb in
-                b.withUnsafeBufferPointer { bb in
-                    got.withUnsafeMutableBufferPointer { ob in
-                        denseForward(xb, inputStride: inStride, weights: packed, bias: useBias ? bb : nil,
-                                     activation: act, ob, outputStride: outStride, rows: rows)
-                    }
-                }
                 want.withUnsafeMutableBufferPointer { ob in
                     denseForwardReference(xb, inputStride: inStride, weights: w, k: k, n: n, bias: useBias ? b : nil,
                                           activation: act, ob, outputStride: outStride, rows: rows)
                 }
             }
-            for i in 0..<got.count {
-                #expect(close(got[i], want[i], scale: Float(k)), "k=\(k) n=\(n) rows=\(rows) i=\(i): \(got[i]) vs \(want[i])")
+            // The dispatched kernel and every copy this CPU can run (KernelDispatchTests checks
+            // that the haswell copy is among them exactly when the CPU has AVX2+FMA).
+            for variant in [nil] + availableVariants {
+                var got = [Float](repeating: 7, count: total * outStride)
+                x.withUnsafeBufferPointer { xb in
+                    b.withUnsafeBufferPointer { bb in
+                        got.withUnsafeMutableBufferPointer { ob in
+                            if let variant {
+                                denseForward(xb, inputStride: inStride, weights: packed, bias: useBias ? bb : nil,
+                                             activation: act, ob, outputStride: outStride, rows: rows, variant: variant)
+                            } else {
+                                denseForward(xb, inputStride: inStride, weights: packed, bias: useBias ? bb : nil,
+                                             activation: act, ob, outputStride: outStride, rows: rows)
+                            }
+                        }
+                    }
+                }
+                let label = variant?.rawValue ?? "dispatched"
+                for i in 0..<got.count {
+                    #expect(close(got[i], want[i], scale: Float(k)), "\(label) k=\(k) n=\(n) rows=\(rows) i=\(i): \(got[i]) vs \(want[i])")
+                }
+                // Rows outside the range and padding columns are untouched.
+                for r in 0..<lo { for j in 0..<outStride { #expect(got[r * outStride + j] == 7, "\(label)") } }
+                for r in rows { for j in n..<outStride { #expect(got[r * outStride + j] == 7, "\(label)") } }
             }
-            // Rows outside the range and padding columns are untouched.
-            for r in 0..<lo { for j in 0..<outStride { #expect(got[r * outStride + j] == 7) } }
-            for r in rows { for j in n..<outStride { #expect(got[r * outStride + j] == 7) } }
         }
     }
 
-    @Test func forwardResultDoesNotDependOnBatchPosition() {
+    @Test(arguments: KernelVariant.allCases.filter(Kernels.isAvailable))
+    func forwardResultDoesNotDependOnBatchPosition(variant: KernelVariant) {
         var rng = TestRNG(seed: 5)
         for (k, n) in [(26, 128), (130, 70), (7, 1), (64, 33)] {
             let rows = 11
@@ -80,10 +94,14 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
             x.withUnsafeBufferPointer { xb in
                 b.withUnsafeBufferPointer { bb in
                     batched.withUnsafeMutableBufferPointer {
-                        denseForward(xb, inputStride: k, weights: w, bias: bb, activation: .relu, $0, outputStride: n, rows: 0..<rows)
+                        denseForward(xb, inputStride: k, weights: w, bias: bb, activation: .relu, $0, outputStride: n, rows: 0..<rows,
+                                     variant: variant)
                     }
                     single.withUnsafeMutableBufferPointer { ob in
-                        for r in 0..<rows { denseForward(xb, inputStride: k, weights: w, bias: bb, activation: .relu, ob, outputStride: n, rows: r..<(r + 1)) }
+                        for r in 0..<rows {
+                            denseForward(xb, inputStride: k, weights: w, bias: bb, activation: .relu, ob, outputStride: n,
+                                         rows: r..<(r + 1), variant: variant)
+                        }
                     }
                 }
             }
@@ -91,7 +109,8 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
         }
     }
 
-    @Test func forwardPropagatesNaNAndInfinityLikeReference() {
+    @Test(arguments: KernelVariant.allCases.filter(Kernels.isAvailable))
+    func forwardPropagatesNaNAndInfinityLikeReference(variant: KernelVariant) {
         var rng = TestRNG(seed: 99)
         for (k, n, rowsCount) in [(26, 128, 5), (5, 3, 1), (17, 33, 9)] {
             var x = rng.floats(rowsCount * k)
@@ -105,7 +124,8 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
                 x.withUnsafeBufferPointer { xb in
                     b.withUnsafeBufferPointer { bb in
                         got.withUnsafeMutableBufferPointer {
-                            denseForward(xb, inputStride: k, weights: packed, bias: bb, activation: act, $0, outputStride: n, rows: 0..<rowsCount)
+                            denseForward(xb, inputStride: k, weights: packed, bias: bb, activation: act, $0, outputStride: n,
+                                         rows: 0..<rowsCount, variant: variant)
                         }
                     }
                     want.withUnsafeMutableBufferPointer {
@@ -128,20 +148,32 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
             let inStride = k + Int.random(in: 0...2, using: &rng), dStride = n + Int.random(in: 0...2, using: &rng)
             let x = rng.floats(total * inStride), d = rng.floats(total * dStride)
             let start = rng.floats(k * n)
-            var packed = PackedMatrix(k: k, n: n, rowMajor: start)
             var want = start
             x.withUnsafeBufferPointer { xb in
                 d.withUnsafeBufferPointer { db in
-                    denseWeightGradient(xb, inputStride: inStride, db, dOutStride: dStride, gradient: &packed, rows: lo..<total)
                     denseWeightGradientReference(xb, inputStride: inStride, db, dOutStride: dStride, gradient: &want, k: k, n: n, rows: lo..<total)
                 }
             }
-            let got = packed.rowMajor()
-            for i in 0..<got.count { #expect(close(got[i], want[i], scale: Float(total)), "k=\(k) n=\(n) i=\(i)") }
-            // Padding stays zero.
-            for p in 0..<packed.panels { for i in 0..<k { for jj in 0..<16 where p * 16 + jj >= n {
-                #expect(packed.storage[p * k * 16 + i * 16 + jj] == 0)
-            } } }
+            for variant in [nil] + availableVariants {
+                var packed = PackedMatrix(k: k, n: n, rowMajor: start)
+                x.withUnsafeBufferPointer { xb in
+                    d.withUnsafeBufferPointer { db in
+                        if let variant {
+                            denseWeightGradient(xb, inputStride: inStride, db, dOutStride: dStride, gradient: &packed, rows: lo..<total,
+                                                variant: variant)
+                        } else {
+                            denseWeightGradient(xb, inputStride: inStride, db, dOutStride: dStride, gradient: &packed, rows: lo..<total)
+                        }
+                    }
+                }
+                let label = variant?.rawValue ?? "dispatched"
+                let got = packed.rowMajor()
+                for i in 0..<got.count { #expect(close(got[i], want[i], scale: Float(total)), "\(label) k=\(k) n=\(n) i=\(i)") }
+                // Padding stays zero.
+                for p in 0..<packed.panels { for i in 0..<k { for jj in 0..<16 where p * 16 + jj >= n {
+                    #expect(packed.storage[p * k * 16 + i * 16 + jj] == 0, "\(label)")
+                } } }
+            }
         }
     }
 

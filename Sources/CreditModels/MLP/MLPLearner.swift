@@ -12,9 +12,11 @@ public struct MLPError: Error, CustomStringConvertible, Equatable {
 /// validation log loss with the best epoch's weights restored.
 ///
 /// Deterministic: fixed operation order (also with `threads == 2`), all randomness (He init, shuffling,
-/// dropout) from xoshiro256** seeded with `seed` — same data + seed + build = same model bit for
-/// bit. (A build with `-DCREDIT_FMA` fuses multiply-adds, so its models differ in the last bits
-/// from a baseline build.)
+/// dropout) from xoshiro256** seeded with `seed` — same data + seed + build + kernel copy = same
+/// model bit for bit. The dense kernels are dispatched at run time (`CreditCore.Kernels.variant`:
+/// AVX2+FMA on CPUs that have it, else portable; `CREDIT_KERNELS=portable|haswell` overrides);
+/// the AVX2+FMA copy fuses multiply-adds, so models trained on the two copies differ in the last
+/// bits (and, through training, slightly more). On one machine with one setting the copy is fixed.
 public struct MLPLearner: Learner {
     public static let algorithm = "mlp"
     public var encoding: InputEncoding { .dense }

@@ -41,6 +41,9 @@ struct OpenBLAS {
 
 struct KernelRow: Codable {
     var batch: Int
+    /// CreditCore kernel copy that ran (`KernelVariant.rawValue`); nil in reports from before
+    /// the run-time dispatch (then: whatever the build compiled).
+    var variant: String?
     var oursRowsPerSecond: Double
     var openblasRowsPerSecond: Double?
     var ratio: Double?
@@ -54,11 +57,15 @@ struct ModelRow: Codable {
     var batch: Int
     var rowsPerSecond: Double
     var nanosPerRow: Double
+    /// The dispatched CreditCore kernel copy (`Kernels.variant`) these rows ran with.
+    var kernels: String?
 }
 
 struct KernelReport: Codable {
     var layers: [Int]
     var openblas: String?
+    /// `Kernels.summary` of the process: the copy the dispatch chose (used by the model rows).
+    var dispatch: String?
     var forward: [KernelRow]
     var models: [ModelRow]
 }
@@ -66,16 +73,39 @@ struct KernelReport: Codable {
 struct KernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
-        abstract: "MLP forward: CreditCore vs OpenBLAS cblas_sgemm; LogitModel.logits by batch for artifacts.")
+        abstract: "MLP forward: CreditCore vs OpenBLAS cblas_sgemm; LogitModel.logits by batch for artifacts.",
+        discussion: """
+            The forward table is measured for each CreditCore kernel copy in --variants (default: \
+            every copy this CPU can run, i.e. portable and, with AVX2+FMA, haswell), each forced \
+            explicitly. The model rows use the copy the run-time dispatch chose for this process \
+            (set CREDIT_KERNELS=portable|haswell to force it; docs/matrix-core.md).
+            """)
 
     @Option(help: "Layer widths of the MLP (input first).") var layers: String = "26,128,64,32,1"
     @Option(help: "Batch sizes.") var batches: String = "1,4,16,64,256,1024,4096"
     @Option(name: .customLong("openblas-threads")) var openblasThreads: Int32 = 1
+    @Option(help: "CreditCore kernel copies for the forward table: 'available' or a list of portable,haswell.")
+    var variants: String = "available"
     @Option(help: "Model artifacts whose logits to time by batch (any algorithm).") var model: [String] = []
     @Option(name: .customLong("out-json")) var outJSON: String
     @Option(name: .customLong("out-md")) var outMD: String
 
     func run() throws {
+        let variantList: [KernelVariant]
+        if variants == "available" {
+            variantList = KernelVariant.allCases.filter(Kernels.isAvailable)
+        } else {
+            variantList = try variants.split(separator: ",").map { name in
+                guard let v = KernelVariant(rawValue: String(name)) else {
+                    throw ValidationError("--variants: unknown kernel copy '\(name)' (portable, haswell or available)")
+                }
+                guard Kernels.isAvailable(v) else {
+                    throw ValidationError("--variants: '\(name)' cannot run on this CPU (needs AVX2 and FMA)")
+                }
+                return v
+            }
+        }
+        log("kernels: forward table for \(variantList.map(\.rawValue).joined(separator: ", ")); dispatch: \(Kernels.summary)")
         let sizes = layers.split(separator: ",").compactMap { Int($0) }
         let batchList = batches.split(separator: ",").compactMap { Int($0) }
         var lcg = LCG(state: 12345)
@@ -88,7 +118,7 @@ struct KernelsCommand: ParsableCommand {
         let blas = OpenBLAS(threads: openblasThreads)
 
         // Ours: CreditCore.denseForward layer by layer (the MLP's inference path).
-        func ours(batch: Int, output: inout [Float]) -> Double {
+        func ours(batch: Int, variant: KernelVariant, output: inout [Float]) -> Double {
             var acts = (1..<L).map { [Float](repeating: 0, count: batch * sizes[$0]) }
             var best = Double.infinity
             for _ in 0..<5 {
@@ -103,11 +133,12 @@ struct KernelsCommand: ParsableCommand {
                                 biases[l].withUnsafeBufferPointer { b in
                                     if l == L - 1 {
                                         denseForward(src, inputStride: sizes[l], weights: weights[l], bias: b, activation: .identity,
-                                                     UnsafeMutableBufferPointer(rebasing: y[(start * sizes[L])...]), outputStride: sizes[L], rows: 0..<n)
+                                                     UnsafeMutableBufferPointer(rebasing: y[(start * sizes[L])...]), outputStride: sizes[L],
+                                                     rows: 0..<n, variant: variant)
                                     } else {
                                         acts[l].withUnsafeMutableBufferPointer { a in
                                             denseForward(src, inputStride: sizes[l], weights: weights[l], bias: b, activation: .relu,
-                                                         a, outputStride: sizes[l + 1], rows: 0..<n)
+                                                         a, outputStride: sizes[l + 1], rows: 0..<n, variant: variant)
                                             src = UnsafeBufferPointer(a)
                                         }
                                     }
@@ -160,27 +191,30 @@ struct KernelsCommand: ParsableCommand {
         }
 
         var rows: [KernelRow] = []
-        var table = MarkdownTable(["batch", "CreditCore rows/s", "OpenBLAS rows/s", "CreditCore / OpenBLAS", "max |Δ| of outputs"])
+        var table = MarkdownTable(["batch", "CreditCore kernels", "CreditCore rows/s", "OpenBLAS rows/s", "CreditCore / OpenBLAS", "max |Δ| of outputs"])
         for b in batchList {
-            var y1 = [Float](repeating: 0, count: totalRows * sizes[L])
-            let r1 = ours(batch: b, output: &y1)
-            var row = KernelRow(batch: b, oursRowsPerSecond: r1)
-            if let blas {
-                var y2 = [Float](repeating: 0, count: totalRows * sizes[L])
-                let r2 = openblas(blas, batch: b, output: &y2)
-                row.openblasRowsPerSecond = r2
-                row.ratio = r1 / r2
-                row.maxAbsDifference = Double(zip(y1, y2).map { abs($0 - $1) }.max() ?? 0)
+            // OpenBLAS once per batch size; each CreditCore copy against it.
+            var y2 = [Float](repeating: 0, count: totalRows * sizes[L])
+            let r2 = blas.map { openblas($0, batch: b, output: &y2) }
+            for variant in variantList {
+                var y1 = [Float](repeating: 0, count: totalRows * sizes[L])
+                let r1 = ours(batch: b, variant: variant, output: &y1)
+                var row = KernelRow(batch: b, variant: variant.rawValue, oursRowsPerSecond: r1)
+                if let r2 {
+                    row.openblasRowsPerSecond = r2
+                    row.ratio = r1 / r2
+                    row.maxAbsDifference = Double(zip(y1, y2).map { abs($0 - $1) }.max() ?? 0)
+                }
+                rows.append(row)
+                table.add(["\(b)", variant.rawValue, Fmt.count(r1), row.openblasRowsPerSecond.map(Fmt.count) ?? "not installed",
+                           row.ratio.map(Fmt.ratio) ?? "—", row.maxAbsDifference.map { String(format: "%.1e", $0) } ?? "—"])
+                log("forward batch \(b), \(variant.rawValue): ours \(Fmt.count(r1)) rows/s, OpenBLAS \(r2.map(Fmt.count) ?? "-")")
             }
-            rows.append(row)
-            table.add(["\(b)", Fmt.count(r1), row.openblasRowsPerSecond.map(Fmt.count) ?? "not installed",
-                       row.ratio.map(Fmt.ratio) ?? "—", row.maxAbsDifference.map { String(format: "%.1e", $0) } ?? "—"])
-            log("forward batch \(b): ours \(Fmt.count(r1)) rows/s, OpenBLAS \(row.openblasRowsPerSecond.map(Fmt.count) ?? "-")")
         }
 
         // Any artifact's LogitModel.logits by batch (trees once gbdt lands, MLP, logistic).
         var modelRows: [ModelRow] = []
-        var mtable = MarkdownTable(["model", "algorithm", "input width", "batch", "rows/s", "ns/row"])
+        var mtable = MarkdownTable(["model", "algorithm", "input width", "CreditCore kernels", "batch", "rows/s", "ns/row"])
         for path in model {
             let (artifact, id) = try ModelArtifact.load(path: path)
             let m = artifact.model.model
@@ -208,16 +242,17 @@ struct KernelsCommand: ParsableCommand {
                 }
                 let r = Double(n) / best
                 modelRows.append(ModelRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, inputWidth: w,
-                                          batch: b, rowsPerSecond: r, nanosPerRow: 1e9 / r))
-                mtable.add([String(id.prefix(12)), artifact.model.algorithm, "\(w)", "\(b)", Fmt.count(r), String(format: "%.0f", 1e9 / r)])
+                                          batch: b, rowsPerSecond: r, nanosPerRow: 1e9 / r, kernels: Kernels.variant.rawValue))
+                mtable.add([String(id.prefix(12)), artifact.model.algorithm, "\(w)", Kernels.variant.rawValue, "\(b)", Fmt.count(r),
+                            String(format: "%.0f", 1e9 / r)])
             }
         }
 
-        let report = KernelReport(layers: sizes, openblas: blas?.config, forward: rows, models: modelRows)
+        let report = KernelReport(layers: sizes, openblas: blas?.config, dispatch: Kernels.summary, forward: rows, models: modelRows)
         try prettyJSON(report).write(toFile: outJSON, atomically: true, encoding: .utf8)
-        var md = "MLP forward \(sizes.map(String.init).joined(separator: "-")) (ReLU), rows/s, thread CPU time, best of 5, \(totalRows) rows per pass; OpenBLAS: \(blas?.config ?? "not installed"), \(openblasThreads) thread(s):\n\n" + table.text
+        var md = "MLP forward \(sizes.map(String.init).joined(separator: "-")) (ReLU), rows/s, thread CPU time, best of 5, \(totalRows) rows per pass; OpenBLAS: \(blas?.config ?? "not installed"), \(openblasThreads) thread(s). CreditCore kernels: each copy forced (`portable` = SSE2 baseline, `haswell` = AVX2+FMA; docs/matrix-core.md); this process's dispatch: \(Kernels.summary).\n\n" + table.text
         if !modelRows.isEmpty {
-            md += "\n`LogitModel.logits` of the trained artifacts by batch (seeded random inputs of the model's width, thread CPU time, best of 5):\n\n" + mtable.text
+            md += "\n`LogitModel.logits` of the trained artifacts by batch (seeded random inputs of the model's width, thread CPU time, best of 5; kernels as dispatched: \(Kernels.variant.rawValue)):\n\n" + mtable.text
         }
         try md.write(toFile: outMD, atomically: true, encoding: .utf8)
     }

@@ -1,0 +1,1 @@
+../CreditCore/DenseKernelBodies.swift

@@ -51,8 +51,14 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     /// Per node: the cover-weighted mean leaf value of its subtree (a leaf: its value).
     /// Derived from `value`/`cover` in `init` (not encoded).
     public let nodeMean: [Double]
+    /// The compiled evaluation layout (quantized slots, heap-ordered trees; see
+    /// `GBDTEvaluator`), derived in `init` (not encoded); nil when the model does not fit it
+    /// (very deep trees), in which case `logits`/`contributions` use the node-array walk.
+    private(set) var evaluator: GBDTEvaluator? = nil
     /// Number of boosting rounds kept (the best round under early stopping).
     public var treeCount: Int { treeRoots.count }
+    /// Whether `logits`/`contributions` run on the compiled layout (else the node-array walk).
+    public var usesCompiledEvaluator: Bool { evaluator != nil }
 
     public init(inputWidth: Int, featureCardinality: [Int32], baseScore: Float,
                 treeRoots: [Int32], treeDepths: [Int32], feature: [Int32], threshold: [Float],
@@ -83,6 +89,7 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         for r in treeRoots { e += GBDTModel.expectedValue(node: Int(r), feature, left, right, value, cover, &mean) }
         self.expectedLogit = e
         self.nodeMean = mean
+        self.evaluator = GBDTEvaluator(self)
     }
 
     /// Describes the first structural defect (array lengths, child ids, leaf self-loops,
@@ -240,18 +247,40 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     // MARK: - LogitModel
 
     public func makeScratch(maxRows: Int) -> ModelScratch {
-        GBDTScratch(maxRows: maxRows, maxDepth: Int(treeDepths.max() ?? 0), inputWidth: inputWidth)
+        GBDTScratch(maxRows: maxRows, maxDepth: Int(treeDepths.max() ?? 0), inputWidth: inputWidth,
+                    blockSlots: evaluator?.blockSlots ?? 0, treeCount: treeCount)
     }
 
-    /// Fast batched evaluator. Blocks of up to 128 rows keep their sums on the stack; each
+    /// The compiled evaluator and a scratch that fits it, or nil (then the node-array walk runs).
+    @inline(__always)
+    private func compiled(_ scratch: ModelScratch) -> (GBDTEvaluator, GBDTScratch)? {
+        guard let ev = evaluator, let s = scratch as? GBDTScratch, s.qCapacity >= ev.blockSlots,
+              s.leafCapacity >= ev.treeCount, s.phi.count > inputWidth else { return nil }
+        return (ev, s)
+    }
+
+    /// Batched evaluator: the compiled layout (`GBDTEvaluator`: rows quantized once per
+    /// block into per-feature bins, heap-ordered complete trees, 8 rows or 8 trees in
+    /// lockstep) when the model compiled and `scratch` came from `makeScratch`; otherwise
+    /// `walkLogits`. Identical Floats to `referenceLogit` either way (Double sums in tree
+    /// order; tested). Allocation-free.
+    public func logits(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                       rows: Range<Int>, scratch: ModelScratch) {
+        precondition(input.count >= rows.upperBound * inputWidth && output.count >= rows.upperBound)
+        guard !rows.isEmpty else { return }
+        guard let (ev, s) = compiled(scratch) else { return walkLogits(input, output, rows: rows) }
+        ev.logits(input.baseAddress!, output.baseAddress!, rows: rows, q: s.q, acc: s.acc, leafIdx: s.leafIdx)
+    }
+
+    /// Node-array batched walk (the evaluator for models that do not compile). Blocks of up to 128 rows keep their sums on the stack; each
     /// tree is applied to the whole block before the next. Within a block, 8 rows advance one
     /// level per step as interleaved lanes (independent gathers overlap; the child is chosen
     /// with 0/1 flags and an arithmetic select, no branch), categorical nodes use the same
     /// rule inline. Leaves point to themselves, so each tree takes exactly `treeDepths[t]`
     /// steps. Sums are Double in tree order, like `referenceLogit`, so both give identical
     /// Floats (tested). Allocates nothing (stack buffers only); `scratch` is unused here.
-    public func logits(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
-                       rows: Range<Int>, scratch: ModelScratch) {
+    public func walkLogits(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                           rows: Range<Int>) {
         precondition(input.count >= rows.upperBound * inputWidth && output.count >= rows.upperBound)
         let w = inputWidth
         let treeCount = treeRoots.count
@@ -331,6 +360,19 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
             preconditionFailure("GBDTModel.contributions: scratch must come from this model's makeScratch")
         }
         let phi = s.phi
+        if let (ev, s) = compiled(scratch) {
+            ev.contributions(row.baseAddress!, phi: phi.baseAddress!, q: s.q, leafIdx: s.leafIdx)
+            for i in 0..<inputWidth { output[i] = Float(phi[i]) }
+            return Float(expectedLogit)
+        }
+        walkContributions(row, phi)
+        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
+        return Float(expectedLogit)
+    }
+
+    /// The node-array path-attribution walk (into `phi`, Double), the definition the compiled
+    /// layout is tested against.
+    func walkContributions(_ row: UnsafeBufferPointer<Float>, _ phi: UnsafeMutableBufferPointer<Double>) {
         for i in 0..<inputWidth { phi[i] = 0 }
         feature.withUnsafeBufferPointer { feat in
         threshold.withUnsafeBufferPointer { thr in
@@ -363,8 +405,15 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
                 }
             }
         }}}}}}}}}
-        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
-        return Float(expectedLogit)
+    }
+
+    /// Path attributions with the node-array walk (whatever layout `logits` uses), in
+    /// Double; for differential tests of the compiled layout.
+    public func walkContributionsDouble(_ row: UnsafeBufferPointer<Float>) -> [Double] {
+        let phi = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(inputWidth, 1))
+        defer { phi.deallocate() }
+        walkContributions(row, phi)
+        return Array(phi[0..<inputWidth])
     }
 
     /// Path attributions in Double (what `contributions` rounds to Float).
@@ -520,12 +569,28 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         return d * (d + 1) / 2 + d
     }
 
-    init(maxRows: Int, maxDepth: Int, inputWidth: Int) {
+    /// Compiled evaluator buffers: quantized block (`GBDTEvaluator.blockSlots`), Double row
+    /// sums of a block, per-tree leaf indices of one row.
+    let q: UnsafeMutablePointer<UInt16>
+    let qCapacity: Int
+    let acc: UnsafeMutablePointer<Double>
+    let leafIdx: UnsafeMutablePointer<Int32>
+    let leafCapacity: Int
+
+    init(maxRows: Int, maxDepth: Int, inputWidth: Int, blockSlots: Int = 0, treeCount: Int = 0) {
         pathCapacity = GBDTScratch.pathSize(maxDepth: maxDepth)
         path = .allocate(capacity: pathCapacity)
         path.initialize(repeating: GBDTPathElement(), count: pathCapacity)
-        phi = .allocate(capacity: max(inputWidth, 1))
+        phi = .allocate(capacity: inputWidth + 1)   // + a sink column for padding steps
         phi.initialize(repeating: 0)
+        qCapacity = blockSlots
+        q = .allocate(capacity: max(blockSlots, 1))
+        q.initialize(repeating: 0, count: max(blockSlots, 1))
+        acc = .allocate(capacity: GBDTEvaluator.blockRows)
+        acc.initialize(repeating: 0, count: GBDTEvaluator.blockRows)
+        leafCapacity = treeCount
+        leafIdx = .allocate(capacity: max(treeCount, 1))
+        leafIdx.initialize(repeating: 0, count: max(treeCount, 1))
         super.init(maxRows: maxRows)
     }
 
@@ -533,5 +598,8 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         path.deinitialize(count: pathCapacity)
         path.deallocate()
         phi.deallocate()
+        q.deallocate()
+        acc.deallocate()
+        leafIdx.deallocate()
     }
 }

@@ -40,6 +40,8 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     /// Rows per quantized block (slot-major stride).
     static let blockRows = 64
     static let maxHeapDepth = 12
+    /// Extra `phi` columns after the inputs that absorb padding steps in `contributions`.
+    static let sinkColumns = 8
 
     let inputWidth: Int
     let treeCount: Int
@@ -75,7 +77,7 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     private let uniform8: UnsafeMutablePointer<Bool>
     private let nodeOffset: UnsafeMutablePointer<UInt32>
     private let nodeK: UnsafeMutablePointer<UInt16>
-    /// Input column of each internal heap position, `inputWidth` (a sink) for padding.
+    /// Input column of each internal heap position, a sink column (≥ `inputWidth`) for padding.
     private let nodeFeature: UnsafeMutablePointer<Int32>
     private let leafValue: UnsafeMutablePointer<Double>
     /// Per heap position p ≥ 2: `nodeMean[node(p)] − nodeMean[node(p / 2)]` (0 below padding).
@@ -166,6 +168,9 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
             tNode.append(Int32(ni)); tLeaf.append(Int32(li)); tAll.append(Int32(ai)); tDepth.append(Int32(D))
             var orig = [Int](repeating: 0, count: all)
             orig[1] = Int(m.treeRoots[t])
+            // Padding steps add +0.0 to one of `sinkColumns` sink columns (rotating, so no one
+            // column's add chain serializes the attribution loop).
+            for p in 1..<top { nf[ni + p] = Int32(w + t % GBDTEvaluator.sinkColumns) }
             for p in 1..<top {
                 let o = orig[p]
                 let f = Int(m.feature[o])
@@ -336,16 +341,18 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     @inline(__always)
     func logitOfQuantized(_ q: UnsafeMutablePointer<UInt16>, _ leafIdx: UnsafeMutablePointer<Int32>) -> Double {
         leaves(UnsafePointer(q), leafIdx)
-        var sum = baseScore
-        for t in 0..<treeCount { sum += leafValue[Int(treeLeaf[t]) &+ Int(leafIdx[t])] }
-        return sum
     }
 
     /// The leaf (index within its tree's `2^D` leaves) reached by one quantized row in every
-    /// tree. Runs of 8 trees of equal depth walk in lockstep (8 independent chains).
-    func leaves(_ q: UnsafePointer<UInt16>, _ out: UnsafeMutablePointer<Int32>) {
+    /// tree, into `out`; returns the logit (base + leaf values in tree order, Double). Runs
+    /// of 8 trees of equal depth walk in lockstep (8 independent chains); the sum's add
+    /// chain overlaps the next run's walk.
+    @discardableResult
+    func leaves(_ q: UnsafePointer<UInt16>, _ out: UnsafeMutablePointer<Int32>) -> Double {
+        var sum = baseScore
         var t = 0
         while t < treeCount {
+            let lv = leafValue + Int(treeLeaf[t])
             let D = Int(treeDepth[t]), top = 1 &<< D
             let no = nodeOffset + Int(treeNode[t]), nk = nodeK + Int(treeNode[t])
             if uniform8[t] {
@@ -361,25 +368,30 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
                 out[t &+ 2] = Int32(truncatingIfNeeded: i2 &- top); out[t &+ 3] = Int32(truncatingIfNeeded: i3 &- top)
                 out[t &+ 4] = Int32(truncatingIfNeeded: i4 &- top); out[t &+ 5] = Int32(truncatingIfNeeded: i5 &- top)
                 out[t &+ 6] = Int32(truncatingIfNeeded: i6 &- top); out[t &+ 7] = Int32(truncatingIfNeeded: i7 &- top)
+                // Trees t…t+7 have contiguous leaves (same depth): lane j's leaf is at j·top.
+                sum += lv[i0 &- top]; sum += lv[i1]; sum += lv[i2 &+ top]; sum += lv[i3 &+ 2 &* top]
+                sum += lv[i4 &+ 3 &* top]; sum += lv[i5 &+ 4 &* top]; sum += lv[i6 &+ 5 &* top]; sum += lv[i7 &+ 6 &* top]
                 t &+= 8
             } else {
                 var i = 1
                 for _ in 0..<D { i = i &+ i &+ (nk[i] < q[Int(no[i])] ? 1 : 0) }
                 out[t] = Int32(truncatingIfNeeded: i &- top)
+                sum += lv[i &- top]
                 t &+= 1
             }
         }
+        return sum
     }
 
     // MARK: - Contributions
 
-    /// Path attributions of one row into `phi` (`inputWidth + 1` Doubles; the last is a sink
-    /// for padding steps), same adds in the same order as `GBDTModel`'s reference walk.
+    /// Path attributions of one row into `phi` (`inputWidth + sinkColumns` Doubles; the last
+    /// ones are sinks for padding steps), same adds in the same order as `GBDTModel`'s reference walk.
     func contributions(_ row: UnsafePointer<Float>, phi: UnsafeMutablePointer<Double>,
                        q: UnsafeMutablePointer<UInt16>, leafIdx: UnsafeMutablePointer<Int32>) {
         quantize(row, q)
         leaves(UnsafePointer(q), leafIdx)
-        for i in 0...inputWidth { phi[i] = 0 }
+        for i in 0..<(inputWidth + GBDTEvaluator.sinkColumns) { phi[i] = 0 }
         for t in 0..<treeCount {
             let D = Int(treeDepth[t])
             let nf = nodeFeature + Int(treeNode[t]), dl = delta + Int(treeAll[t])

@@ -255,7 +255,7 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     @inline(__always)
     private func compiled(_ scratch: ModelScratch) -> (GBDTEvaluator, GBDTScratch)? {
         guard let ev = evaluator, let s = scratch as? GBDTScratch, s.qCapacity >= ev.blockSlots,
-              s.leafCapacity >= ev.treeCount, s.phi.count > inputWidth else { return nil }
+              s.leafCapacity >= ev.treeCount, s.phi.count >= inputWidth + GBDTEvaluator.sinkColumns else { return nil }
         return (ev, s)
     }
 
@@ -581,7 +581,7 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         pathCapacity = GBDTScratch.pathSize(maxDepth: maxDepth)
         path = .allocate(capacity: pathCapacity)
         path.initialize(repeating: GBDTPathElement(), count: pathCapacity)
-        phi = .allocate(capacity: inputWidth + 1)   // + a sink column for padding steps
+        phi = .allocate(capacity: inputWidth + GBDTEvaluator.sinkColumns)   // + sinks for padding steps
         phi.initialize(repeating: 0)
         qCapacity = blockSlots
         q = .allocate(capacity: max(blockSlots, 1))

@@ -56,11 +56,19 @@ struct ModelRow: Codable {
     var nanosPerRow: Double
 }
 
+/// `LogitModel.contributions` (reason codes; one row per call) of an artifact.
+struct ContributionRow: Codable {
+    var model: String
+    var algorithm: String
+    var nanosPerRow: Double
+}
+
 struct KernelReport: Codable {
     var layers: [Int]
     var openblas: String?
     var forward: [KernelRow]
     var models: [ModelRow]
+    var contributions: [ContributionRow]?
 }
 
 struct KernelsCommand: ParsableCommand {
@@ -181,6 +189,8 @@ struct KernelsCommand: ParsableCommand {
         // Any artifact's LogitModel.logits by batch (trees once gbdt lands, MLP, logistic).
         var modelRows: [ModelRow] = []
         var mtable = MarkdownTable(["model", "algorithm", "input width", "batch", "rows/s", "ns/row"])
+        var contribRows: [ContributionRow] = []
+        var ctable = MarkdownTable(["model", "algorithm", "contributions ns/row"])
         for path in model {
             let (artifact, id) = try ModelArtifact.load(path: path)
             let m = artifact.model.model
@@ -211,13 +221,31 @@ struct KernelsCommand: ParsableCommand {
                                           batch: b, rowsPerSecond: r, nanosPerRow: 1e9 / r))
                 mtable.add([String(id.prefix(12)), artifact.model.algorithm, "\(w)", "\(b)", Fmt.count(r), String(format: "%.0f", 1e9 / r)])
             }
+            // Reason-code attributions, one row per call (what the daemon does per applicant).
+            let cn = 2048
+            let scratch = m.makeScratch(maxRows: 1)
+            var phi = [Float](repeating: 0, count: w)
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t0 = cpuSeconds()
+                x.withUnsafeBufferPointer { xb in
+                    phi.withUnsafeMutableBufferPointer { pb in
+                        for r in 0..<cn { _ = m.contributions(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)]), pb, scratch: scratch) }
+                    }
+                }
+                best = min(best, cpuSeconds() - t0)
+            }
+            contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, nanosPerRow: best / Double(cn) * 1e9))
+            ctable.add([String(id.prefix(12)), artifact.model.algorithm, String(format: "%.0f", best / Double(cn) * 1e9)])
         }
 
-        let report = KernelReport(layers: sizes, openblas: blas?.config, forward: rows, models: modelRows)
+        let report = KernelReport(layers: sizes, openblas: blas?.config, forward: rows, models: modelRows,
+                                  contributions: contribRows.isEmpty ? nil : contribRows)
         try prettyJSON(report).write(toFile: outJSON, atomically: true, encoding: .utf8)
         var md = "MLP forward \(sizes.map(String.init).joined(separator: "-")) (ReLU), rows/s, thread CPU time, best of 5, \(totalRows) rows per pass; OpenBLAS: \(blas?.config ?? "not installed"), \(openblasThreads) thread(s):\n\n" + table.text
         if !modelRows.isEmpty {
             md += "\n`LogitModel.logits` of the trained artifacts by batch (seeded random inputs of the model's width, thread CPU time, best of 5):\n\n" + mtable.text
+            md += "\n`LogitModel.contributions` (reason-code attributions, one row per call, 2,048 rows, best of 5):\n\n" + ctable.text
         }
         try md.write(toFile: outMD, atomically: true, encoding: .utf8)
     }

@@ -356,21 +356,18 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
             let D = Int(treeDepth[t]), top = 1 &<< D
             let no = nodeOffset + Int(treeNode[t]), nk = nodeK + Int(treeNode[t])
             if uniform8[t] {
-                var i0 = 1, i1 = 1, i2 = 1, i3 = 1, i4 = 1, i5 = 1, i6 = 1, i7 = 1
-                @inline(__always) func step(_ i: inout Int, _ base: Int) {
-                    i = i &+ i &+ (nk[base &+ i] < q[Int(no[base &+ i])] ? 1 : 0)
+                // A constant depth per case makes the lane offsets constants (one register per lane).
+                switch D {
+                case 1: GBDTEvaluator.walk8(1, no, nk, q, lv, out + t, &sum)
+                case 2: GBDTEvaluator.walk8(2, no, nk, q, lv, out + t, &sum)
+                case 3: GBDTEvaluator.walk8(3, no, nk, q, lv, out + t, &sum)
+                case 4: GBDTEvaluator.walk8(4, no, nk, q, lv, out + t, &sum)
+                case 5: GBDTEvaluator.walk8(5, no, nk, q, lv, out + t, &sum)
+                case 6: GBDTEvaluator.walk8(6, no, nk, q, lv, out + t, &sum)
+                case 7: GBDTEvaluator.walk8(7, no, nk, q, lv, out + t, &sum)
+                case 8: GBDTEvaluator.walk8(8, no, nk, q, lv, out + t, &sum)
+                default: GBDTEvaluator.walk8(D, no, nk, q, lv, out + t, &sum)
                 }
-                GBDTEvaluator.repeatLevels(D) {
-                    step(&i0, 0); step(&i1, top); step(&i2, 2 &* top); step(&i3, 3 &* top)
-                    step(&i4, 4 &* top); step(&i5, 5 &* top); step(&i6, 6 &* top); step(&i7, 7 &* top)
-                }
-                out[t] = Int32(truncatingIfNeeded: i0 &- top); out[t &+ 1] = Int32(truncatingIfNeeded: i1 &- top)
-                out[t &+ 2] = Int32(truncatingIfNeeded: i2 &- top); out[t &+ 3] = Int32(truncatingIfNeeded: i3 &- top)
-                out[t &+ 4] = Int32(truncatingIfNeeded: i4 &- top); out[t &+ 5] = Int32(truncatingIfNeeded: i5 &- top)
-                out[t &+ 6] = Int32(truncatingIfNeeded: i6 &- top); out[t &+ 7] = Int32(truncatingIfNeeded: i7 &- top)
-                // Trees t…t+7 have contiguous leaves (same depth): lane j's leaf is at j·top.
-                sum += lv[i0 &- top]; sum += lv[i1]; sum += lv[i2 &+ top]; sum += lv[i3 &+ 2 &* top]
-                sum += lv[i4 &+ 3 &* top]; sum += lv[i5 &+ 4 &* top]; sum += lv[i6 &+ 5 &* top]; sum += lv[i7 &+ 6 &* top]
                 t &+= 8
             } else {
                 var i = 1
@@ -381,6 +378,33 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
             }
         }
         return sum
+    }
+
+    /// Eight consecutive trees of depth `D` (nodes and leaves contiguous, stride `2^D`) for
+    /// one quantized row in lockstep. Lane j's state is its absolute node index
+    /// `g = j·2^D + i`, so the child `2i + c` is `2g − j·2^D + c`; leaves go to `out[j]`
+    /// and their values are added to `sum` in tree order.
+    @inline(__always)
+    private static func walk8(_ D: Int, _ no: UnsafeMutablePointer<UInt32>, _ nk: UnsafeMutablePointer<UInt16>,
+                              _ q: UnsafePointer<UInt16>, _ lv: UnsafeMutablePointer<Double>,
+                              _ out: UnsafeMutablePointer<Int32>, _ sum: inout Double) {
+        let top = 1 &<< D
+        var g0 = 1, g1 = 1 &+ top, g2 = 1 &+ 2 &* top, g3 = 1 &+ 3 &* top
+        var g4 = 1 &+ 4 &* top, g5 = 1 &+ 5 &* top, g6 = 1 &+ 6 &* top, g7 = 1 &+ 7 &* top
+        @inline(__always) func step(_ g: inout Int, _ base: Int) {
+            g = g &+ g &- base &+ (nk[g] < q[Int(no[g])] ? 1 : 0)
+        }
+        repeatLevels(D) {
+            step(&g0, 0); step(&g1, top); step(&g2, 2 &* top); step(&g3, 3 &* top)
+            step(&g4, 4 &* top); step(&g5, 5 &* top); step(&g6, 6 &* top); step(&g7, 7 &* top)
+        }
+        out[0] = Int32(truncatingIfNeeded: g0 &- top); out[1] = Int32(truncatingIfNeeded: g1 &- 2 &* top)
+        out[2] = Int32(truncatingIfNeeded: g2 &- 3 &* top); out[3] = Int32(truncatingIfNeeded: g3 &- 4 &* top)
+        out[4] = Int32(truncatingIfNeeded: g4 &- 5 &* top); out[5] = Int32(truncatingIfNeeded: g5 &- 6 &* top)
+        out[6] = Int32(truncatingIfNeeded: g6 &- 7 &* top); out[7] = Int32(truncatingIfNeeded: g7 &- 8 &* top)
+        // Lane j's leaf value sits at j·2^D + (i − 2^D) = g − 2^D.
+        sum += lv[g0 &- top]; sum += lv[g1 &- top]; sum += lv[g2 &- top]; sum += lv[g3 &- top]
+        sum += lv[g4 &- top]; sum += lv[g5 &- top]; sum += lv[g6 &- top]; sum += lv[g7 &- top]
     }
 
     // MARK: - Contributions
@@ -395,13 +419,32 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
         for t in 0..<treeCount {
             let D = Int(treeDepth[t])
             let nf = nodeFeature + Int(treeNode[t]), dl = delta + Int(treeAll[t])
-            let leafPos = (1 &<< D) &+ Int(leafIdx[t])   // 1-based heap position of the leaf
-            var l = 0
-            while l < D {
-                // The path's node at level l is the leaf position's top l+1 bits.
-                phi[Int(nf[leafPos &>> (D &- l)])] += dl[leafPos &>> (D &- l &- 1)]
-                l &+= 1
+            let leaf = Int(leafIdx[t])
+            // A constant depth per case turns the shifts into constants and unrolls the path.
+            switch D {
+            case 1: GBDTEvaluator.pathAdds(1, leaf, nf, dl, phi)
+            case 2: GBDTEvaluator.pathAdds(2, leaf, nf, dl, phi)
+            case 3: GBDTEvaluator.pathAdds(3, leaf, nf, dl, phi)
+            case 4: GBDTEvaluator.pathAdds(4, leaf, nf, dl, phi)
+            case 5: GBDTEvaluator.pathAdds(5, leaf, nf, dl, phi)
+            case 6: GBDTEvaluator.pathAdds(6, leaf, nf, dl, phi)
+            case 7: GBDTEvaluator.pathAdds(7, leaf, nf, dl, phi)
+            case 8: GBDTEvaluator.pathAdds(8, leaf, nf, dl, phi)
+            default: GBDTEvaluator.pathAdds(D, leaf, nf, dl, phi)
             }
+        }
+    }
+
+    /// One tree's path attribution adds, root first: the path's node at level l is the leaf
+    /// position's top l+1 bits (1-based heap), its child the top l+2 bits.
+    @inline(__always)
+    private static func pathAdds(_ D: Int, _ leaf: Int, _ nf: UnsafeMutablePointer<Int32>, _ dl: UnsafeMutablePointer<Double>,
+                                 _ phi: UnsafeMutablePointer<Double>) {
+        let leafPos = (1 &<< D) &+ leaf
+        var l = 0
+        while l < D {
+            phi[Int(nf[leafPos &>> (D &- l)])] += dl[leafPos &>> (D &- l &- 1)]
+            l &+= 1
         }
     }
 }

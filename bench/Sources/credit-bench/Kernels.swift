@@ -80,6 +80,8 @@ struct KernelsCommand: ParsableCommand {
     @Option(help: "Batch sizes.") var batches: String = "1,4,16,64,256,1024,4096"
     @Option(name: .customLong("openblas-threads")) var openblasThreads: Int32 = 1
     @Option(help: "Model artifacts whose logits to time by batch (any algorithm).") var model: [String] = []
+    @Option(help: "Model inputs: uniform (seeded values in [-1, 1)) or splits (for tree models: values drawn from the model's own split thresholds and category codes, 5 % missing, so rows take diverse paths like real applicants).")
+    var inputs: String = "uniform"
     @Option(name: .customLong("out-json")) var outJSON: String
     @Option(name: .customLong("out-md")) var outMD: String
 
@@ -197,29 +199,60 @@ struct KernelsCommand: ParsableCommand {
             let w = m.inputWidth
             var g = LCG(state: 99)
             let n = 16_384
-            let x = (0..<(n * w)).map { _ in g.next() }
+            var x = (0..<(n * w)).map { _ in g.next() }
+            if inputs == "splits", let gb = m as? GBDTModel {
+                // Per column: the thresholds the model splits on (numeric) or its cardinality.
+                var thr = [[Float]](repeating: [], count: w)
+                for (i, f) in gb.feature.enumerated() where f >= 0 && gb.catOffset[i] < 0 { thr[Int(f)].append(gb.threshold[i]) }
+                var state: UInt64 = 7
+                func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 17 }
+                for r in 0..<n {
+                    for c in 0..<w {
+                        let card = Int(gb.featureCardinality[c])
+                        let v: Float
+                        if next() % 20 == 0 { v = .nan }
+                        else if card > 0 { v = Float(next() % UInt64(card)) }
+                        else if thr[c].isEmpty { v = 0 }
+                        else {
+                            let t = thr[c][Int(next() % UInt64(thr[c].count))]
+                            v = next() % 2 == 0 ? t : t.nextDown
+                        }
+                        x[r * w + c] = v
+                    }
+                }
+            } else if inputs != "uniform" {
+                throw ValidationError("--inputs must be uniform or splits (splits needs a gbdt model)")
+            }
             var out = [Float](repeating: 0, count: n)
-            for b in batchList {
-                let scratch = m.makeScratch(maxRows: b)
-                var best = Double.infinity
-                for _ in 0..<5 {
-                    let t0 = cpuSeconds()
-                    x.withUnsafeBufferPointer { xb in
-                        out.withUnsafeMutableBufferPointer { ob in
-                            var s = 0
-                            while s < n {
-                                let e = min(n, s + b)
-                                m.logits(xb, ob, rows: s..<e, scratch: scratch)
-                                s = e
+            // A GBDT model is also timed on its node-array walk (the evaluator before the compiled layout).
+            var variants: [(String, (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, Range<Int>, ModelScratch) -> Void)] = [
+                (artifact.model.algorithm, { m.logits($0, $1, rows: $2, scratch: $3) })]
+            if let gb = m as? GBDTModel {
+                variants.append(("gbdt (node-array walk)", { x, o, r, _ in gb.walkLogits(x, o, rows: r) }))
+            }
+            for (label, run) in variants {
+                for b in batchList {
+                    let scratch = m.makeScratch(maxRows: b)
+                    var best = Double.infinity
+                    for _ in 0..<5 {
+                        let t0 = cpuSeconds()
+                        x.withUnsafeBufferPointer { xb in
+                            out.withUnsafeMutableBufferPointer { ob in
+                                var s = 0
+                                while s < n {
+                                    let e = min(n, s + b)
+                                    run(xb, ob, s..<e, scratch)
+                                    s = e
+                                }
                             }
                         }
+                        best = min(best, cpuSeconds() - t0)
                     }
-                    best = min(best, cpuSeconds() - t0)
+                    let r = Double(n) / best
+                    modelRows.append(ModelRow(model: String(id.prefix(12)), algorithm: label, inputWidth: w,
+                                              batch: b, rowsPerSecond: r, nanosPerRow: 1e9 / r))
+                    mtable.add([String(id.prefix(12)), label, "\(w)", "\(b)", Fmt.count(r), String(format: "%.0f", 1e9 / r)])
                 }
-                let r = Double(n) / best
-                modelRows.append(ModelRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, inputWidth: w,
-                                          batch: b, rowsPerSecond: r, nanosPerRow: 1e9 / r))
-                mtable.add([String(id.prefix(12)), artifact.model.algorithm, "\(w)", "\(b)", Fmt.count(r), String(format: "%.0f", 1e9 / r)])
             }
             // Reason-code attributions, one row per call (what the daemon does per applicant).
             let cn = 2048
@@ -237,6 +270,20 @@ struct KernelsCommand: ParsableCommand {
             }
             contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, nanosPerRow: best / Double(cn) * 1e9))
             ctable.add([String(id.prefix(12)), artifact.model.algorithm, String(format: "%.0f", best / Double(cn) * 1e9)])
+            if let gb = m as? GBDTModel {
+                // The node-array walk (allocates its result array; the evaluator before the compiled layout).
+                var bestWalk = Double.infinity
+                for _ in 0..<5 {
+                    let t0 = cpuSeconds()
+                    x.withUnsafeBufferPointer { xb in
+                        for r in 0..<cn { _ = gb.walkContributionsDouble(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)])) }
+                    }
+                    bestWalk = min(bestWalk, cpuSeconds() - t0)
+                }
+                let label = "gbdt (node-array walk)"
+                contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: label, nanosPerRow: bestWalk / Double(cn) * 1e9))
+                ctable.add([String(id.prefix(12)), label, String(format: "%.0f", bestWalk / Double(cn) * 1e9)])
+            }
         }
 
         let report = KernelReport(layers: sizes, openblas: blas?.config, forward: rows, models: modelRows,

@@ -105,6 +105,46 @@ struct GBDTEvaluatorTests {
         }
     }
 
+    @Test("contributions of rows just scored by logits (recorded leaves) == the walk; changed or foreign rows are recomputed")
+    func contributionsAfterLogits() {
+        let w = Self.columns.count
+        let m = Self.model(trees: 150, maxDepth: 6, seed: 21)
+        #expect(m.usesCompiledEvaluator)
+        let rows = 300
+        var x = Self.inputs(rows: rows, seed: 22)
+        let scratch = m.makeScratch(maxRows: 200) as! GBDTScratch
+        var out = [Float](repeating: 0, count: rows)
+        var phi = [Float](repeating: 0, count: w)
+        func check(_ r: Int, _ why: String) {
+            let row = Array(x[(r * w)..<((r + 1) * w)])
+            let want = row.withUnsafeBufferPointer { m.walkContributionsDouble($0) }
+            // The row in place (the pointer logits saw), as the scoring session passes it.
+            x.withUnsafeBufferPointer { xb in
+                phi.withUnsafeMutableBufferPointer { _ = m.contributions(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)]), $0, scratch: scratch) }
+            }
+            #expect(phi.map(\.bitPattern) == want.map { Float($0).bitPattern }, "\(why) row \(r)")
+        }
+        // A range not starting at 0 and longer than the recorded rows (tail rows are recomputed).
+        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { m.logits(xb, $0, rows: 37..<290, scratch: scratch) } }
+        for r in [37, 38, 44, 45, 100, 101, 163, 164, 200, 236, 237, 289, 290, 299, 0, 36] { check(r, "after logits 37..<290") }
+        // Change rows after scoring: their recorded leaves must not be used.
+        for r in [40, 41, 120] {
+            for c in 0..<w { x[r * w + c] = x[(r + 90) * w + c] }
+            check(r, "changed")
+        }
+        // A row with the same bits copied elsewhere is computed from scratch (and agrees).
+        let copy = Array(x[(50 * w)..<(51 * w)])
+        let want = copy.withUnsafeBufferPointer { m.walkContributionsDouble($0) }
+        let got = copy.withUnsafeBufferPointer { m.contributionsDouble($0, scratch: scratch) }
+        #expect(got.phi.map(\.bitPattern) == want.map(\.bitPattern))
+        // One-row and seven-row calls record their rows too.
+        for range in [5..<6, 60..<67, 250..<251] {
+            x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { m.logits(xb, $0, rows: range, scratch: scratch) } }
+            for r in range { check(r, "after logits \(range)") }
+            check(range.upperBound, "outside \(range)")
+        }
+    }
+
     @Test("a model too deep for the heap layout falls back to the walk and still matches the reference")
     func deepModelFallsBack() {
         let m = Self.model(trees: 6, maxDepth: 16, seed: 77)

@@ -297,18 +297,31 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     }
 
     /// Logits of `rows` into `output` (same indices). `q`: `blockSlots` UInt16,
-    /// `acc`: `blockRows` Doubles, `leafIdx`: `treeCount` Int32 (scratch).
+    /// `acc`: `blockRows` Doubles (scratch). Each row's leaves are also recorded (for
+    /// `contributions` of the same row): rows `0 ..< cacheRows` of the range (whole blocks)
+    /// in `cache` (`treeCount` Int32 per row) with a copy of their inputs in `cacheInputs`;
+    /// `cache` has room for `cacheRows + blockRows` rows (the tail is a junk area for rows
+    /// beyond). Returns how many leading rows were recorded.
     func logits(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, rows: Range<Int>,
-                q: UnsafeMutablePointer<UInt16>, acc: UnsafeMutablePointer<Double>, leafIdx: UnsafeMutablePointer<Int32>) {
-        let B = GBDTEvaluator.blockRows, w = inputWidth
+                q: UnsafeMutablePointer<UInt16>, acc: UnsafeMutablePointer<Double>,
+                cache: UnsafeMutablePointer<Int32>, cacheRows: Int, cacheInputs: UnsafeMutablePointer<Float>) -> Int {
+        let B = GBDTEvaluator.blockRows, w = inputWidth, T = treeCount
         var start = rows.lowerBound
+        var cached = 0
         while start < rows.upperBound {
             let n = min(B, rows.upperBound - start)
+            let rel = start &- rows.lowerBound
+            let keep = cached == rel && rel &+ n <= cacheRows
+            let leafRows = keep ? cache + rel &* T : cache + cacheRows &* T
+            if keep {
+                (cacheInputs + rel &* w).update(from: input + start &* w, count: n &* w)
+                cached = rel &+ n
+            }
             for r in 0..<n { quantize(input + (start &+ r) &* w, q + r) }
             let full = n & ~7
             if full > 0 {
                 for r in 0..<full { acc[r] = baseScore }
-                for t in 0..<treeCount {
+                for t in 0..<T {
                     let D = Int(treeDepth[t]), top = 1 &<< D
                     let no = nodeOffset + Int(treeNode[t]), nk = nodeK + Int(treeNode[t])
                     let lv = leafValue + Int(treeLeaf[t])
@@ -327,20 +340,20 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
                         let a = acc + g
                         a[0] += lv[i0 &- top]; a[1] += lv[i1 &- top]; a[2] += lv[i2 &- top]; a[3] += lv[i3 &- top]
                         a[4] += lv[i4 &- top]; a[5] += lv[i5 &- top]; a[6] += lv[i6 &- top]; a[7] += lv[i7 &- top]
+                        let c = leafRows + (g &* T &+ t)
+                        c[0] = Int32(truncatingIfNeeded: i0 &- top); c[T] = Int32(truncatingIfNeeded: i1 &- top)
+                        c[2 &* T] = Int32(truncatingIfNeeded: i2 &- top); c[3 &* T] = Int32(truncatingIfNeeded: i3 &- top)
+                        c[4 &* T] = Int32(truncatingIfNeeded: i4 &- top); c[5 &* T] = Int32(truncatingIfNeeded: i5 &- top)
+                        c[6 &* T] = Int32(truncatingIfNeeded: i6 &- top); c[7 &* T] = Int32(truncatingIfNeeded: i7 &- top)
                         g &+= 8
                     }
                 }
                 for r in 0..<full { output[start &+ r] = Float(acc[r]) }
             }
-            for r in full..<n { output[start &+ r] = Float(logitOfQuantized(q + r, leafIdx)) }
+            for r in full..<n { output[start &+ r] = Float(leaves(UnsafePointer(q + r), leafRows + r &* T)) }
             start &+= n
         }
-    }
-
-    /// The Double logit of one quantized row (column `q`), via `leaves`.
-    @inline(__always)
-    func logitOfQuantized(_ q: UnsafeMutablePointer<UInt16>, _ leafIdx: UnsafeMutablePointer<Int32>) -> Double {
-        leaves(UnsafePointer(q), leafIdx)
+        return cached
     }
 
     /// The leaf (index within its tree's `2^D` leaves) reached by one quantized row in every
@@ -411,10 +424,15 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
 
     /// Path attributions of one row into `phi` (`inputWidth + sinkColumns` Doubles; the last
     /// ones are sinks for padding steps), same adds in the same order as `GBDTModel`'s reference walk.
+    /// `known`: the row's leaves recorded by `logits` (then no walk), or nil.
     func contributions(_ row: UnsafePointer<Float>, phi: UnsafeMutablePointer<Double>,
-                       q: UnsafeMutablePointer<UInt16>, leafIdx: UnsafeMutablePointer<Int32>) {
-        quantize(row, q)
-        leaves(UnsafePointer(q), leafIdx)
+                       q: UnsafeMutablePointer<UInt16>, leafIdx work: UnsafeMutablePointer<Int32>, known: UnsafePointer<Int32>?) {
+        let leafIdx: UnsafePointer<Int32>
+        if let known { leafIdx = known } else {
+            quantize(row, q)
+            leaves(UnsafePointer(q), work)
+            leafIdx = UnsafePointer(work)
+        }
         for i in 0..<(inputWidth + GBDTEvaluator.sinkColumns) { phi[i] = 0 }
         for t in 0..<treeCount {
             let D = Int(treeDepth[t])

@@ -269,7 +269,27 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         precondition(input.count >= rows.upperBound * inputWidth && output.count >= rows.upperBound)
         guard !rows.isEmpty else { return }
         guard let (ev, s) = compiled(scratch) else { return walkLogits(input, output, rows: rows) }
-        ev.logits(input.baseAddress!, output.baseAddress!, rows: rows, q: s.q, acc: s.acc, leafIdx: s.leafIdx)
+        s.cacheBase = nil
+        let cached = ev.logits(input.baseAddress!, output.baseAddress!, rows: rows, q: s.q, acc: s.acc,
+                               cache: s.cacheLeaves, cacheRows: s.cacheRows, cacheInputs: s.cacheInputs)
+        s.cacheBase = UnsafeRawPointer(input.baseAddress!)
+        s.cacheStart = rows.lowerBound
+        s.cacheCount = cached
+    }
+
+    /// The leaves `logits` recorded for `row` in `s` when `row` is one of the rows of the last
+    /// `logits` call on this scratch and its values are bit-identical to what was scored
+    /// (so the leaves are the row's leaves); nil otherwise.
+    private func recordedLeaves(_ row: UnsafeBufferPointer<Float>, _ s: GBDTScratch) -> UnsafePointer<Int32>? {
+        let w = inputWidth
+        guard w > 0, let base = s.cacheBase, let p = row.baseAddress else { return nil }
+        let bytes = base.distance(to: UnsafeRawPointer(p))
+        guard bytes >= 0, bytes % (w * 4) == 0 else { return nil }
+        let r = bytes / (w * 4) - s.cacheStart
+        guard r >= 0, r < s.cacheCount else { return nil }
+        let copy = s.cacheInputs + r * w
+        for c in 0..<w where copy[c].bitPattern != p[c].bitPattern { return nil }
+        return UnsafePointer(s.cacheLeaves + r * (evaluator?.treeCount ?? 0))
     }
 
     /// Node-array batched walk (the evaluator for models that do not compile). Blocks of up to 128 rows keep their sums on the stack; each
@@ -361,7 +381,7 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         }
         let phi = s.phi
         if let (ev, s) = compiled(scratch) {
-            ev.contributions(row.baseAddress!, phi: phi.baseAddress!, q: s.q, leafIdx: s.leafIdx)
+            ev.contributions(row.baseAddress!, phi: phi.baseAddress!, q: s.q, leafIdx: s.leafIdx, known: recordedLeaves(row, s))
             for i in 0..<inputWidth { output[i] = Float(phi[i]) }
             return Float(expectedLogit)
         }
@@ -576,6 +596,15 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
     let acc: UnsafeMutablePointer<Double>
     let leafIdx: UnsafeMutablePointer<Int32>
     let leafCapacity: Int
+    /// Leaves recorded by the last `logits` call (`cacheRows` rows × trees, plus one block
+    /// of junk rows), the recorded rows' inputs, and which rows they are: `contributions`
+    /// of one of them skips its walk (`recordedLeaves`).
+    let cacheLeaves: UnsafeMutablePointer<Int32>
+    let cacheInputs: UnsafeMutablePointer<Float>
+    let cacheRows: Int
+    var cacheBase: UnsafeRawPointer? = nil
+    var cacheStart = 0
+    var cacheCount = 0
 
     init(maxRows: Int, maxDepth: Int, inputWidth: Int, blockSlots: Int = 0, treeCount: Int = 0) {
         pathCapacity = GBDTScratch.pathSize(maxDepth: maxDepth)
@@ -591,6 +620,13 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         leafCapacity = treeCount
         leafIdx = .allocate(capacity: max(treeCount, 1))
         leafIdx.initialize(repeating: 0, count: max(treeCount, 1))
+        // Record leaves for up to maxRows rows within ~4 MiB (none without the compiled layout).
+        cacheRows = blockSlots == 0 ? 0 : max(0, min(maxRows, (1 << 20) / max(treeCount, 1)))
+        let leafSlots = blockSlots == 0 ? 1 : (cacheRows + GBDTEvaluator.blockRows) * max(treeCount, 1)
+        cacheLeaves = .allocate(capacity: leafSlots)
+        cacheLeaves.initialize(repeating: 0, count: leafSlots)
+        cacheInputs = .allocate(capacity: max(cacheRows * inputWidth, 1))
+        cacheInputs.initialize(repeating: 0, count: max(cacheRows * inputWidth, 1))
         super.init(maxRows: maxRows)
     }
 
@@ -601,5 +637,7 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         q.deallocate()
         acc.deallocate()
         leafIdx.deallocate()
+        cacheLeaves.deallocate()
+        cacheInputs.deallocate()
     }
 }

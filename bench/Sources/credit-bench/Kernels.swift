@@ -270,6 +270,28 @@ struct KernelsCommand: ParsableCommand {
             }
             contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, nanosPerRow: best / Double(cn) * 1e9))
             ctable.add([String(id.prefix(12)), artifact.model.algorithm, String(format: "%.0f", best / Double(cn) * 1e9)])
+            do {
+                // As the daemon does: logits of a batch of 1024, then contributions of its rows
+                // (a GBDT model reuses the leaves its logits recorded).
+                let bs = m.makeScratch(maxRows: 1024)
+                var lo = [Float](repeating: 0, count: 1024)
+                var bestAfter = Double.infinity
+                for _ in 0..<5 {
+                    var spent = 0.0
+                    x.withUnsafeBufferPointer { xb in
+                        lo.withUnsafeMutableBufferPointer { m.logits(xb, $0, rows: 0..<1024, scratch: bs) }
+                        let t0 = cpuSeconds()
+                        phi.withUnsafeMutableBufferPointer { pb in
+                            for r in 0..<1024 { _ = m.contributions(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)]), pb, scratch: bs) }
+                        }
+                        spent = cpuSeconds() - t0
+                    }
+                    bestAfter = min(bestAfter, spent)
+                }
+                let label = "\(artifact.model.algorithm) (rows of the last logits batch)"
+                contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: label, nanosPerRow: bestAfter / 1024 * 1e9))
+                ctable.add([String(id.prefix(12)), label, String(format: "%.0f", bestAfter / 1024 * 1e9)])
+            }
             if let gb = m as? GBDTModel {
                 // The node-array walk (allocates its result array; the evaluator before the compiled layout).
                 var bestWalk = Double.infinity

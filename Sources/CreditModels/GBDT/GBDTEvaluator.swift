@@ -30,7 +30,10 @@
 /// (one applicant, a tail) walk 8 trees of equal depth in lockstep instead and then add the
 /// leaves in tree order. Contributions reuse the per-tree leaves: the path to a heap leaf is
 /// its index's bit prefix, and each step adds a precomputed `nodeMean[child] − nodeMean[node]`
-/// (padding steps add +0.0 to a sink column, which changes nothing).
+/// (padding steps add +0.0 to one of `sinkColumns` sink columns, which changes nothing).
+/// `logits` also records every scored row's leaves (and a copy of its inputs) in the
+/// scratch, so `contributions` of a row of the last batch skips the walk when its inputs
+/// are bit-identical (`GBDTModel.recordedLeaves`).
 ///
 /// Not every model compiles (`init?` returns nil): trees deeper than `maxHeapDepth`, padding
 /// above 8× the node count, more than 0xFFFD thresholds for one feature or more than 65,535

@@ -16,9 +16,11 @@
 /// - `cover[n]`: sum of training hessians that reached the node (TreeSHAP weights).
 /// Tree `t` starts at node `treeRoots[t]` and has depth `treeDepths[t]`.
 ///
-/// `logits` is the fast batched evaluator (rows in blocks of 128, tree-outer so a tree's
-/// nodes stay in L1; 8 rows advance one level per step as interleaved branch-free lanes);
-/// `referenceLogit` is the plain tree walk kept beside it for differential tests.
+/// `logits` and `contributions` run on a compiled layout derived in `init` (`GBDTEvaluator`:
+/// rows quantized once into per-feature bins, heap-ordered complete trees, 8 rows or 8 trees
+/// in lockstep; not encoded), or on the node arrays (`walkLogits`) when a model does not fit
+/// it (trees deeper than 12). `referenceLogit` is the plain tree walk kept beside them for
+/// differential tests (identical Floats required).
 ///
 /// Two attributions (both sum exactly to the logit with the same bias, `expectedLogit`):
 /// - `contributions` (the `LogitModel` requirement, used for reason codes on every scored

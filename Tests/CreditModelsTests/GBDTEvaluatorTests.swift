@@ -137,6 +137,10 @@ struct GBDTEvaluatorTests {
         let want = copy.withUnsafeBufferPointer { m.walkContributionsDouble($0) }
         let got = copy.withUnsafeBufferPointer { m.contributionsDouble($0, scratch: scratch) }
         #expect(got.phi.map(\.bitPattern) == want.map(\.bitPattern))
+        // Leaves recorded by another model of the same shape on a shared scratch are not used.
+        let other = Self.model(trees: 150, maxDepth: 6, seed: 99)
+        x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { other.logits(xb, $0, rows: 0..<100, scratch: scratch) } }
+        for r in [0, 10, 99] { check(r, "after another model's logits") }
         // One-row and seven-row calls record their rows too.
         for range in [5..<6, 60..<67, 250..<251] {
             x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { m.logits(xb, $0, rows: range, scratch: scratch) } }

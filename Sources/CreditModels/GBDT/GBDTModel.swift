@@ -272,6 +272,7 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         guard !rows.isEmpty else { return }
         guard let (ev, s) = compiled(scratch) else { return walkLogits(input, output, rows: rows) }
         s.cacheBase = nil
+        s.cacheOwner = ev
         let cached = ev.logits(input.baseAddress!, output.baseAddress!, rows: rows, q: s.q, acc: s.acc,
                                cache: s.cacheLeaves, cacheRows: s.cacheRows, cacheInputs: s.cacheInputs)
         s.cacheBase = UnsafeRawPointer(input.baseAddress!)
@@ -284,14 +285,16 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     /// (so the leaves are the row's leaves); nil otherwise.
     private func recordedLeaves(_ row: UnsafeBufferPointer<Float>, _ s: GBDTScratch) -> UnsafePointer<Int32>? {
         let w = inputWidth
-        guard w > 0, let base = s.cacheBase, let p = row.baseAddress else { return nil }
+        // The leaves belong to the evaluator that recorded them (a scratch may be shared by
+        // models of the same shape); a strong reference keeps its identity unique.
+        guard w > 0, let base = s.cacheBase, let p = row.baseAddress, let ev = evaluator, s.cacheOwner === ev else { return nil }
         let bytes = base.distance(to: UnsafeRawPointer(p))
         guard bytes >= 0, bytes % (w * 4) == 0 else { return nil }
         let r = bytes / (w * 4) - s.cacheStart
         guard r >= 0, r < s.cacheCount else { return nil }
         let copy = s.cacheInputs + r * w
         for c in 0..<w where copy[c].bitPattern != p[c].bitPattern { return nil }
-        return UnsafePointer(s.cacheLeaves + r * (evaluator?.treeCount ?? 0))
+        return UnsafePointer(s.cacheLeaves + r * ev.treeCount)
     }
 
     /// Node-array batched walk (the evaluator for models that do not compile). Blocks of up to 128 rows keep their sums on the stack; each
@@ -605,6 +608,7 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
     let cacheInputs: UnsafeMutablePointer<Float>
     let cacheRows: Int
     var cacheBase: UnsafeRawPointer? = nil
+    var cacheOwner: GBDTEvaluator? = nil
     var cacheStart = 0
     var cacheCount = 0
 

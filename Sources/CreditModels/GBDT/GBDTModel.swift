@@ -16,9 +16,11 @@
 /// - `cover[n]`: sum of training hessians that reached the node (TreeSHAP weights).
 /// Tree `t` starts at node `treeRoots[t]` and has depth `treeDepths[t]`.
 ///
-/// `logits` is the fast batched evaluator (rows in blocks of 128, tree-outer so a tree's
-/// nodes stay in L1; 8 rows advance one level per step as interleaved branch-free lanes);
-/// `referenceLogit` is the plain tree walk kept beside it for differential tests.
+/// `logits` and `contributions` run on a compiled layout derived in `init` (`GBDTEvaluator`:
+/// rows quantized once into per-feature bins, heap-ordered complete trees, 8 rows or 8 trees
+/// in lockstep; not encoded), or on the node arrays (`walkLogits`) when a model does not fit
+/// it (trees deeper than 12). `referenceLogit` is the plain tree walk kept beside them for
+/// differential tests (identical Floats required).
 ///
 /// Two attributions (both sum exactly to the logit with the same bias, `expectedLogit`):
 /// - `contributions` (the `LogitModel` requirement, used for reason codes on every scored
@@ -51,8 +53,14 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     /// Per node: the cover-weighted mean leaf value of its subtree (a leaf: its value).
     /// Derived from `value`/`cover` in `init` (not encoded).
     public let nodeMean: [Double]
+    /// The compiled evaluation layout (quantized slots, heap-ordered trees; see
+    /// `GBDTEvaluator`), derived in `init` (not encoded); nil when the model does not fit it
+    /// (very deep trees), in which case `logits`/`contributions` use the node-array walk.
+    private(set) var evaluator: GBDTEvaluator? = nil
     /// Number of boosting rounds kept (the best round under early stopping).
     public var treeCount: Int { treeRoots.count }
+    /// Whether `logits`/`contributions` run on the compiled layout (else the node-array walk).
+    public var usesCompiledEvaluator: Bool { evaluator != nil }
 
     public init(inputWidth: Int, featureCardinality: [Int32], baseScore: Float,
                 treeRoots: [Int32], treeDepths: [Int32], feature: [Int32], threshold: [Float],
@@ -83,6 +91,7 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         for r in treeRoots { e += GBDTModel.expectedValue(node: Int(r), feature, left, right, value, cover, &mean) }
         self.expectedLogit = e
         self.nodeMean = mean
+        self.evaluator = GBDTEvaluator(self)
     }
 
     /// Describes the first structural defect (array lengths, child ids, leaf self-loops,
@@ -240,18 +249,63 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     // MARK: - LogitModel
 
     public func makeScratch(maxRows: Int) -> ModelScratch {
-        GBDTScratch(maxRows: maxRows, maxDepth: Int(treeDepths.max() ?? 0), inputWidth: inputWidth)
+        GBDTScratch(maxRows: maxRows, maxDepth: Int(treeDepths.max() ?? 0), inputWidth: inputWidth,
+                    blockSlots: evaluator?.blockSlots ?? 0, treeCount: treeCount)
     }
 
-    /// Fast batched evaluator. Blocks of up to 128 rows keep their sums on the stack; each
+    /// The compiled evaluator and a scratch that fits it, or nil (then the node-array walk runs).
+    @inline(__always)
+    private func compiled(_ scratch: ModelScratch) -> (GBDTEvaluator, GBDTScratch)? {
+        guard let ev = evaluator, let s = scratch as? GBDTScratch, s.qCapacity >= ev.blockSlots,
+              s.leafCapacity >= ev.treeCount, s.phi.count >= inputWidth + GBDTEvaluator.sinkColumns else { return nil }
+        return (ev, s)
+    }
+
+    /// Batched evaluator: the compiled layout (`GBDTEvaluator`: rows quantized once per
+    /// block into per-feature bins, heap-ordered complete trees, 8 rows or 8 trees in
+    /// lockstep) when the model compiled and `scratch` came from `makeScratch`; otherwise
+    /// `walkLogits`. Identical Floats to `referenceLogit` either way (Double sums in tree
+    /// order; tested). Allocation-free.
+    public func logits(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                       rows: Range<Int>, scratch: ModelScratch) {
+        precondition(input.count >= rows.upperBound * inputWidth && output.count >= rows.upperBound)
+        guard !rows.isEmpty else { return }
+        guard let (ev, s) = compiled(scratch) else { return walkLogits(input, output, rows: rows) }
+        s.cacheBase = nil
+        s.cacheOwner = ev
+        let cached = ev.logits(input.baseAddress!, output.baseAddress!, rows: rows, q: s.q, acc: s.acc,
+                               cache: s.cacheLeaves, cacheRows: s.cacheRows, cacheInputs: s.cacheInputs)
+        s.cacheBase = UnsafeRawPointer(input.baseAddress!)
+        s.cacheStart = rows.lowerBound
+        s.cacheCount = cached
+    }
+
+    /// The leaves `logits` recorded for `row` in `s` when `row` is one of the rows of the last
+    /// `logits` call on this scratch and its values are bit-identical to what was scored
+    /// (so the leaves are the row's leaves); nil otherwise.
+    private func recordedLeaves(_ row: UnsafeBufferPointer<Float>, _ s: GBDTScratch) -> UnsafePointer<Int32>? {
+        let w = inputWidth
+        // The leaves belong to the evaluator that recorded them (a scratch may be shared by
+        // models of the same shape); a strong reference keeps its identity unique.
+        guard w > 0, let base = s.cacheBase, let p = row.baseAddress, let ev = evaluator, s.cacheOwner === ev else { return nil }
+        let bytes = base.distance(to: UnsafeRawPointer(p))
+        guard bytes >= 0, bytes % (w * 4) == 0 else { return nil }
+        let r = bytes / (w * 4) - s.cacheStart
+        guard r >= 0, r < s.cacheCount else { return nil }
+        let copy = s.cacheInputs + r * w
+        for c in 0..<w where copy[c].bitPattern != p[c].bitPattern { return nil }
+        return UnsafePointer(s.cacheLeaves + r * ev.treeCount)
+    }
+
+    /// Node-array batched walk (the evaluator for models that do not compile). Blocks of up to 128 rows keep their sums on the stack; each
     /// tree is applied to the whole block before the next. Within a block, 8 rows advance one
     /// level per step as interleaved lanes (independent gathers overlap; the child is chosen
     /// with 0/1 flags and an arithmetic select, no branch), categorical nodes use the same
     /// rule inline. Leaves point to themselves, so each tree takes exactly `treeDepths[t]`
     /// steps. Sums are Double in tree order, like `referenceLogit`, so both give identical
     /// Floats (tested). Allocates nothing (stack buffers only); `scratch` is unused here.
-    public func logits(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
-                       rows: Range<Int>, scratch: ModelScratch) {
+    public func walkLogits(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                           rows: Range<Int>) {
         precondition(input.count >= rows.upperBound * inputWidth && output.count >= rows.upperBound)
         let w = inputWidth
         let treeCount = treeRoots.count
@@ -331,6 +385,19 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
             preconditionFailure("GBDTModel.contributions: scratch must come from this model's makeScratch")
         }
         let phi = s.phi
+        if let (ev, s) = compiled(scratch) {
+            ev.contributions(row.baseAddress!, phi: phi.baseAddress!, q: s.q, leafIdx: s.leafIdx, known: recordedLeaves(row, s))
+            for i in 0..<inputWidth { output[i] = Float(phi[i]) }
+            return Float(expectedLogit)
+        }
+        walkContributions(row, phi)
+        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
+        return Float(expectedLogit)
+    }
+
+    /// The node-array path-attribution walk (into `phi`, Double), the definition the compiled
+    /// layout is tested against.
+    func walkContributions(_ row: UnsafeBufferPointer<Float>, _ phi: UnsafeMutableBufferPointer<Double>) {
         for i in 0..<inputWidth { phi[i] = 0 }
         feature.withUnsafeBufferPointer { feat in
         threshold.withUnsafeBufferPointer { thr in
@@ -363,8 +430,15 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
                 }
             }
         }}}}}}}}}
-        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
-        return Float(expectedLogit)
+    }
+
+    /// Path attributions with the node-array walk (whatever layout `logits` uses), in
+    /// Double; for differential tests of the compiled layout.
+    public func walkContributionsDouble(_ row: UnsafeBufferPointer<Float>) -> [Double] {
+        let phi = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(inputWidth, 1))
+        defer { phi.deallocate() }
+        walkContributions(row, phi)
+        return Array(phi[0..<inputWidth])
     }
 
     /// Path attributions in Double (what `contributions` rounds to Float).
@@ -520,12 +594,45 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         return d * (d + 1) / 2 + d
     }
 
-    init(maxRows: Int, maxDepth: Int, inputWidth: Int) {
+    /// Compiled evaluator buffers: quantized block (`GBDTEvaluator.blockSlots`), Double row
+    /// sums of a block, per-tree leaf indices of one row.
+    let q: UnsafeMutablePointer<UInt16>
+    let qCapacity: Int
+    let acc: UnsafeMutablePointer<Double>
+    let leafIdx: UnsafeMutablePointer<Int32>
+    let leafCapacity: Int
+    /// Leaves recorded by the last `logits` call (`cacheRows` rows × trees, plus one block
+    /// of junk rows), the recorded rows' inputs, and which rows they are: `contributions`
+    /// of one of them skips its walk (`recordedLeaves`).
+    let cacheLeaves: UnsafeMutablePointer<Int32>
+    let cacheInputs: UnsafeMutablePointer<Float>
+    let cacheRows: Int
+    var cacheBase: UnsafeRawPointer? = nil
+    var cacheOwner: GBDTEvaluator? = nil
+    var cacheStart = 0
+    var cacheCount = 0
+
+    init(maxRows: Int, maxDepth: Int, inputWidth: Int, blockSlots: Int = 0, treeCount: Int = 0) {
         pathCapacity = GBDTScratch.pathSize(maxDepth: maxDepth)
         path = .allocate(capacity: pathCapacity)
         path.initialize(repeating: GBDTPathElement(), count: pathCapacity)
-        phi = .allocate(capacity: max(inputWidth, 1))
+        phi = .allocate(capacity: inputWidth + GBDTEvaluator.sinkColumns)   // + sinks for padding steps
         phi.initialize(repeating: 0)
+        qCapacity = blockSlots
+        q = .allocate(capacity: max(blockSlots, 1))
+        q.initialize(repeating: 0, count: max(blockSlots, 1))
+        acc = .allocate(capacity: GBDTEvaluator.blockRows)
+        acc.initialize(repeating: 0, count: GBDTEvaluator.blockRows)
+        leafCapacity = treeCount
+        leafIdx = .allocate(capacity: max(treeCount, 1))
+        leafIdx.initialize(repeating: 0, count: max(treeCount, 1))
+        // Record leaves for up to maxRows rows within ~4 MiB (none without the compiled layout).
+        cacheRows = blockSlots == 0 ? 0 : max(0, min(maxRows, (1 << 20) / max(treeCount, 1)))
+        let leafSlots = blockSlots == 0 ? 1 : (cacheRows + GBDTEvaluator.blockRows) * max(treeCount, 1)
+        cacheLeaves = .allocate(capacity: leafSlots)
+        cacheLeaves.initialize(repeating: 0, count: leafSlots)
+        cacheInputs = .allocate(capacity: max(cacheRows * inputWidth, 1))
+        cacheInputs.initialize(repeating: 0, count: max(cacheRows * inputWidth, 1))
         super.init(maxRows: maxRows)
     }
 
@@ -533,5 +640,10 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         path.deinitialize(count: pathCapacity)
         path.deallocate()
         phi.deallocate()
+        q.deallocate()
+        acc.deallocate()
+        leafIdx.deallocate()
+        cacheLeaves.deallocate()
+        cacheInputs.deallocate()
     }
 }

@@ -61,6 +61,13 @@ struct ModelRow: Codable {
     var kernels: String?
 }
 
+/// `LogitModel.contributions` (reason codes; one row per call) of an artifact.
+struct ContributionRow: Codable {
+    var model: String
+    var algorithm: String
+    var nanosPerRow: Double
+}
+
 struct KernelReport: Codable {
     var layers: [Int]
     var openblas: String?
@@ -68,6 +75,7 @@ struct KernelReport: Codable {
     var dispatch: String?
     var forward: [KernelRow]
     var models: [ModelRow]
+    var contributions: [ContributionRow]?
 }
 
 struct KernelsCommand: ParsableCommand {
@@ -87,6 +95,8 @@ struct KernelsCommand: ParsableCommand {
     @Option(help: "CreditCore kernel copies for the forward table: 'available' or a list of portable,haswell.")
     var variants: String = "available"
     @Option(help: "Model artifacts whose logits to time by batch (any algorithm).") var model: [String] = []
+    @Option(help: "Model inputs: uniform (seeded values in [-1, 1)) or splits (for tree models: values drawn from the model's own split thresholds and category codes, 5 % missing, so rows take diverse paths like real applicants).")
+    var inputs: String = "uniform"
     @Option(name: .customLong("out-json")) var outJSON: String
     @Option(name: .customLong("out-md")) var outMD: String
 
@@ -215,44 +225,130 @@ struct KernelsCommand: ParsableCommand {
         // Any artifact's LogitModel.logits by batch (trees once gbdt lands, MLP, logistic).
         var modelRows: [ModelRow] = []
         var mtable = MarkdownTable(["model", "algorithm", "input width", "CreditCore kernels", "batch", "rows/s", "ns/row"])
+        var contribRows: [ContributionRow] = []
+        var ctable = MarkdownTable(["model", "algorithm", "contributions ns/row"])
         for path in model {
             let (artifact, id) = try ModelArtifact.load(path: path)
             let m = artifact.model.model
             let w = m.inputWidth
             var g = LCG(state: 99)
             let n = 16_384
-            let x = (0..<(n * w)).map { _ in g.next() }
+            var x = (0..<(n * w)).map { _ in g.next() }
+            if inputs == "splits", let gb = m as? GBDTModel {
+                // Per column: the thresholds the model splits on (numeric) or its cardinality.
+                var thr = [[Float]](repeating: [], count: w)
+                for (i, f) in gb.feature.enumerated() where f >= 0 && gb.catOffset[i] < 0 { thr[Int(f)].append(gb.threshold[i]) }
+                var state: UInt64 = 7
+                func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 17 }
+                for r in 0..<n {
+                    for c in 0..<w {
+                        let card = Int(gb.featureCardinality[c])
+                        let v: Float
+                        if next() % 20 == 0 { v = .nan }
+                        else if card > 0 { v = Float(next() % UInt64(card)) }
+                        else if thr[c].isEmpty { v = 0 }
+                        else {
+                            let t = thr[c][Int(next() % UInt64(thr[c].count))]
+                            v = next() % 2 == 0 ? t : t.nextDown
+                        }
+                        x[r * w + c] = v
+                    }
+                }
+            } else if inputs != "uniform" {
+                throw ValidationError("--inputs must be uniform or splits (splits needs a gbdt model)")
+            }
             var out = [Float](repeating: 0, count: n)
-            for b in batchList {
-                let scratch = m.makeScratch(maxRows: b)
-                var best = Double.infinity
+            // A GBDT model is also timed on its node-array walk (the evaluator before the compiled layout).
+            var variants: [(String, (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, Range<Int>, ModelScratch) -> Void)] = [
+                (artifact.model.algorithm, { m.logits($0, $1, rows: $2, scratch: $3) })]
+            if let gb = m as? GBDTModel {
+                variants.append(("gbdt (node-array walk)", { x, o, r, _ in gb.walkLogits(x, o, rows: r) }))
+            }
+            for (label, run) in variants {
+                for b in batchList {
+                    let scratch = m.makeScratch(maxRows: b)
+                    var best = Double.infinity
+                    for _ in 0..<5 {
+                        let t0 = cpuSeconds()
+                        x.withUnsafeBufferPointer { xb in
+                            out.withUnsafeMutableBufferPointer { ob in
+                                var s = 0
+                                while s < n {
+                                    let e = min(n, s + b)
+                                    run(xb, ob, s..<e, scratch)
+                                    s = e
+                                }
+                            }
+                        }
+                        best = min(best, cpuSeconds() - t0)
+                    }
+                    let r = Double(n) / best
+                    modelRows.append(ModelRow(model: String(id.prefix(12)), algorithm: label, inputWidth: w,
+                                              batch: b, rowsPerSecond: r, nanosPerRow: 1e9 / r, kernels: Kernels.variant.rawValue))
+                    mtable.add([String(id.prefix(12)), label, "\(w)", Kernels.variant.rawValue, "\(b)", Fmt.count(r), String(format: "%.0f", 1e9 / r)])
+                }
+            }
+            // Reason-code attributions, one row per call (what the daemon does per applicant).
+            let cn = 2048
+            let scratch = m.makeScratch(maxRows: 1)
+            var phi = [Float](repeating: 0, count: w)
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t0 = cpuSeconds()
+                x.withUnsafeBufferPointer { xb in
+                    phi.withUnsafeMutableBufferPointer { pb in
+                        for r in 0..<cn { _ = m.contributions(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)]), pb, scratch: scratch) }
+                    }
+                }
+                best = min(best, cpuSeconds() - t0)
+            }
+            contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, nanosPerRow: best / Double(cn) * 1e9))
+            ctable.add([String(id.prefix(12)), artifact.model.algorithm, String(format: "%.0f", best / Double(cn) * 1e9)])
+            do {
+                // As the daemon does: logits of a batch of 1024, then contributions of its rows
+                // (a GBDT model reuses the leaves its logits recorded).
+                let bs = m.makeScratch(maxRows: 1024)
+                var lo = [Float](repeating: 0, count: 1024)
+                var bestAfter = Double.infinity
+                for _ in 0..<5 {
+                    var spent = 0.0
+                    x.withUnsafeBufferPointer { xb in
+                        lo.withUnsafeMutableBufferPointer { m.logits(xb, $0, rows: 0..<1024, scratch: bs) }
+                        let t0 = cpuSeconds()
+                        phi.withUnsafeMutableBufferPointer { pb in
+                            for r in 0..<1024 { _ = m.contributions(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)]), pb, scratch: bs) }
+                        }
+                        spent = cpuSeconds() - t0
+                    }
+                    bestAfter = min(bestAfter, spent)
+                }
+                let label = "\(artifact.model.algorithm) (rows of the last logits batch)"
+                contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: label, nanosPerRow: bestAfter / 1024 * 1e9))
+                ctable.add([String(id.prefix(12)), label, String(format: "%.0f", bestAfter / 1024 * 1e9)])
+            }
+            if let gb = m as? GBDTModel {
+                // The node-array walk (allocates its result array; the evaluator before the compiled layout).
+                var bestWalk = Double.infinity
                 for _ in 0..<5 {
                     let t0 = cpuSeconds()
                     x.withUnsafeBufferPointer { xb in
-                        out.withUnsafeMutableBufferPointer { ob in
-                            var s = 0
-                            while s < n {
-                                let e = min(n, s + b)
-                                m.logits(xb, ob, rows: s..<e, scratch: scratch)
-                                s = e
-                            }
-                        }
+                        for r in 0..<cn { _ = gb.walkContributionsDouble(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)])) }
                     }
-                    best = min(best, cpuSeconds() - t0)
+                    bestWalk = min(bestWalk, cpuSeconds() - t0)
                 }
-                let r = Double(n) / best
-                modelRows.append(ModelRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, inputWidth: w,
-                                          batch: b, rowsPerSecond: r, nanosPerRow: 1e9 / r, kernels: Kernels.variant.rawValue))
-                mtable.add([String(id.prefix(12)), artifact.model.algorithm, "\(w)", Kernels.variant.rawValue, "\(b)", Fmt.count(r),
-                            String(format: "%.0f", 1e9 / r)])
+                let label = "gbdt (node-array walk)"
+                contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: label, nanosPerRow: bestWalk / Double(cn) * 1e9))
+                ctable.add([String(id.prefix(12)), label, String(format: "%.0f", bestWalk / Double(cn) * 1e9)])
             }
         }
 
-        let report = KernelReport(layers: sizes, openblas: blas?.config, dispatch: Kernels.summary, forward: rows, models: modelRows)
+        let report = KernelReport(layers: sizes, openblas: blas?.config, dispatch: Kernels.summary, forward: rows, models: modelRows,
+                                  contributions: contribRows.isEmpty ? nil : contribRows)
         try prettyJSON(report).write(toFile: outJSON, atomically: true, encoding: .utf8)
         var md = "MLP forward \(sizes.map(String.init).joined(separator: "-")) (ReLU), rows/s, thread CPU time, best of 5, \(totalRows) rows per pass; OpenBLAS: \(blas?.config ?? "not installed"), \(openblasThreads) thread(s). CreditCore kernels: each copy forced (`portable` = SSE2 baseline, `haswell` = AVX2+FMA; docs/matrix-core.md); this process's dispatch: \(Kernels.summary).\n\n" + table.text
         if !modelRows.isEmpty {
             md += "\n`LogitModel.logits` of the trained artifacts by batch (seeded random inputs of the model's width, thread CPU time, best of 5; kernels as dispatched: \(Kernels.variant.rawValue)):\n\n" + mtable.text
+            md += "\n`LogitModel.contributions` (reason-code attributions, one row per call, 2,048 rows, best of 5):\n\n" + ctable.text
         }
         try md.write(toFile: outMD, atomically: true, encoding: .utf8)
     }

@@ -1,0 +1,471 @@
+/// The compiled evaluation layout of a `GBDTModel` (derived at init/decode time, never
+/// encoded; like `nodeMean`). Semantics are exactly `GBDTModel.referenceLogit` (leaf values
+/// summed in Double in tree order, then rounded to Float) and `contributions` (the same
+/// Double adds in the same order); the differential tests hold both to identical bits.
+///
+/// **Quantization (once per row).** Each row is turned into a vector of `slotCount` UInt16
+/// *slots* so that every node test becomes one unsigned compare `q[slot] > K` (true = go right):
+/// - a numeric feature `f` used by the model has sorted unique thresholds `T_f` (the values
+///   of all its nodes). For a non-NaN `x`, `bin(x) = #{k : T_f[k] ≤ x}`, so
+///   `x < T_f[k] ⇔ bin(x) ≤ k`. Two slots per feature carry the two missing-value
+///   directions: slot A = `bin + 1` with NaN → 0 (nodes whose default is left use
+///   `K = k + 1`), slot B = `bin` with NaN → 0xFFFF (default right, `K = k`);
+/// - a categorical node's test is a set membership. Every distinct (feature, left set,
+///   default side) of the model is a *combo* with its own slot holding 0 (left) or 1
+///   (right) for the row's code (codes outside `0..<cardinality`, non-integers and NaN use
+///   the default side, as in `GBDTModel.goesLeft`); its nodes use `K = 0`.
+/// Slots are stored slot-major in a block buffer (`q[slot * blockRows + row]`), so a node
+/// stores `slot * blockRows` and 8 interleaved rows read at constant offsets 0…7 from it.
+///
+/// **Trees.** Each tree is a complete binary tree in 1-based heap order padded to its depth
+/// `D` (internal positions `1 ..< 2^D`, children of `i` at `2i` (left) and `2i+1`, leaves at
+/// `2^D ..< 2^(D+1)`): the step is `i = 2i + (q[off[i]] > K[i])`, no child arrays, and
+/// exactly `D` steps reach a leaf position. A leaf above depth `D` is padded with always-left nodes (`K = 0xFFFF`) so
+/// its value sits at the leftmost leaf position below it. Node arrays are flat parallel
+/// arrays (`nodeOffset: UInt32`, `nodeK: UInt16`), leaf values are Doubles (exact).
+///
+/// **Kernels.** Batches go in blocks of `blockRows` rows: quantize the block, then tree by
+/// tree (its nodes stay in L1) advance 8 rows in lockstep (independent loads overlap,
+/// branch-free child select) and add the leaf to each row's Double sum. Fewer than 8 rows
+/// (one applicant, a tail) walk 8 trees of equal depth in lockstep instead and then add the
+/// leaves in tree order. Contributions reuse the per-tree leaves: the path to a heap leaf is
+/// its index's bit prefix, and each step adds a precomputed `nodeMean[child] − nodeMean[node]`
+/// (padding steps add +0.0 to one of `sinkColumns` sink columns, which changes nothing).
+/// `logits` also records every scored row's leaves (and a copy of its inputs) in the
+/// scratch, so `contributions` of a row of the last batch skips the walk when its inputs
+/// are bit-identical (`GBDTModel.recordedLeaves`).
+///
+/// Not every model compiles (`init?` returns nil): trees deeper than `maxHeapDepth`, padding
+/// above 8× the node count, more than 0xFFFD thresholds for one feature or more than 65,535
+/// slots. `GBDTModel` then keeps its plain walker. All indices are checked here, at build
+/// time; the hot loops use unchecked pointers.
+final class GBDTEvaluator: @unchecked Sendable, Equatable {
+    /// Rows per quantized block (slot-major stride).
+    static let blockRows = 64
+    static let maxHeapDepth = 12
+    /// Extra `phi` columns after the inputs that absorb padding steps in `contributions`.
+    static let sinkColumns = 8
+
+    let inputWidth: Int
+    let treeCount: Int
+    let slotCount: Int
+    let baseScore: Double
+
+    // Numeric quantization groups: column, thresholds range; slots 2g (A) and 2g+1 (B).
+    let numGroups: Int
+    private let numColumn: UnsafeMutablePointer<Int32>
+    private let numStart: UnsafeMutablePointer<Int32>
+    private let numCount: UnsafeMutablePointer<Int32>
+    private let thresholds: UnsafeMutablePointer<Float>
+    // Categorical groups: column, cardinality, words per combo mask, first mask word, first slot, combos.
+    let catGroups: Int
+    private let catColumn: UnsafeMutablePointer<Int32>
+    private let catCard: UnsafeMutablePointer<Int32>
+    private let catWords: UnsafeMutablePointer<Int32>
+    private let catMaskStart: UnsafeMutablePointer<Int32>
+    private let catFirstSlot: UnsafeMutablePointer<Int32>
+    private let catComboCount: UnsafeMutablePointer<Int32>
+    /// Per combo, `catWords` words: bit c set ⇔ code c goes RIGHT (bit `card` = invalid/NaN).
+    private let comboRightMask: UnsafeMutablePointer<UInt32>
+
+    // Trees.
+    private let treeDepth: UnsafeMutablePointer<Int32>
+    /// Start of tree t's `2^D` node entries (index 0 unused, root at 1).
+    private let treeNode: UnsafeMutablePointer<Int32>
+    /// First leaf of tree t in `leafValue`.
+    private let treeLeaf: UnsafeMutablePointer<Int32>
+    /// Start of tree t's `2^(D+1)` heap positions in `delta`.
+    private let treeAll: UnsafeMutablePointer<Int32>
+    /// Whether trees t ..< t+8 exist and share one depth and stride (lockstep walk of 8 trees).
+    private let uniform8: UnsafeMutablePointer<Bool>
+    private let nodeOffset: UnsafeMutablePointer<UInt32>
+    private let nodeK: UnsafeMutablePointer<UInt16>
+    /// Input column of each internal heap position, a sink column (≥ `inputWidth`) for padding.
+    private let nodeFeature: UnsafeMutablePointer<Int32>
+    private let leafValue: UnsafeMutablePointer<Double>
+    /// Per heap position p ≥ 2: `nodeMean[node(p)] − nodeMean[node(p / 2)]` (0 below padding).
+    private let delta: UnsafeMutablePointer<Double>
+    let internalCount: Int
+    let leafCount: Int
+
+    private let owned: [UnsafeMutableRawPointer]
+
+    /// Builds the layout, or nil when the model does not fit it (see the type's doc).
+    init?(_ m: GBDTModel) {
+        let w = m.inputWidth
+        let treeCount = m.treeRoots.count
+        inputWidth = w
+        self.treeCount = treeCount
+        baseScore = Double(m.baseScore)
+        let nodeTotal = m.feature.count
+        // Numeric thresholds per column.
+        var thr = [[Float]](repeating: [], count: w)
+        for n in 0..<nodeTotal where m.feature[n] >= 0 && m.catOffset[n] < 0 { thr[Int(m.feature[n])].append(m.threshold[n]) }
+        var numCols: [Int32] = [], numStarts: [Int32] = [], numCounts: [Int32] = [], allThr: [Float] = []
+        var numGroupOf = [Int](repeating: -1, count: w)
+        for f in 0..<w where !thr[f].isEmpty {
+            var u: [Float] = []
+            for t in thr[f].sorted() where u.last.map({ $0 != t }) ?? true { u.append(t) }
+            guard u.count <= 0xFFFD else { return nil }
+            thr[f] = u
+            numGroupOf[f] = numCols.count
+            numCols.append(Int32(f)); numStarts.append(Int32(allThr.count)); numCounts.append(Int32(u.count))
+            allThr += u
+        }
+        // Categorical combos per column: key = right-set words (with the invalid bit at `card`).
+        var comboIndex = [[[UInt32]: Int]](repeating: [:], count: w)
+        var comboList = [[[UInt32]]](repeating: [], count: w)
+        func comboKey(_ n: Int) -> [UInt32] {
+            let f = Int(m.feature[n]), card = Int(m.featureCardinality[f])
+            let words = (card + 1 + 31) / 32
+            var key = [UInt32](repeating: 0, count: words)
+            for c in 0...card {
+                let left = c < card ? (m.catBits[Int(m.catOffset[n]) + (c >> 5)] >> UInt32(c & 31)) & 1 != 0 : m.defaultLeft[n] != 0
+                if !left { key[c >> 5] |= 1 << UInt32(c & 31) }
+            }
+            return key
+        }
+        var nodeCombo = [Int](repeating: -1, count: nodeTotal)
+        for n in 0..<nodeTotal where m.feature[n] >= 0 && m.catOffset[n] >= 0 {
+            let f = Int(m.feature[n]), key = comboKey(n)
+            if let k = comboIndex[f][key] { nodeCombo[n] = k } else {
+                comboIndex[f][key] = comboList[f].count; nodeCombo[n] = comboList[f].count; comboList[f].append(key)
+            }
+        }
+        var slot = 2 * numCols.count
+        var catCols: [Int32] = [], catCards: [Int32] = [], catWordsA: [Int32] = [], catMaskStarts: [Int32] = []
+        var catSlots: [Int32] = [], catCounts: [Int32] = [], masks: [UInt32] = []
+        var catFirstSlotOf = [Int](repeating: -1, count: w)
+        for f in 0..<w where !comboList[f].isEmpty {
+            let card = Int(m.featureCardinality[f])
+            catCols.append(Int32(f)); catCards.append(Int32(card)); catWordsA.append(Int32((card + 32) / 32))
+            catMaskStarts.append(Int32(masks.count)); catSlots.append(Int32(slot)); catCounts.append(Int32(comboList[f].count))
+            catFirstSlotOf[f] = slot
+            for key in comboList[f] { masks += key }
+            slot += comboList[f].count
+        }
+        guard slot <= 0xFFFF, masks.count < Int(Int32.max) else { return nil }
+        let slotCount = max(slot, 1)
+        self.slotCount = slotCount
+
+        // Trees: size check, then heap layout (1-based: root 1, children 2i and 2i+1).
+        var internalTotal = 0, leafTotal = 0
+        for d in m.treeDepths {
+            guard d >= 0, d <= Int32(GBDTEvaluator.maxHeapDepth) else { return nil }
+            internalTotal += 1 << Int(d)
+            leafTotal += 1 << Int(d)
+        }
+        guard internalTotal + leafTotal <= 8 * nodeTotal + 4096, internalTotal < Int(Int32.max) / 2,
+              slotCount * GBDTEvaluator.blockRows <= Int(UInt32.max) else { return nil }
+        internalCount = internalTotal
+        leafCount = leafTotal
+        let B = GBDTEvaluator.blockRows
+        var off = [UInt32](repeating: 0, count: internalTotal), kk = [UInt16](repeating: 0xFFFF, count: internalTotal)
+        var nf = [Int32](repeating: Int32(w), count: internalTotal)
+        var leaves = [Double](repeating: 0, count: leafTotal), deltas = [Double](repeating: 0, count: 2 * internalTotal)
+        var tNode: [Int32] = [], tLeaf: [Int32] = [], tAll: [Int32] = [], tDepth: [Int32] = []
+        var ni = 0, li = 0, ai = 0
+        for t in 0..<treeCount {
+            let D = Int(m.treeDepths[t])
+            let top = 1 << D, all = 2 << D
+            tNode.append(Int32(ni)); tLeaf.append(Int32(li)); tAll.append(Int32(ai)); tDepth.append(Int32(D))
+            var orig = [Int](repeating: 0, count: all)
+            orig[1] = Int(m.treeRoots[t])
+            // Padding steps add +0.0 to one of `sinkColumns` sink columns (rotating, so no one
+            // column's add chain serializes the attribution loop).
+            for p in 1..<top { nf[ni + p] = Int32(w + t % GBDTEvaluator.sinkColumns) }
+            for p in 1..<top {
+                let o = orig[p]
+                let f = Int(m.feature[o])
+                if f < 0 {
+                    orig[2 * p] = o; orig[2 * p + 1] = o   // padding: always left, same leaf below
+                    continue
+                }
+                orig[2 * p] = Int(m.left[o]); orig[2 * p + 1] = Int(m.right[o])
+                nf[ni + p] = Int32(f)
+                if m.catOffset[o] >= 0 {
+                    off[ni + p] = UInt32((catFirstSlotOf[f] + nodeCombo[o]) * B)
+                    kk[ni + p] = 0
+                } else {
+                    let g = numGroupOf[f]
+                    let u = thr[f]
+                    // Index of the node's threshold among the unique sorted thresholds.
+                    var lo = 0, hi = u.count
+                    while lo < hi { let mid = (lo + hi) / 2; if u[mid] < m.threshold[o] { lo = mid + 1 } else { hi = mid } }
+                    guard lo < u.count, u[lo] == m.threshold[o] else { return nil }
+                    if m.defaultLeft[o] != 0 {
+                        off[ni + p] = UInt32((2 * g) * B); kk[ni + p] = UInt16(lo + 1)
+                    } else {
+                        off[ni + p] = UInt32((2 * g + 1) * B); kk[ni + p] = UInt16(lo)
+                    }
+                }
+            }
+            for p in top..<all {
+                guard m.feature[orig[p]] < 0 else { return nil }   // depth D reaches only leaves
+                leaves[li + p - top] = Double(m.value[orig[p]])
+            }
+            for p in 2..<max(all, 2) {
+                deltas[ai + p] = m.nodeMean[orig[p]] - m.nodeMean[orig[p / 2]]
+            }
+            ni += top; li += top; ai += all
+        }
+        var uni = [Bool](repeating: false, count: treeCount)
+        for t in 0..<treeCount where t + 8 <= treeCount {
+            let d = tDepth[t]
+            uni[t] = (t..<(t + 8)).allSatisfy { tDepth[$0] == d && tNode[$0] == tNode[t] + Int32($0 - t) * (1 << d) }
+        }
+
+        var owned: [UnsafeMutableRawPointer] = []
+        func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
+            p.initialize(from: a, count: a.count)
+            owned.append(UnsafeMutableRawPointer(p))
+            return p
+        }
+        numGroups = numCols.count
+        numColumn = copy(numCols); numStart = copy(numStarts); numCount = copy(numCounts); thresholds = copy(allThr)
+        catGroups = catCols.count
+        catColumn = copy(catCols); catCard = copy(catCards); catWords = copy(catWordsA); catMaskStart = copy(catMaskStarts)
+        catFirstSlot = copy(catSlots); catComboCount = copy(catCounts); comboRightMask = copy(masks)
+        treeDepth = copy(tDepth); treeNode = copy(tNode); treeLeaf = copy(tLeaf); treeAll = copy(tAll); uniform8 = copy(uni)
+        nodeOffset = copy(off); nodeK = copy(kk); nodeFeature = copy(nf); leafValue = copy(leaves); delta = copy(deltas)
+        self.owned = owned
+    }
+
+    deinit { for p in owned { p.deallocate() } }
+
+    /// Derived from the model's stored arrays (deterministically), so two models that are
+    /// equal in those arrays have equal layouts.
+    static func == (a: GBDTEvaluator, b: GBDTEvaluator) -> Bool { true }
+
+    /// UInt16 slots per block (the scratch buffer size).
+    var blockSlots: Int { slotCount * GBDTEvaluator.blockRows }
+
+    // MARK: - Quantization
+
+    /// Writes the slots of `row` to `q[slot * blockRows]` (q points at the row's column).
+    @inline(__always)
+    func quantize(_ row: UnsafePointer<Float>, _ q: UnsafeMutablePointer<UInt16>) {
+        let B = GBDTEvaluator.blockRows
+        for g in 0..<numGroups {
+            let x = row[Int(numColumn[g])]
+            let qa = q + (2 &* g &* B)
+            if x.isNaN { qa[0] = 0; qa[B] = 0xFFFF; continue }
+            let t = thresholds + Int(numStart[g])
+            var n = Int(numCount[g]), base = 0
+            // Branch-free search for bin = #{k : t[k] ≤ x}.
+            while n > 1 {
+                let half = n &>> 1
+                base = t[base &+ half] <= x ? base &+ half : base
+                n &-= half
+            }
+            let b = base &+ (t[base] <= x ? 1 : 0)
+            qa[0] = UInt16(truncatingIfNeeded: b &+ 1)
+            qa[B] = UInt16(truncatingIfNeeded: b)
+        }
+        for g in 0..<catGroups {
+            let x = row[Int(catColumn[g])]
+            let card = Int(catCard[g])
+            // The split rule's code check: outside 0..<card, non-integer or NaN → `card`.
+            let code = (x >= 0 && x < Float(card) && Float(Int(x)) == x) ? Int(x) : card
+            let words = Int(catWords[g])
+            let mask = comboRightMask + Int(catMaskStart[g]) + (code &>> 5)
+            let shift = UInt32(code & 31)
+            var dst = q + Int(catFirstSlot[g]) &* B
+            for k in 0..<Int(catComboCount[g]) {
+                dst[0] = UInt16(truncatingIfNeeded: (mask[k &* words] &>> shift) & 1)
+                dst += B
+            }
+        }
+    }
+
+    // MARK: - Logits
+
+    /// Runs `level` `depth` times, unrolled for the usual depths (a loop over the level keeps
+    /// the 8 lane indices from staying in registers).
+    @inline(__always)
+    private static func repeatLevels(_ depth: Int, _ level: () -> Void) {
+        switch depth {
+        case 0: break
+        case 1: level()
+        case 2: level(); level()
+        case 3: level(); level(); level()
+        case 4: level(); level(); level(); level()
+        case 5: level(); level(); level(); level(); level()
+        case 6: level(); level(); level(); level(); level(); level()
+        case 7: level(); level(); level(); level(); level(); level(); level()
+        case 8: level(); level(); level(); level(); level(); level(); level(); level()
+        default: for _ in 0..<depth { level() }
+        }
+    }
+
+    /// Logits of `rows` into `output` (same indices). `q`: `blockSlots` UInt16,
+    /// `acc`: `blockRows` Doubles (scratch). Each row's leaves are also recorded (for
+    /// `contributions` of the same row): rows `0 ..< cacheRows` of the range (whole blocks)
+    /// in `cache` (`treeCount` Int32 per row) with a copy of their inputs in `cacheInputs`;
+    /// `cache` has room for `cacheRows + blockRows` rows (the tail is a junk area for rows
+    /// beyond). Returns how many leading rows were recorded.
+    func logits(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, rows: Range<Int>,
+                q: UnsafeMutablePointer<UInt16>, acc: UnsafeMutablePointer<Double>,
+                cache: UnsafeMutablePointer<Int32>, cacheRows: Int, cacheInputs: UnsafeMutablePointer<Float>) -> Int {
+        let B = GBDTEvaluator.blockRows, w = inputWidth, T = treeCount
+        var start = rows.lowerBound
+        var cached = 0
+        while start < rows.upperBound {
+            let n = min(B, rows.upperBound - start)
+            let rel = start &- rows.lowerBound
+            let keep = cached == rel && rel &+ n <= cacheRows
+            let leafRows = keep ? cache + rel &* T : cache + cacheRows &* T
+            if keep {
+                (cacheInputs + rel &* w).update(from: input + start &* w, count: n &* w)
+                cached = rel &+ n
+            }
+            for r in 0..<n { quantize(input + (start &+ r) &* w, q + r) }
+            let full = n & ~7
+            if full > 0 {
+                for r in 0..<full { acc[r] = baseScore }
+                for t in 0..<T {
+                    let D = Int(treeDepth[t]), top = 1 &<< D
+                    let no = nodeOffset + Int(treeNode[t]), nk = nodeK + Int(treeNode[t])
+                    let lv = leafValue + Int(treeLeaf[t])
+                    var g = 0
+                    while g < full {
+                        let qq = UnsafePointer(q + g)
+                        var i0 = 1, i1 = 1, i2 = 1, i3 = 1, i4 = 1, i5 = 1, i6 = 1, i7 = 1
+                        // One level for lane l: i = 2i + (go right).
+                        @inline(__always) func step(_ i: inout Int, _ l: Int) {
+                            i = i &+ i &+ (nk[i] < qq[Int(no[i]) &+ l] ? 1 : 0)
+                        }
+                        GBDTEvaluator.repeatLevels(D) {
+                            step(&i0, 0); step(&i1, 1); step(&i2, 2); step(&i3, 3)
+                            step(&i4, 4); step(&i5, 5); step(&i6, 6); step(&i7, 7)
+                        }
+                        let a = acc + g
+                        a[0] += lv[i0 &- top]; a[1] += lv[i1 &- top]; a[2] += lv[i2 &- top]; a[3] += lv[i3 &- top]
+                        a[4] += lv[i4 &- top]; a[5] += lv[i5 &- top]; a[6] += lv[i6 &- top]; a[7] += lv[i7 &- top]
+                        let c = leafRows + (g &* T &+ t)
+                        c[0] = Int32(truncatingIfNeeded: i0 &- top); c[T] = Int32(truncatingIfNeeded: i1 &- top)
+                        c[2 &* T] = Int32(truncatingIfNeeded: i2 &- top); c[3 &* T] = Int32(truncatingIfNeeded: i3 &- top)
+                        c[4 &* T] = Int32(truncatingIfNeeded: i4 &- top); c[5 &* T] = Int32(truncatingIfNeeded: i5 &- top)
+                        c[6 &* T] = Int32(truncatingIfNeeded: i6 &- top); c[7 &* T] = Int32(truncatingIfNeeded: i7 &- top)
+                        g &+= 8
+                    }
+                }
+                for r in 0..<full { output[start &+ r] = Float(acc[r]) }
+            }
+            for r in full..<n { output[start &+ r] = Float(leaves(UnsafePointer(q + r), leafRows + r &* T)) }
+            start &+= n
+        }
+        return cached
+    }
+
+    /// The leaf (index within its tree's `2^D` leaves) reached by one quantized row in every
+    /// tree, into `out`; returns the logit (base + leaf values in tree order, Double). Runs
+    /// of 8 trees of equal depth walk in lockstep (8 independent chains); the sum's add
+    /// chain overlaps the next run's walk.
+    @discardableResult
+    func leaves(_ q: UnsafePointer<UInt16>, _ out: UnsafeMutablePointer<Int32>) -> Double {
+        var sum = baseScore
+        var t = 0
+        while t < treeCount {
+            let lv = leafValue + Int(treeLeaf[t])
+            let D = Int(treeDepth[t]), top = 1 &<< D
+            let no = nodeOffset + Int(treeNode[t]), nk = nodeK + Int(treeNode[t])
+            if uniform8[t] {
+                // A constant depth per case makes the lane offsets constants (one register per lane).
+                switch D {
+                case 1: GBDTEvaluator.walk8(1, no, nk, q, lv, out + t, &sum)
+                case 2: GBDTEvaluator.walk8(2, no, nk, q, lv, out + t, &sum)
+                case 3: GBDTEvaluator.walk8(3, no, nk, q, lv, out + t, &sum)
+                case 4: GBDTEvaluator.walk8(4, no, nk, q, lv, out + t, &sum)
+                case 5: GBDTEvaluator.walk8(5, no, nk, q, lv, out + t, &sum)
+                case 6: GBDTEvaluator.walk8(6, no, nk, q, lv, out + t, &sum)
+                case 7: GBDTEvaluator.walk8(7, no, nk, q, lv, out + t, &sum)
+                case 8: GBDTEvaluator.walk8(8, no, nk, q, lv, out + t, &sum)
+                default: GBDTEvaluator.walk8(D, no, nk, q, lv, out + t, &sum)
+                }
+                t &+= 8
+            } else {
+                var i = 1
+                for _ in 0..<D { i = i &+ i &+ (nk[i] < q[Int(no[i])] ? 1 : 0) }
+                out[t] = Int32(truncatingIfNeeded: i &- top)
+                sum += lv[i &- top]
+                t &+= 1
+            }
+        }
+        return sum
+    }
+
+    /// Eight consecutive trees of depth `D` (nodes and leaves contiguous, stride `2^D`) for
+    /// one quantized row in lockstep. Lane j's state is its absolute node index
+    /// `g = j·2^D + i`, so the child `2i + c` is `2g − j·2^D + c`; leaves go to `out[j]`
+    /// and their values are added to `sum` in tree order.
+    @inline(__always)
+    private static func walk8(_ D: Int, _ no: UnsafeMutablePointer<UInt32>, _ nk: UnsafeMutablePointer<UInt16>,
+                              _ q: UnsafePointer<UInt16>, _ lv: UnsafeMutablePointer<Double>,
+                              _ out: UnsafeMutablePointer<Int32>, _ sum: inout Double) {
+        let top = 1 &<< D
+        var g0 = 1, g1 = 1 &+ top, g2 = 1 &+ 2 &* top, g3 = 1 &+ 3 &* top
+        var g4 = 1 &+ 4 &* top, g5 = 1 &+ 5 &* top, g6 = 1 &+ 6 &* top, g7 = 1 &+ 7 &* top
+        @inline(__always) func step(_ g: inout Int, _ base: Int) {
+            g = g &+ g &- base &+ (nk[g] < q[Int(no[g])] ? 1 : 0)
+        }
+        repeatLevels(D) {
+            step(&g0, 0); step(&g1, top); step(&g2, 2 &* top); step(&g3, 3 &* top)
+            step(&g4, 4 &* top); step(&g5, 5 &* top); step(&g6, 6 &* top); step(&g7, 7 &* top)
+        }
+        out[0] = Int32(truncatingIfNeeded: g0 &- top); out[1] = Int32(truncatingIfNeeded: g1 &- 2 &* top)
+        out[2] = Int32(truncatingIfNeeded: g2 &- 3 &* top); out[3] = Int32(truncatingIfNeeded: g3 &- 4 &* top)
+        out[4] = Int32(truncatingIfNeeded: g4 &- 5 &* top); out[5] = Int32(truncatingIfNeeded: g5 &- 6 &* top)
+        out[6] = Int32(truncatingIfNeeded: g6 &- 7 &* top); out[7] = Int32(truncatingIfNeeded: g7 &- 8 &* top)
+        // Lane j's leaf value sits at j·2^D + (i − 2^D) = g − 2^D.
+        sum += lv[g0 &- top]; sum += lv[g1 &- top]; sum += lv[g2 &- top]; sum += lv[g3 &- top]
+        sum += lv[g4 &- top]; sum += lv[g5 &- top]; sum += lv[g6 &- top]; sum += lv[g7 &- top]
+    }
+
+    // MARK: - Contributions
+
+    /// Path attributions of one row into `phi` (`inputWidth + sinkColumns` Doubles; the last
+    /// ones are sinks for padding steps), same adds in the same order as `GBDTModel`'s reference walk.
+    /// `known`: the row's leaves recorded by `logits` (then no walk), or nil.
+    func contributions(_ row: UnsafePointer<Float>, phi: UnsafeMutablePointer<Double>,
+                       q: UnsafeMutablePointer<UInt16>, leafIdx work: UnsafeMutablePointer<Int32>, known: UnsafePointer<Int32>?) {
+        let leafIdx: UnsafePointer<Int32>
+        if let known { leafIdx = known } else {
+            quantize(row, q)
+            leaves(UnsafePointer(q), work)
+            leafIdx = UnsafePointer(work)
+        }
+        for i in 0..<(inputWidth + GBDTEvaluator.sinkColumns) { phi[i] = 0 }
+        for t in 0..<treeCount {
+            let D = Int(treeDepth[t])
+            let nf = nodeFeature + Int(treeNode[t]), dl = delta + Int(treeAll[t])
+            let leaf = Int(leafIdx[t])
+            // A constant depth per case turns the shifts into constants and unrolls the path.
+            switch D {
+            case 1: GBDTEvaluator.pathAdds(1, leaf, nf, dl, phi)
+            case 2: GBDTEvaluator.pathAdds(2, leaf, nf, dl, phi)
+            case 3: GBDTEvaluator.pathAdds(3, leaf, nf, dl, phi)
+            case 4: GBDTEvaluator.pathAdds(4, leaf, nf, dl, phi)
+            case 5: GBDTEvaluator.pathAdds(5, leaf, nf, dl, phi)
+            case 6: GBDTEvaluator.pathAdds(6, leaf, nf, dl, phi)
+            case 7: GBDTEvaluator.pathAdds(7, leaf, nf, dl, phi)
+            case 8: GBDTEvaluator.pathAdds(8, leaf, nf, dl, phi)
+            default: GBDTEvaluator.pathAdds(D, leaf, nf, dl, phi)
+            }
+        }
+    }
+
+    /// One tree's path attribution adds, root first: the path's node at level l is the leaf
+    /// position's top l+1 bits (1-based heap), its child the top l+2 bits.
+    @inline(__always)
+    private static func pathAdds(_ D: Int, _ leaf: Int, _ nf: UnsafeMutablePointer<Int32>, _ dl: UnsafeMutablePointer<Double>,
+                                 _ phi: UnsafeMutablePointer<Double>) {
+        let leafPos = (1 &<< D) &+ leaf
+        var l = 0
+        while l < D {
+            phi[Int(nf[leafPos &>> (D &- l)])] += dl[leafPos &>> (D &- l &- 1)]
+            l &+= 1
+        }
+    }
+}

@@ -346,7 +346,7 @@ final class GBDTTrainer {
     /// Adds the new tree (in the `t*` arrays) to the cached scores: bagged rows were added
     /// in `growTree`; out-of-bag training rows and validation rows walk the tree on bins.
     func scoreNewTree<B: FixedWidthInteger & UnsignedInteger>(_ trainBins: [B], _ validBins: [B]) {
-        let nf = self.nf
+        let nf = self.nf, nv = self.nv, oobCount = self.oobCount
         tFeature.withUnsafeBufferPointer { tf in
         tBin.withUnsafeBufferPointer { tb in
         tDefaultLeft.withUnsafeBufferPointer { dl in
@@ -356,40 +356,49 @@ final class GBDTTrainer {
         tCatBits.withUnsafeBufferPointer { cb in
         tValue.withUnsafeBufferPointer { tv in
         bins.numBins.withUnsafeBufferPointer { nb in
-            @inline(__always) func leaf(_ row: UnsafePointer<B>) -> Int {
-                var node = 0
-                while tf[node] >= 0 {
-                    let f = Int(tf[node])
-                    let b = Int(row[f])
-                    let goLeft: Bool
-                    if b == nb[f] {
-                        goLeft = dl[node] != 0
-                    } else if co[node] >= 0 {
-                        goLeft = (cb[Int(co[node]) + (b >> 5)] >> UInt32(b & 31)) & 1 != 0
-                    } else {
-                        goLeft = b <= Int(tb[node])
+        trainBins.withUnsafeBufferPointer { trainp in
+        oobIndex.withUnsafeBufferPointer { oob in
+        score.withUnsafeMutableBufferPointer { sc in
+        validBins.withUnsafeBufferPointer { validp in
+        validScore.withUnsafeMutableBufferPointer { vsc in
+            let work = GBDTUnsafeSendable(value: (tf, tb, dl, tl, tr, co, cb, tv, nb, trainp, oob, sc, validp, vsc))
+            // Task 0: out-of-bag training rows; task 1: validation rows (disjoint outputs).
+            let body: @Sendable (Int) -> Void = { task in
+                let (tf, tb, dl, tl, tr, co, cb, tv, nb, trainp, oob, sc, validp, vsc) = work.value
+                @inline(__always) func leaf(_ row: UnsafePointer<B>) -> Int {
+                    var node = 0
+                    while tf[node] >= 0 {
+                        let f = Int(tf[node])
+                        let b = Int(row[f])
+                        let goLeft: Bool
+                        if b == nb[f] {
+                            goLeft = dl[node] != 0
+                        } else if co[node] >= 0 {
+                            goLeft = (cb[Int(co[node]) + (b >> 5)] >> UInt32(b & 31)) & 1 != 0
+                        } else {
+                            goLeft = b <= Int(tb[node])
+                        }
+                        node = Int(goLeft ? tl[node] : tr[node])
                     }
-                    node = Int(goLeft ? tl[node] : tr[node])
+                    return node
                 }
-                return node
-            }
-            trainBins.withUnsafeBufferPointer { bp in
-            oobIndex.withUnsafeBufferPointer { oob in
-            score.withUnsafeMutableBufferPointer { sc in
-                let base = bp.baseAddress!
-                for i in 0..<oobCount {
-                    let r = Int(oob[i])
-                    sc[r] += Double(tv[leaf(base + r * nf)])
+                if task == 0 {
+                    guard oobCount > 0, let base = trainp.baseAddress else { return }
+                    for i in 0..<oobCount {
+                        let r = Int(oob[i])
+                        sc[r] += Double(tv[leaf(base + r * nf)])
+                    }
+                } else {
+                    guard nv > 0, let base = validp.baseAddress else { return }
+                    for r in 0..<nv { vsc[r] += Double(tv[leaf(base + r * nf)]) }
                 }
-            }}}
-            if nv > 0 {
-                validBins.withUnsafeBufferPointer { bp in
-                validScore.withUnsafeMutableBufferPointer { sc in
-                    let base = bp.baseAddress!
-                    for r in 0..<nv { sc[r] += Double(tv[leaf(base + r * nf)]) }
-                }}
             }
-        }}}}}}}}}
+            if p.threads > 1 && oobCount > 0 && nv > 0 {
+                DispatchQueue.concurrentPerform(iterations: 2, execute: body)
+            } else {
+                body(0); body(1)
+            }
+        }}}}}}}}}}}}}}
     }
 
     /// Appends the new tree (tree-local `t*` arrays) to the model with global node ids.

@@ -547,6 +547,38 @@ final class GBDTTrainer {
                     }
                     continue
                 }
+                if alpha == 0 {
+                    // Hot path with missing values in the node: per bin, missing right then
+                    // missing left (the same candidates in the same order as the general loop).
+                    var lg = 0.0, lh = 0.0, lc = 0.0
+                    let totCD = Double(totC), minDataD = Double(minData), mcD = Double(mc)
+                    var bestGain = best.gain, bestBin = -1, bestMissLeft = false
+                    for b in 0..<(nb - 1) {
+                        let c = h[b * 3 + 2]
+                        lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
+                        if c == 0 { continue } // same partition as the previous bin
+                        let rg = totG - lg, rh = totH - lh, rc = totCD - lc
+                        if !(lc < minDataD || rc < minDataD || lh < minChild || rh < minChild) {
+                            let gain = lg * lg / (lh + lambda) + rg * rg / (rh + lambda) - parentScore
+                            if gain > bestGain && gain > minGain { bestGain = gain; bestBin = b; bestMissLeft = false }
+                        }
+                        let cg = lg + mg, ch = lh + mh, cc = lc + mcD
+                        let rg2 = totG - cg, rh2 = totH - ch, rc2 = totCD - cc
+                        if !(cc < minDataD || rc2 < minDataD || ch < minChild || rh2 < minChild) {
+                            let gain = cg * cg / (ch + lambda) + rg2 * rg2 / (rh2 + lambda) - parentScore
+                            if gain > bestGain && gain > minGain { bestGain = gain; bestBin = b; bestMissLeft = true }
+                        }
+                    }
+                    if bestBin >= 0 {
+                        var sg = 0.0, sh = 0.0, sc = 0
+                        for b in 0...bestBin { sg += h[b * 3]; sh += h[b * 3 + 1]; sc += Int(h[b * 3 + 2]) }
+                        let cg = bestMissLeft ? sg + mg : sg, ch = bestMissLeft ? sh + mh : sh, cc = bestMissLeft ? sc + mc : sc
+                        let rg = totG - cg, rh = totH - ch, rc = totC - cc
+                        best = GBDTSplit(gain: bestGain, feature: f, bin: bestBin, defaultLeft: bestMissLeft, isCategorical: false,
+                                         leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
+                    }
+                    continue
+                }
                 var lg = 0.0, lh = 0.0, lc = 0
                 for b in 0..<(nb - 1) {
                     lg += h[b * 3]; lh += h[b * 3 + 1]; lc += Int(h[b * 3 + 2])

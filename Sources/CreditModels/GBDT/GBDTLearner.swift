@@ -464,14 +464,16 @@ final class GBDTTrainer {
                     (histp + op[k]).update(repeating: 0, count: (nbp[fp[k]] + 1) * 3)
                 }
                 let fs = fp + lo, os = op + lo, m = hi - lo
+                // (g, h) are added as one SIMD2 (lane-wise the same IEEE adds as two scalars).
+                let ghRaw = UnsafeRawPointer(ghp), histRaw = UnsafeMutableRawPointer(histp)
                 for i in start..<(start + count) {
                     let r = Int(rp[i])
-                    let g = ghp[2 * r], h = ghp[2 * r + 1]
+                    let gh = ghRaw.loadUnaligned(fromByteOffset: 16 * r, as: SIMD2<Double>.self)
                     let row = binp + r * nf
                     for k in 0..<m {
                         let s = os[k] + Int(row[fs[k]]) * 3
-                        histp[s] += g
-                        histp[s + 1] += h
+                        let acc = histRaw.loadUnaligned(fromByteOffset: 8 * s, as: SIMD2<Double>.self) + gh
+                        histRaw.storeBytes(of: acc, toByteOffset: 8 * s, as: SIMD2<Double>.self)
                         histp[s + 2] += 1
                     }
                 }

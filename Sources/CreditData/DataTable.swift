@@ -136,10 +136,23 @@ public enum FeatureKind: String, Codable, Sendable {
     case categorical
 }
 
+extension String {
+    /// Exactly `trimmingCharacters(in: .whitespaces)`, with a fast path for the common cell:
+    /// when the first and last UTF-8 bytes are printable ASCII other than space, nothing can
+    /// be trimmed and the string is returned as is (Foundation's trim costs ~0.3 µs a call,
+    /// a fifth of `credit train` on the loan book before this).
+    public var trimmedWhitespace: String {
+        let u = utf8
+        guard let f = u.first, let l = u.last else { return self }
+        if f > 0x20 && f < 0x7F && l > 0x20 && l < 0x7F { return self }
+        return trimmingCharacters(in: .whitespaces)
+    }
+}
+
 /// The spellings of "no value" that every source maps to missing.
 public enum MissingValues {
     public static func isMissing(_ text: String) -> Bool {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmedWhitespace
         return t.isEmpty || t == "NULL" || t == "NA" || t == "null" || t == "N/A"
     }
 }

@@ -312,6 +312,44 @@ struct GBDTModelTests {
         #expect(try gbdtEncode(a) == gbdtEncode(c))
         #expect(try gbdtEncode(a) != gbdtEncode(d))
         #expect(a.gbdtScores(valid.x) == c.gbdtScores(valid.x))
+        // One-byte bins (maxBins <= 255) too.
+        p.maxBins = 255
+        #expect(try gbdtEncode(fit(threads: 2, seed: 42)) == gbdtEncode(fit(threads: 1, seed: 42)))
+    }
+
+    /// The learner keeps training and validation scores incrementally, walking each new tree
+    /// on the rows' bins (training cuts) rather than their floats; this checks that route
+    /// equals the finished model's float walk — for two-byte (quantile, > 255 bins) and one-byte
+    /// bin storage, with NaN, ±inf, out-of-range values and unseen category codes.
+    @Test("cached scores walked on bins equal the finished model's scores", arguments: [4096, 64])
+    func cachedScoresMatchModel(maxBins: Int) throws {
+        let data = gbdtSynthetic(rows: 6000, seed: 15)
+        var valid = gbdtSynthetic(rows: 1200, seed: 16)
+        for r in stride(from: 0, to: valid.rows, by: 7) { valid.x[r, 4] = 5 }        // unseen c0 code
+        for r in stride(from: 3, to: valid.rows, by: 11) { valid.x[r, 0] = 1e6 }     // beyond every cut
+        for r in stride(from: 5, to: valid.rows, by: 13) { valid.x[r, 2] = -.infinity }
+        var p = GBDTParameters()
+        p.maxRounds = 40
+        p.learningRate = 0.2
+        p.earlyStoppingRounds = 0
+        p.subsample = 0.7
+        p.maxBins = maxBins
+        final class Log: @unchecked Sendable { var items: [TrainingProgress] = [] }
+        let log = Log()
+        let model = try GBDTLearner(parameters: p).fit(train: data, validation: valid, seed: 9) { log.items.append($0) }
+        let rounds = log.items.filter { $0.message == nil }
+        #expect(rounds.count == 40)
+        func logLoss(_ s: [Float], _ y: [Float]) -> Double {
+            var sum = 0.0
+            for (z, t) in zip(s.map(Double.init), y.map(Double.init)) { sum += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - t * z }
+            return sum / Double(s.count)
+        }
+        let kept = rounds[model.treeCount - 1]
+        let validLoss = logLoss(model.gbdtScores(valid.x), valid.y)
+        #expect(abs(kept.validationLoss! - validLoss) < 1e-6, "validation: cached \(kept.validationLoss!) vs model \(validLoss)")
+        let trainLoss = logLoss(model.gbdtScores(data.x), data.y)
+        #expect(abs(kept.trainLoss! - trainLoss) < 1e-6, "training: cached \(kept.trainLoss!) vs model \(trainLoss)")
+        #expect(gbdtROCAUC(model.gbdtScores(valid.x), valid.y) > 0.8)
     }
 
     @Test("Codable round trip scores identically")

@@ -176,7 +176,7 @@ public struct Cleaner: Sendable {
     /// "unknown", or nil for missing. A feature without a vocabulary returns the trimmed value.
     public func canonicalCategory(_ raw: String?, feature: String) -> String? {
         guard let raw, !MissingValues.isMissing(raw) else { return nil }
-        guard let c = canonicalizers[feature] else { return raw.trimmingCharacters(in: .whitespaces) }
+        guard let c = canonicalizers[feature] else { return raw.trimmedWhitespace }
         return c.canonical(raw)
     }
 
@@ -244,7 +244,7 @@ public struct Cleaner: Sendable {
             return formatNumber(x) == spec.target.positive
         case .categorical(let v):
             guard let s = v[row] else { return nil }
-            let t = s.trimmingCharacters(in: .whitespaces)
+            let t = s.trimmedWhitespace
             if t == spec.target.positive { return true }
             if let a = Double(t), let p = Double(spec.target.positive) { return a == p }
             return t.lowercased() == spec.target.positive.lowercased()
@@ -310,7 +310,7 @@ public struct Cleaner: Sendable {
                     var parsed = [Double?](repeating: nil, count: n)
                     for r in 0..<n {
                         guard let s = v[r] else { continue }
-                        guard let x = Double(s.trimmingCharacters(in: .whitespaces)) else {
+                        guard let x = Double(s.trimmedWhitespace) else {
                             if training {
                                 throw CleaningError(message: "row \(r + 1), field \(f.name), value '\(s)': not a number")
                             }
@@ -348,7 +348,7 @@ public struct Cleaner: Sendable {
                 for r in 0..<n {
                     guard let s = raw[r], !MissingValues.isMissing(s) else { continue }
                     if let c = memo[s] { values[r] = c; continue }
-                    let c = canonicalizer?.canonical(s) ?? s.trimmingCharacters(in: .whitespaces)
+                    let c = canonicalizer?.canonical(s) ?? s.trimmedWhitespace
                     memo[s] = c
                     values[r] = c
                 }

@@ -202,7 +202,7 @@ struct ColumnBuilder {
         }
         nonMissing += 1
         texts.append(text)
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmedWhitespace
         if let d = Double(t), d.isFinite {
             numbers.append(d)
         } else {

@@ -7,11 +7,25 @@
 /// `cuts[b-1] <= x < cuts[b]`, so "bins 0...b go left" is exactly `x < cuts[b]`.
 /// Categorical feature: bin = category code. NaN (and the unseen code `cardinality`) go to
 /// the feature's extra missing bin `numBins[j]`.
+///
+/// Storage: row-major `rows × features`, one byte per cell (`bins8`) when every feature's
+/// bins including the missing bin fit in 256 values, else two (`bins16`); the other array is
+/// empty. Row-major suits the learner: histograms are built over a node's (scattered) rows,
+/// and one row's bins share a cache line.
+///
+/// Because `x < cuts[b]` ⟺ `bin(x) <= b` for every `x` (the cuts are strictly increasing),
+/// walking a tree on bins (`binRows` of any matrix with these cuts) sends every row exactly
+/// where the float walk of the finished model sends it; the learner uses that to score
+/// out-of-bag and validation rows without touching the floats.
 struct GBDTBins {
     let rows: Int
     let features: Int
-    /// Row-major `rows × features` bin indices.
-    var bins: [UInt16]
+    /// Row-major bins when `!wide` (else empty).
+    var bins8: [UInt8]
+    /// Row-major bins when `wide` (else empty).
+    var bins16: [UInt16]
+    /// Whether some feature needs more than 256 bin values (incl. missing).
+    var wide: Bool
     /// Non-missing bins per feature; the missing bin of feature j has index `numBins[j]`.
     var numBins: [Int]
     /// First histogram slot of feature j (each feature has `numBins[j] + 1` slots).
@@ -23,7 +37,6 @@ struct GBDTBins {
     init(_ x: FeatureMatrix, maxBins: Int) throws {
         rows = x.rows
         features = x.cols
-        bins = [UInt16](repeating: 0, count: rows * features)
         numBins = []
         cuts = []
         cardinality = []
@@ -31,17 +44,16 @@ struct GBDTBins {
             switch col.kind {
             case let .categorical(card):
                 precondition(card >= 0 && card < 65_535, "GBDT: categorical cardinality \(card) out of range")
-                cardinality.append(card)
-                cuts.append([])
-                numBins.append(card)
                 for r in 0..<rows {
                     let v = x.values[r * features + j]
-                    if v.isNaN { bins[r * features + j] = UInt16(card); continue }
+                    if v.isNaN { continue }
                     guard v >= 0, v <= Float(card), Float(Int(v)) == v else {
                         throw GBDTError.invalidCategory(row: r, column: col.name, value: v, cardinality: card)
                     }
-                    bins[r * features + j] = UInt16(Int(v)) // Int(v) == card is the missing bin
                 }
+                cardinality.append(card)
+                cuts.append([])
+                numBins.append(card)
             default:
                 cardinality.append(0)
                 var vals = [Float]()
@@ -53,23 +65,46 @@ struct GBDTBins {
                 let c = GBDTBins.makeCuts(sortedValues: vals.sorted(), maxBins: maxBins)
                 cuts.append(c)
                 numBins.append(c.count + 1)
-                let missing = UInt16(c.count + 1)
-                let (nr, nf) = (rows, features)
-                var local = bins
-                bins = []
-                c.withUnsafeBufferPointer { cp in
-                    for r in 0..<nr {
-                        let v = x.values[r * nf + j]
-                        local[r * nf + j] = v.isNaN ? missing : UInt16(GBDTBins.bin(of: v, cuts: cp))
-                    }
-                }
-                bins = local
             }
         }
         var off = [Int](), total = 0
         for j in 0..<features { off.append(total); total += numBins[j] + 1 }
         slotOffset = off
         totalSlots = total
+        wide = (numBins.max() ?? 0) > 255
+        bins8 = []
+        bins16 = []
+        if wide { bins16 = binRows(x) } else { bins8 = binRows(x) }
+    }
+
+    /// Bins of every row of `x` (same columns as the training matrix; categorical codes already
+    /// checked to be NaN or integers in 0...cardinality), row-major.
+    func binRows<B: FixedWidthInteger & UnsignedInteger>(_ x: FeatureMatrix) -> [B] {
+        precondition(x.cols == features, "GBDT: binning \(x.cols) columns with \(features)-column bins")
+        let nf = features, n = x.rows
+        var out = [B](repeating: 0, count: n * nf)
+        x.values.withUnsafeBufferPointer { xv in
+        out.withUnsafeMutableBufferPointer { ob in
+            for j in 0..<nf {
+                let missing = B(numBins[j])
+                if cardinality[j] > 0 {
+                    let card = cardinality[j]
+                    for r in 0..<n {
+                        let v = xv[r * nf + j]
+                        // NaN and the unseen code `card` go to the missing bin (index card).
+                        ob[r * nf + j] = v.isNaN ? missing : B(min(Int(v), card))
+                    }
+                } else {
+                    cuts[j].withUnsafeBufferPointer { cp in
+                        for r in 0..<n {
+                            let v = xv[r * nf + j]
+                            ob[r * nf + j] = v.isNaN ? missing : B(GBDTBins.bin(of: v, cuts: cp))
+                        }
+                    }
+                }
+            }
+        }}
+        return out
     }
 
     /// Number of cuts `<= v` (binary search).

@@ -295,7 +295,7 @@ struct GBDTModelTests {
 
     @Test("determinism: same seed → same model bytes and scores, for 1 and 2 threads; other seed differs")
     func determinism() throws {
-        let data = gbdtSynthetic(rows: 9000, seed: 5)   // > 4096 rows so histograms use threads
+        let data = gbdtSynthetic(rows: 9000, seed: 5)   // > 4096 rows: large nodes are partitioned on both threads
         let valid = gbdtSynthetic(rows: 1500, seed: 6)
         var p = GBDTParameters()
         p.maxRounds = 60
@@ -314,6 +314,9 @@ struct GBDTModelTests {
         #expect(a.gbdtScores(valid.x) == c.gbdtScores(valid.x))
         // One-byte bins (maxBins <= 255) too.
         p.maxBins = 255
+        #expect(try gbdtEncode(fit(threads: 2, seed: 42)) == gbdtEncode(fit(threads: 1, seed: 42)))
+        // Row subsampling: out-of-bag rows are scored in two halves.
+        p.subsample = 0.7
         #expect(try gbdtEncode(fit(threads: 2, seed: 42)) == gbdtEncode(fit(threads: 1, seed: 42)))
     }
 
@@ -334,6 +337,7 @@ struct GBDTModelTests {
         p.earlyStoppingRounds = 0
         p.subsample = 0.7
         p.maxBins = maxBins
+        p.trainLossEvery = 1   // the kept round's training loss is checked below
         final class Log: @unchecked Sendable { var items: [TrainingProgress] = [] }
         let log = Log()
         let model = try GBDTLearner(parameters: p).fit(train: data, validation: valid, seed: 9) { log.items.append($0) }
@@ -383,6 +387,9 @@ struct GBDTModelTests {
         #expect(model.treeCount == best + 1)
         #expect(rounds.count == best + 1 + 20)
         #expect(rounds.last!.trainLoss! < rounds.first!.trainLoss!)
+        // The training loss (a logarithm per row) is reported on round 1, every 10th round and the last.
+        let withLoss = rounds.filter { $0.trainLoss != nil }.map(\.iteration)
+        #expect(withLoss == rounds.map(\.iteration).filter { $0 == 1 || $0 % 10 == 0 || $0 == rounds.count })
     }
 
     @Test("sample weights: base score is the weighted prior; up-weighting defaults raises scores")

@@ -19,9 +19,10 @@ import Foundation
 /// validation set has weights) and keeps the best round. The base score is the log-odds of
 /// the weighted training prior.
 ///
-/// Deterministic: the only randomness is `GBDTRandom(seed)`; histograms may be built by
-/// several threads, each owning whole features and adding rows in a fixed order, so the
-/// model is bit-identical for any `threads`.
+/// Deterministic: the only randomness is `GBDTRandom(seed)`; with two threads each owns
+/// whole features of a tree (their histograms and split searches; rows are added in a fixed
+/// order) and the per-thread best splits merge as one scan would, so the model is
+/// bit-identical for any `threads`.
 public struct GBDTLearner: Learner {
     public typealias Model = GBDTModel
     public static let algorithm = "gbdt"
@@ -161,6 +162,8 @@ final class GBDTTrainer {
     let validY: [Double]
     let validW: [Double]?
     var validScore: [Double]
+    /// Per-row validation log-loss terms (scratch of `validationLoss`).
+    var validLossTerms: [Double]
     // Model arrays under construction.
     var mFeature: [Int32] = [], mThreshold: [Float] = [], mDefaultLeft: [UInt8] = []
     var mLeft: [Int32] = [], mRight: [Int32] = [], mValue: [Float] = [], mCover: [Float] = []
@@ -185,9 +188,23 @@ final class GBDTTrainer {
     /// The current tree's features and their first histogram Double (`slotOffset * 3`).
     var treeFeatures: [Int] = []
     var treeFeatureOffsets: [Int] = []
+    /// Per thread: indices into `treeFeatures`, their feature ids and first histogram Doubles
+    /// (`assignParts`); `featurePart[f]`: the part that owns feature f in this tree.
+    var parts: [[Int]] = []
+    var partFeatures: [[Int]] = []
+    var partOffsets: [[Int]] = []
+    var featurePart: [Int] = []
+    /// The two parts' (left, right) splits of `forEachPart`.
+    let partResults: UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>
+    /// The second thread (nil when `threads` is 1); every parallel step splits its work into
+    /// two fixed parts, so the model does not depend on the thread count.
+    let pool: GBDTForkJoin?
 
     init(train: LabeledMatrix, validation: LabeledMatrix?, parameters: GBDTParameters, seed: UInt64) throws {
         p = parameters
+        pool = parameters.threads > 1 ? GBDTForkJoin() : nil
+        partResults = UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>.allocate(capacity: 2)
+        partResults.initialize(repeating: (GBDTSplit(), GBDTSplit()), count: 2)
         bins = try GBDTBins(train.x, maxBins: parameters.maxBins)
         rng = GBDTRandom(seed: seed)
         n = train.rows
@@ -208,6 +225,7 @@ final class GBDTTrainer {
         binsByFeature16 = bins.wide ? GBDTTrainer.transpose(bins.bins16, rows: n, features: nf) : []
         nv = validation?.rows ?? 0
         validScore = [Double](repeating: Double(baseScore), count: nv)
+        validLossTerms = [Double](repeating: 0, count: nv)
         validY = validation?.y.map(Double.init) ?? []
         validW = validation?.weights?.map(Double.init)
         if let v = validation {
@@ -238,20 +256,22 @@ final class GBDTTrainer {
 
     deinit {
         for h in histPool { h.deallocate() }
+        partResults.deinitialize(count: 2)
+        partResults.deallocate()
     }
 
     func run(progress: @Sendable (TrainingProgress) -> Void) -> GBDTModel {
         var bestLoss = Double.infinity
         var bestRound = -1
         var bestNodeCount = 0, bestCatCount = 0
-        _ = lossAndGradients()
+        _ = lossAndGradients(withLoss: false)
         for round in 0..<p.maxRounds {
             growTree()
             if bins.wide { scoreNewTree(bins.bins16, validBins16) } else { scoreNewTree(bins.bins8, validBins8) }
             appendTree()
             var validLoss: Double? = nil
             if nv > 0 {
-                let vl = GBDTTrainer.logLoss(validScore, validY, validW)
+                let vl = validationLoss()
                 validLoss = vl
                 if vl < bestLoss {
                     bestLoss = vl
@@ -260,9 +280,12 @@ final class GBDTTrainer {
                     bestCatCount = mCatBits.count
                 }
             }
-            let trainLoss = lossAndGradients()
-            progress(TrainingProgress(iteration: round + 1, trainLoss: trainLoss, validationLoss: validLoss))
-            if nv > 0, p.earlyStoppingRounds > 0, round - bestRound >= p.earlyStoppingRounds { break }
+            let stop = nv > 0 && p.earlyStoppingRounds > 0 && round - bestRound >= p.earlyStoppingRounds
+            let reportLoss = round == 0 || stop || round == p.maxRounds - 1
+                || (p.trainLossEvery > 0 && (round + 1) % p.trainLossEvery == 0)
+            let trainLoss = lossAndGradients(withLoss: reportLoss)
+            progress(TrainingProgress(iteration: round + 1, trainLoss: reportLoss ? trainLoss : nil, validationLoss: validLoss))
+            if stop { break }
         }
         if nv > 0, bestRound >= 0, bestRound + 1 < mRoots.count {
             let keep = bestRound + 1
@@ -285,28 +308,37 @@ final class GBDTTrainer {
                          catOffset: mCatOffset, catBits: mCatBits)
     }
 
-    /// Mean (weighted) log-loss of logits `s`.
-    static func logLoss(_ s: [Double], _ y: [Double], _ w: [Double]?) -> Double {
-        var sum = 0.0, tw = 0.0
-        s.withUnsafeBufferPointer { s in
-        y.withUnsafeBufferPointer { y in
-            for i in 0..<s.count {
-                let wi = w?[i] ?? 1
-                // log(1 + e^s) - y s, stable
-                let z = s[i]
-                let softplus = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))
-                sum += wi * (softplus - y[i] * z)
-                tw += wi
+    /// Mean (weighted) validation log-loss of the cached validation scores: the per-row terms
+    /// are computed in two halves (on the two threads), then summed in row order, so the
+    /// value is the same as one sequential pass, whatever the thread count.
+    func validationLoss() -> Double {
+        let nv = self.nv
+        validLossTerms.withUnsafeMutableBufferPointer { tp in
+        validScore.withUnsafeBufferPointer { sp in
+        validY.withUnsafeBufferPointer { yp in
+            let work = GBDTUnsafeSendable(value: (tp.baseAddress!, sp.baseAddress!, yp.baseAddress!, validW))
+            let body: @Sendable (Int) -> Void = { part in
+                let (tp, sp, yp, w) = work.value
+                for i in (part == 0 ? 0 : nv / 2)..<(part == 0 ? nv / 2 : nv) {
+                    let wi = w?[i] ?? 1
+                    let z = sp[i]
+                    let softplus = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))
+                    tp[i] = wi * (softplus - yp[i] * z)
+                }
             }
-        }}
+            if let pool, nv >= 1024 { pool.run(body) } else { body(0); body(1) }
+        }}}
+        var sum = 0.0, tw = 0.0
+        for i in 0..<nv { sum += validLossTerms[i]; tw += validW?[i] ?? 1 }
         return tw > 0 ? sum / tw : 0
     }
 
-    /// One pass over the training scores: returns the weighted mean log-loss and stores the
-    /// gradients/hessians of the next round in `gh`. The rows are cut into two fixed halves
-    /// (run on two threads when `threads > 1`) whose loss sums are added in order, so the
-    /// result does not depend on the thread count.
-    func lossAndGradients() -> Double {
+    /// One pass over the training scores: stores the gradients/hessians of the next round in
+    /// `gh` and, when `withLoss`, returns the weighted mean log-loss (else 0; the logarithm per
+    /// row is most of the pass). The rows are cut into two fixed halves (run on two threads
+    /// when `threads > 1`) whose loss sums are added in order, so the result does not depend
+    /// on the thread count.
+    func lossAndGradients(withLoss: Bool) -> Double {
         let n = self.n
         var partial = (0.0, 0.0)
         score.withUnsafeBufferPointer { sp in
@@ -326,14 +358,16 @@ final class GBDTTrainer {
                     let w = wp[i]
                     ghp[2 * i] = (pr - yp[i]) * w
                     ghp[2 * i + 1] = max(pr * (1 - pr), 1e-16) * w
-                    // softplus(z) = z + log(1 + e^-z); for very negative z, e^z directly.
-                    let softplus = z > -30 ? z + log(1 + e) : exp(z)
-                    sum += w * (softplus - yp[i] * z)
+                    if withLoss {
+                        // softplus(z) = z + log(1 + e^-z); for very negative z, e^z directly.
+                        let softplus = z > -30 ? z + log(1 + e) : exp(z)
+                        sum += w * (softplus - yp[i] * z)
+                    }
                 }
                 if c == 0 { pp.pointee.0 = sum } else { pp.pointee.1 = sum }
             }
-            if p.threads > 1 && n >= 8192 {
-                DispatchQueue.concurrentPerform(iterations: 2, execute: body)
+            if let pool, n >= 1024 {
+                pool.run(body)
             } else {
                 body(0); body(1)
             }
@@ -362,8 +396,9 @@ final class GBDTTrainer {
         validBins.withUnsafeBufferPointer { validp in
         validScore.withUnsafeMutableBufferPointer { vsc in
             let work = GBDTUnsafeSendable(value: (tf, tb, dl, tl, tr, co, cb, tv, nb, trainp, oob, sc, validp, vsc))
-            // Task 0: out-of-bag training rows; task 1: validation rows (disjoint outputs).
-            let body: @Sendable (Int) -> Void = { task in
+            // Part c: the c-th half of the out-of-bag training rows and of the validation rows
+            // (disjoint outputs; each row gets one add, so the split does not matter).
+            let body: @Sendable (Int) -> Void = { part in
                 let (tf, tb, dl, tl, tr, co, cb, tv, nb, trainp, oob, sc, validp, vsc) = work.value
                 @inline(__always) func leaf(_ row: UnsafePointer<B>) -> Int {
                     var node = 0
@@ -382,19 +417,18 @@ final class GBDTTrainer {
                     }
                     return node
                 }
-                if task == 0 {
-                    guard oobCount > 0, let base = trainp.baseAddress else { return }
-                    for i in 0..<oobCount {
+                if oobCount > 0, let base = trainp.baseAddress {
+                    for i in (part == 0 ? 0 : oobCount / 2)..<(part == 0 ? oobCount / 2 : oobCount) {
                         let r = Int(oob[i])
                         sc[r] += Double(tv[leaf(base + r * nf)])
                     }
-                } else {
-                    guard nv > 0, let base = validp.baseAddress else { return }
-                    for r in 0..<nv { vsc[r] += Double(tv[leaf(base + r * nf)]) }
+                }
+                if nv > 0, let base = validp.baseAddress {
+                    for r in (part == 0 ? 0 : nv / 2)..<(part == 0 ? nv / 2 : nv) { vsc[r] += Double(tv[leaf(base + r * nf)]) }
                 }
             }
-            if p.threads > 1 && oobCount > 0 && nv > 0 {
-                DispatchQueue.concurrentPerform(iterations: 2, execute: body)
+            if let pool, oobCount + nv >= 512 {
+                pool.run(body)
             } else {
                 body(0); body(1)
             }
@@ -437,62 +471,87 @@ final class GBDTTrainer {
     func releaseHist(_ i: Int) { if i >= 0 { freeHists.append(i) } }
 
     /// Builds the (g, h, count) histogram of rows `rowIndex[start..<start+count]` for the
-    /// tree's features. With several threads each owns a contiguous group of features and
-    /// adds the rows in the same order, so the sums do not depend on the thread count.
-    func buildHist(_ slot: Int, start: Int, count: Int) {
-        if bins.wide { buildHist(bins.bins16, slot, start: start, count: count) } else { buildHist(bins.bins8, slot, start: start, count: count) }
+    /// features of part `part` (`parts[part]`: indices into `treeFeatures`). Each feature's
+    /// slots are zeroed and then added to in row order, so the sums do not depend on which
+    /// thread builds which feature.
+    func buildHist(_ slot: Int, start: Int, count: Int, part: Int) {
+        if bins.wide { buildHist(bins.bins16, slot, start: start, count: count, part: part) } else { buildHist(bins.bins8, slot, start: start, count: count, part: part) }
     }
 
-    func buildHist<B: FixedWidthInteger & UnsignedInteger>(_ binArray: [B], _ slot: Int, start: Int, count: Int) {
+    func buildHist<B: FixedWidthInteger & UnsignedInteger>(_ binArray: [B], _ slot: Int, start: Int, count: Int, part: Int) {
         let nf = self.nf
-        let nfeat = treeFeatures.count
-        let threads = min(p.threads, nfeat)
         let histp = histPool[slot]
+        let ks = parts[part]
+        let m = ks.count
+        guard m > 0 else { return }
         binArray.withUnsafeBufferPointer { binp in
         gh.withUnsafeBufferPointer { ghp in
         rowIndex.withUnsafeBufferPointer { rp in
-        treeFeatures.withUnsafeBufferPointer { fp in
-        treeFeatureOffsets.withUnsafeBufferPointer { op in
-        bins.numBins.withUnsafeBufferPointer { nbp in
-            let work = GBDTUnsafeSendable(value: (binp.baseAddress!, ghp.baseAddress!, rp.baseAddress!, fp.baseAddress!,
-                                                  op.baseAddress!, nbp.baseAddress!, histp))
-            let body: @Sendable (Int, Int) -> Void = { chunk, chunks in
-                let (binp, ghp, rp, fp, op, nbp, histp) = work.value
-                let lo = nfeat * chunk / chunks, hi = nfeat * (chunk + 1) / chunks
-                if lo >= hi { return }
-                for k in lo..<hi {
-                    (histp + op[k]).update(repeating: 0, count: (nbp[fp[k]] + 1) * 3)
-                }
-                let fs = fp + lo, os = op + lo, m = hi - lo
-                // (g, h) are added as one SIMD2 (lane-wise the same IEEE adds as two scalars).
-                let ghRaw = UnsafeRawPointer(ghp), histRaw = UnsafeMutableRawPointer(histp)
-                for i in start..<(start + count) {
-                    let r = Int(rp[i])
-                    let gh = ghRaw.loadUnaligned(fromByteOffset: 16 * r, as: SIMD2<Double>.self)
-                    let row = binp + r * nf
-                    for k in 0..<m {
-                        let s = os[k] + Int(row[fs[k]]) * 3
-                        let acc = histRaw.loadUnaligned(fromByteOffset: 8 * s, as: SIMD2<Double>.self) + gh
-                        histRaw.storeBytes(of: acc, toByteOffset: 8 * s, as: SIMD2<Double>.self)
-                        histp[s + 2] += 1
-                    }
+        partFeatures[part].withUnsafeBufferPointer { fs in
+        partOffsets[part].withUnsafeBufferPointer { os in
+            let binp = binp.baseAddress!, rp = rp.baseAddress!, fs = fs.baseAddress!, os = os.baseAddress!
+            for k in 0..<m { (histp + os[k]).update(repeating: 0, count: (bins.numBins[fs[k]] + 1) * 3) }
+            // (g, h) are added as one SIMD2 (lane-wise the same IEEE adds as two scalars).
+            let ghRaw = UnsafeRawPointer(ghp.baseAddress!), histRaw = UnsafeMutableRawPointer(histp)
+            for i in start..<(start + count) {
+                let r = Int(rp[i])
+                let gh = ghRaw.loadUnaligned(fromByteOffset: 16 * r, as: SIMD2<Double>.self)
+                let row = binp + r * nf
+                for k in 0..<m {
+                    let s = os[k] + Int(row[fs[k]]) * 3
+                    let acc = histRaw.loadUnaligned(fromByteOffset: 8 * s, as: SIMD2<Double>.self) + gh
+                    histRaw.storeBytes(of: acc, toByteOffset: 8 * s, as: SIMD2<Double>.self)
+                    histp[s + 2] += 1
                 }
             }
-            if threads > 1 && count >= 4096 {
-                DispatchQueue.concurrentPerform(iterations: threads) { c in body(c, threads) }
-            } else {
-                body(0, 1)
-            }
-        }}}}}}
+        }}}}}
     }
 
-    /// hist[large] = hist[parent] - hist[small], in place in the parent's buffer.
-    func subtractHist(parent: Int, small: Int) {
+    /// hist[large] = hist[parent] - hist[small] for the features of part `part`, in place in
+    /// the parent's buffer.
+    func subtractHist(parent: Int, small: Int, part: Int) {
         let sp = histPool[small], pp = histPool[parent]
-        for (k, f) in treeFeatures.enumerated() {
-            let o = treeFeatureOffsets[k]
-            for i in o..<(o + (bins.numBins[f] + 1) * 3) { pp[i] -= sp[i] }
+        for (k, f) in zip(partOffsets[part], partFeatures[part]) {
+            for i in k..<(k + (bins.numBins[f] + 1) * 3) { pp[i] -= sp[i] }
         }
+    }
+
+    /// Splits the tree's features into the parts the threads own for the whole tree: each
+    /// thread builds, subtracts and scans its own features' histograms, so they stay in its
+    /// cache (a histogram is ~130 KB; handing a child's to the other core for the split search
+    /// cost more than the search). Parts are balanced on an estimated cost per split (the rows
+    /// of a typical small child plus the bins scanned, subtracted and zeroed), greedily from
+    /// the costliest feature. Each part lists its features in tree order.
+    func assignParts() {
+        let threads = pool == nil ? 1 : 2
+        var load = [Double](repeating: 0, count: threads)
+        var owner = [Int](repeating: 0, count: treeFeatures.count)
+        let typicalRows = Double(n) * Double(max(1, p.maxDepth)) / 2 / Double(max(1, p.maxLeaves - 1))
+        let order = treeFeatures.indices.sorted { a, b in
+            let ca = bins.numBins[treeFeatures[a]], cb = bins.numBins[treeFeatures[b]]
+            return ca != cb ? ca > cb : a < b
+        }
+        for k in order {
+            let cost = typicalRows + 2.5 * Double(bins.numBins[treeFeatures[k]] + 1)
+            let t = load.indices.min { load[$0] < load[$1] }!
+            owner[k] = t
+            load[t] += cost
+        }
+        parts = (0..<threads).map { t in treeFeatures.indices.filter { owner[$0] == t } }
+        partFeatures = parts.map { $0.map { treeFeatures[$0] } }
+        partOffsets = parts.map { $0.map { treeFeatureOffsets[$0] } }
+        featurePart = [Int](repeating: -1, count: nf)
+        for (t, fs) in partFeatures.enumerated() { for f in fs { featurePart[f] = t } }
+    }
+
+    /// The best split over the parts' results: highest gain, ties to the lowest feature id
+    /// (features are scanned in ascending id order, and a later feature replaces the best
+    /// only with a strictly higher gain, so this equals one scan over all features).
+    static func merge(_ a: GBDTSplit, _ b: GBDTSplit) -> GBDTSplit {
+        if b.feature < 0 { return a }
+        if a.feature < 0 { return b }
+        if b.gain > a.gain || (b.gain == a.gain && b.feature < a.feature) { return b }
+        return a
     }
 
     // MARK: - Split finding
@@ -691,15 +750,19 @@ final class GBDTTrainer {
             treeFeatures = rng.sample(k, of: nf)
         }
         treeFeatureOffsets = treeFeatures.map { bins.slotOffset[$0] * 3 }
+        assignParts()
         resetTree()
         appendNode(depth: 0)
 
         var g = 0.0, h = 0.0
         for i in 0..<bagCount { let r = Int(rowIndex[i]); g += gh[2 * r]; h += gh[2 * r + 1] }
         let rootHist = acquireHist()
-        buildHist(rootHist, start: 0, count: bagCount)
         var root = GBDTLeaf(node: 0, start: 0, count: bagCount, g: g, h: h, depth: 0, hist: rootHist, split: GBDTSplit())
-        root.split = findSplit(root, features: nodeFeatures(treeFeatures))
+        let rootFeatures = nodeFeaturesByPart()
+        root.split = forEachPart { me, part in
+            me.buildHist(rootHist, start: 0, count: bagCount, part: part)
+            return (me.findSplit(root, features: rootFeatures[part]), GBDTSplit())
+        }.0
         var leaves = [root]
         while leaves.count < p.maxLeaves {
             // Best leaf to split: highest gain, ties to the lowest node id.
@@ -740,28 +803,21 @@ final class GBDTTrainer {
             if canSplitChildren {
                 let small = acquireHist()
                 let smallIsLeft = lLeaf.count <= rLeaf.count
-                buildHist(small, start: smallIsLeft ? lLeaf.start : rLeaf.start,
-                          count: smallIsLeft ? lLeaf.count : rLeaf.count)
-                subtractHist(parent: leaf.hist, small: small)
-                if smallIsLeft { lLeaf.hist = small; rLeaf.hist = leaf.hist } else { rLeaf.hist = small; lLeaf.hist = leaf.hist }
+                let smallStart = smallIsLeft ? lLeaf.start : rLeaf.start, smallCount = smallIsLeft ? lLeaf.count : rLeaf.count
+                let parentHist = leaf.hist
+                if smallIsLeft { lLeaf.hist = small; rLeaf.hist = parentHist } else { rLeaf.hist = small; lLeaf.hist = parentHist }
                 // Both children's feature draws first (same random sequence as one after the
-                // other: findSplit draws nothing), then the two searches, in parallel when allowed.
-                let lFeatures = nodeFeatures(treeFeatures), rFeatures = nodeFeatures(treeFeatures)
-                if p.threads > 1 {
-                    var pair = (GBDTSplit(), GBDTSplit())
-                    withUnsafeMutablePointer(to: &pair) { pp in
-                        let work = GBDTUnsafeSendable(value: (self, pp, lLeaf, rLeaf, lFeatures, rFeatures))
-                        DispatchQueue.concurrentPerform(iterations: 2) { i in
-                            let (me, pp, l, r, lf, rf) = work.value
-                            if i == 0 { pp.pointee.0 = me.findSplit(l, features: lf) } else { pp.pointee.1 = me.findSplit(r, features: rf) }
-                        }
-                    }
-                    lLeaf.split = pair.0
-                    rLeaf.split = pair.1
-                } else {
-                    lLeaf.split = findSplit(lLeaf, features: lFeatures)
-                    rLeaf.split = findSplit(rLeaf, features: rFeatures)
+                // other: findSplit draws nothing); then per part: the small child's histogram,
+                // the large one's by subtraction, and both split searches.
+                let lFeatures = nodeFeaturesByPart(), rFeatures = nodeFeaturesByPart()
+                let l = lLeaf, r = rLeaf
+                let splits = forEachPart { me, part in
+                    me.buildHist(small, start: smallStart, count: smallCount, part: part)
+                    me.subtractHist(parent: parentHist, small: small, part: part)
+                    return (me.findSplit(l, features: lFeatures[part]), me.findSplit(r, features: rFeatures[part]))
                 }
+                lLeaf.split = splits.0
+                rLeaf.split = splits.1
             } else {
                 releaseHist(leaf.hist)
             }
@@ -782,6 +838,29 @@ final class GBDTTrainer {
         }}
     }
 
+    /// A node's features (ascending ids; drawn when `colsampleByNode` < 1, else the tree's)
+    /// split by the part that owns them.
+    func nodeFeaturesByPart() -> [[Int]] {
+        guard p.colsampleByNode < 1 else { return partFeatures }
+        let features = nodeFeatures(treeFeatures)
+        if parts.count == 1 { return [features] }
+        var out = [[Int]](repeating: [], count: parts.count)
+        for f in features { out[featurePart[f]].append(f) }
+        return out
+    }
+
+    /// Runs `body(self, part)` for every part (on the two threads when there are two) and
+    /// merges the parts' splits in part order.
+    func forEachPart(_ body: (GBDTTrainer, Int) -> (GBDTSplit, GBDTSplit)) -> (GBDTSplit, GBDTSplit) {
+        guard let pool, parts.count == 2 else { return body(self, 0) }
+        return withoutActuallyEscaping(body) { body in
+            let results = partResults
+            let work = GBDTUnsafeSendable(value: (self, results, body))
+            pool.run { part in work.value.1[part] = work.value.2(work.value.0, part) }
+            return (GBDTTrainer.merge(results[0].0, results[1].0), GBDTTrainer.merge(results[0].1, results[1].1))
+        }
+    }
+
     func nodeFeatures(_ treeFeatures: [Int]) -> [Int] {
         guard p.colsampleByNode < 1 else { return treeFeatures }
         let k = max(1, Int((p.colsampleByNode * Double(treeFeatures.count)).rounded()))
@@ -800,36 +879,63 @@ final class GBDTTrainer {
         let f = s.feature
         let missing = B(bins.numBins[f])
         let n = self.n
-        let defaultLeft = s.defaultLeft, splitBin = s.bin
-        var nl = 0, nr = 0
+        let defaultLeft = s.defaultLeft, splitBin = s.bin, isCategorical = s.isCategorical
+        var nl = 0
         binArray.withUnsafeBufferPointer { bp in
         rowIndex.withUnsafeMutableBufferPointer { ri in
         rowTemp.withUnsafeMutableBufferPointer { rt in
         tCatBits.withUnsafeBufferPointer { cb in
             let col = bp.baseAddress! + f * n
-            if s.isCategorical {
-                let bits = cb.baseAddress! + catOffset
-                for i in start..<(start + count) {
-                    let r = ri[i]
-                    let b = col[Int(r)]
-                    let goLeft = b == missing ? defaultLeft : (bits[Int(b) >> 5] >> UInt32(b & 31)) & 1 != 0
-                    // Branch-free: write to both sides, advance one.
-                    ri[start + nl] = r; rt[nr] = r
-                    let l = goLeft ? 1 : 0
-                    nl += l; nr += 1 - l
+            let bits = isCategorical ? cb.baseAddress! + catOffset : nil
+            let ri = ri.baseAddress!, rt = rt.baseAddress!
+            /// Partitions ri[from..<from+m]: left rows compacted to ri[from...], right rows to
+            /// rt[tmp...], both in row order; returns (left, right) counts.
+            @inline(__always) func run(_ from: Int, _ m: Int, _ tmp: Int) -> (Int, Int) {
+                var nl = 0, nr = 0
+                if let bits {
+                    for i in from..<(from + m) {
+                        let r = ri[i]
+                        let b = col[Int(r)]
+                        let goLeft = b == missing ? defaultLeft : (bits[Int(b) >> 5] >> UInt32(b & 31)) & 1 != 0
+                        // Branch-free: write to both sides, advance one.
+                        ri[from + nl] = r; rt[tmp + nr] = r
+                        let l = goLeft ? 1 : 0
+                        nl += l; nr += 1 - l
+                    }
+                } else {
+                    for i in from..<(from + m) {
+                        let r = ri[i]
+                        let b = col[Int(r)]
+                        let goLeft = b == missing ? defaultLeft : Int(b) <= splitBin
+                        ri[from + nl] = r; rt[tmp + nr] = r
+                        let l = goLeft ? 1 : 0
+                        nl += l; nr += 1 - l
+                    }
                 }
-            } else {
-                for i in start..<(start + count) {
-                    let r = ri[i]
-                    let b = col[Int(r)]
-                    let goLeft = b == missing ? defaultLeft : Int(b) <= splitBin
-                    // Branch-free: write to both sides, advance one.
-                    ri[start + nl] = r; rt[nr] = r
-                    let l = goLeft ? 1 : 0
-                    nl += l; nr += 1 - l
-                }
+                return (nl, nr)
             }
-            for k in 0..<nr { ri[start + nl + k] = rt[k] }
+            if let pool, count >= 4096 {
+                // Two halves on the two threads, then L0 L1 R0 R1: the same stable order.
+                let half = count / 2
+                let counts = UnsafeMutablePointer<(Int, Int)>.allocate(capacity: 2)
+                defer { counts.deallocate() }
+                let work = GBDTUnsafeSendable(value: counts)
+                withoutActuallyEscaping(run) { run in
+                    let job = GBDTUnsafeSendable(value: run)
+                    pool.run { part in
+                        work.value[part] = part == 0 ? job.value(start, half, 0) : job.value(start + half, count - half, half)
+                    }
+                }
+                let (nl0, nr0) = counts[0], (nl1, nr1) = counts[1]
+                for k in 0..<nl1 { ri[start + nl0 + k] = ri[start + half + k] }   // moves left: forward copy is safe
+                (ri + start + nl0 + nl1).update(from: rt, count: nr0)
+                (ri + start + nl0 + nl1 + nr0).update(from: rt + half, count: nr1)
+                nl = nl0 + nl1
+            } else {
+                let (l, r) = run(start, count, 0)
+                (ri + start + l).update(from: rt, count: r)
+                nl = l
+            }
         }}}}
         return nl
     }

@@ -54,11 +54,16 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
     public var maxCatToOneHot: Int = 4
     /// Largest number of categories on the bitset (left) side of a sorted partition.
     public var maxCatThreshold: Int = 32
-    /// Worker threads (at most 2 are used): histogram construction of large nodes (features
-    /// are split among threads; each feature's histogram is built by one thread in row order),
-    /// the two children's split searches, and the loss/gradient pass (two fixed halves). The
-    /// model does not depend on the thread count.
+    /// Worker threads (at most 2 are used; `GBDTForkJoin`): each thread owns part of a
+    /// tree's features and builds, subtracts and scans their histograms; large nodes are
+    /// partitioned in two halves; the loss/gradient pass and the scoring of the new tree on
+    /// validation and out-of-bag rows run in two fixed halves. The model does not depend on
+    /// the thread count.
     public var threads: Int = 2
+    /// Progress reports the training log-loss on round 1, every `trainLossEvery` rounds and
+    /// on the last round (0: only those two). It costs a logarithm per training row, so it is
+    /// not computed on every round (the validation loss, which early stopping needs, is).
+    public var trainLossEvery: Int = 10
 
     public init() {}
 
@@ -84,6 +89,7 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
         guard catSmooth >= 0, catL2 >= 0 else { throw bad("catSmooth/catL2", "\(catSmooth)/\(catL2)", "must be >= 0") }
         guard maxCatToOneHot >= 0, maxCatThreshold >= 1 else { throw bad("maxCatThreshold", maxCatThreshold, "must be >= 1") }
         guard threads >= 1 else { throw bad("threads", threads, "must be >= 1") }
+        guard trainLossEvery >= 0 else { throw bad("trainLossEvery", trainLossEvery, "must be >= 0") }
     }
 }
 

@@ -99,10 +99,10 @@ struct TrainCommand: ParsableCommand {
         console.finish()
         let id = try outcome.artifact.write(to: out)
 
-        print("algorithm    validation ROC AUC   validation log loss   seconds")
+        print("algorithm    validation ROC AUC   validation log loss   fit seconds")
         for e in outcome.leaderboard.sorted(by: { $0.validationAUC > $1.validationAUC }) {
             let mark = e.algorithm == outcome.artifact.model.algorithm ? " *" : ""
-            print("\(e.algorithm.padding(toLength: 12, withPad: " ", startingAt: 0)) \(format(e.validationAUC).padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(e.validationLogLoss).padding(toLength: 21, withPad: " ", startingAt: 0)) \(format(e.seconds, 1))\(mark)")
+            print("\(e.algorithm.padding(toLength: 12, withPad: " ", startingAt: 0)) \(format(e.validationAUC).padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(e.validationLogLoss).padding(toLength: 21, withPad: " ", startingAt: 0)) \(format(e.fitSeconds, 2))\(mark)")
         }
         let t = outcome.artifact.threshold
         print("threshold \(format(t.threshold, 6)) (\(t.mode)\(t.satisfied ? "" : ", rule NOT met")): validation precision \(format(t.precision, 3)) recall \(format(t.recall, 3))")

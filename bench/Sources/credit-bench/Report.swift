@@ -31,10 +31,12 @@ struct PeersReport: Codable {
     var libraries: [String: Library]
 }
 
-/// Our training times (bench/run.sh times `credit train`).
+/// Our training times: `credit train` wall clock (bench/run.sh) and the learner's fit alone
+/// (`fit_seconds` of its metrics JSON).
 struct TrainTime: Codable {
     var algorithm: String
     var seconds: Double?
+    var fitSeconds: Double?
     var status: String
 }
 
@@ -136,8 +138,9 @@ struct ReportCommand: ParsableCommand {
         }
         let gbdt = train.first { $0.algorithm == "gbdt" }
         if let xgb = peers?.libraries["xgboost"]?.trainSeconds {
-            if let g = gbdt, let s = g.seconds {
-                goals.add(["GBDT training no slower than XGBoost hist", String(format: "%.2f s vs %.2f s", s, xgb), verdict(s <= xgb)])
+            if let g = gbdt, let s = g.fitSeconds ?? g.seconds {
+                goals.add(["GBDT training no slower than XGBoost hist (our fit vs DMatrix + train, same rows and trees)",
+                           String(format: "%.2f s vs %.2f s", s, xgb), verdict(s <= xgb)])
             } else {
                 goals.add(["GBDT training no slower than XGBoost hist", "gbdt: \(gbdt?.status ?? "not run")", "not measured"])
             }
@@ -175,9 +178,11 @@ struct ReportCommand: ParsableCommand {
             }
             md += t.text
         } else { md += "(not run)\n" }
-        md += "\n## Our training times (`credit train`, wall clock, includes reading the loan book)\n\n"
-        var tt = MarkdownTable(["algorithm", "seconds", "status"])
-        for t in train { tt.add([t.algorithm, t.seconds.map { String(format: "%.2f", $0) } ?? "—", t.status]) }
+        md += "\n## Our training times\n\n`credit train` wall clock (reads the loan book, cleans, fits, evaluates, writes the artifact) and the learner's fit alone (`fit_seconds` in its metrics JSON: binning or encoding, training, early stopping on the validation rows).\n\n"
+        var tt = MarkdownTable(["algorithm", "`credit train` s", "fit s", "status"])
+        for t in train {
+            tt.add([t.algorithm, t.seconds.map { String(format: "%.2f", $0) } ?? "—", t.fitSeconds.map { String(format: "%.2f", $0) } ?? "—", t.status])
+        }
         md += tt.text
         md += "\n" + (read("notes.md") ?? "")
         try md.write(toFile: out, atomically: true, encoding: .utf8)

@@ -183,8 +183,23 @@ final class GBDTTrainer {
     var oobIndex: [Int32]
     var oobCount = 0
     /// Histogram buffers of `bins.totalSlots * 3` Doubles (g, h, count per slot).
+    ///
+    /// Wide features (more than `sparseAbove` slots, default 1024: income's 4,096 on the loan
+    /// book, three quarters of all slots) also keep a bitmap per buffer of the slots that may
+    /// be non-zero (`histBits`, from word `bitBase[f]`, so features never share a word): a
+    /// slot whose bit is clear is exactly zero, so the subtraction, the split scan and the
+    /// clearing visit only marked bins — a deep node touches a few hundred of income's bins.
+    /// The same adds happen in the same order as over the dense slots (skipped slots would add
+    /// 0.0), so models are bit-identical to a dense scan. Free buffers have wide features'
+    /// slots zero and bits clear (`releaseHist` clears them); narrow features are zeroed when
+    /// built.
     var histPool: [UnsafeMutablePointer<Double>] = []
+    var histBits: [UnsafeMutablePointer<UInt64>] = []
     var freeHists: [Int] = []
+    /// First bitmap word of each wide feature (-1: narrow, dense).
+    let bitBase: [Int]
+    let bitWords: Int
+    static let defaultSparseAbove = 1024
     /// The current tree's features and their first histogram Double (`slotOffset * 3`).
     var treeFeatures: [Int] = []
     var treeFeatureOffsets: [Int] = []
@@ -193,6 +208,9 @@ final class GBDTTrainer {
     var parts: [[Int]] = []
     var partFeatures: [[Int]] = []
     var partOffsets: [[Int]] = []
+    /// The parts' narrow (dense) and wide (bitmap) features, their slot offsets and bitmap words.
+    var partDense: [[Int]] = [], partDenseOffsets: [[Int]] = []
+    var partWide: [[Int]] = [], partWideOffsets: [[Int]] = [], partWideBits: [[Int]] = []
     var featurePart: [Int] = []
     /// The two parts' (left, right) splits of `forEachPart`.
     let partResults: UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>
@@ -200,7 +218,10 @@ final class GBDTTrainer {
     /// two fixed parts, so the model does not depend on the thread count.
     let pool: GBDTForkJoin?
 
-    init(train: LabeledMatrix, validation: LabeledMatrix?, parameters: GBDTParameters, seed: UInt64) throws {
+    /// `sparseAbove`: features with more histogram slots than this keep bitmaps (tests set it
+    /// to compare the sparse and dense paths).
+    init(train: LabeledMatrix, validation: LabeledMatrix?, parameters: GBDTParameters, seed: UInt64,
+         sparseAbove: Int = GBDTTrainer.defaultSparseAbove) throws {
         p = parameters
         pool = parameters.threads > 1 ? GBDTForkJoin() : nil
         partResults = UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>.allocate(capacity: 2)
@@ -218,6 +239,16 @@ final class GBDTTrainer {
         baseScore = Float(log(pw / (tw - pw)))
         score = [Double](repeating: Double(baseScore), count: n)
         gh = [Double](repeating: 0, count: 2 * n)
+        var wordOffset = 0, bases: [Int] = []
+        for j in 0..<nf {
+            if bins.numBins[j] + 1 > sparseAbove {
+                bases.append(wordOffset); wordOffset += (bins.numBins[j] + 1 + 63) / 64
+            } else {
+                bases.append(-1)
+            }
+        }
+        bitBase = bases
+        bitWords = max(wordOffset, 1)
         rowIndex = [Int32](repeating: 0, count: n)
         rowTemp = [Int32](repeating: 0, count: n)
         oobIndex = [Int32](repeating: 0, count: n)
@@ -256,6 +287,7 @@ final class GBDTTrainer {
 
     deinit {
         for h in histPool { h.deallocate() }
+        for b in histBits { b.deallocate() }
         partResults.deinitialize(count: 2)
         partResults.deallocate()
     }
@@ -465,10 +497,38 @@ final class GBDTTrainer {
         let buf = UnsafeMutablePointer<Double>.allocate(capacity: count)
         buf.initialize(repeating: 0, count: count)
         histPool.append(buf)
+        let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: bitWords)
+        bits.initialize(repeating: 0, count: bitWords)
+        histBits.append(bits)
         return histPool.count - 1
     }
 
-    func releaseHist(_ i: Int) { if i >= 0 { freeHists.append(i) } }
+    /// Returns a buffer to the pool, zeroing its wide features' marked slots and bitmaps.
+    func releaseHist(_ i: Int) {
+        guard i >= 0 else { return }
+        let h = histPool[i], bits = histBits[i]
+        for j in 0..<nf where bitBase[j] >= 0 {
+            let o = bins.slotOffset[j] * 3, words = bits + bitBase[j], limit = bins.numBins[j] + 1
+            GBDTTrainer.forEachSetBit(words, below: limit) { b in (h + o + b * 3).update(repeating: 0, count: 3) }
+            words.update(repeating: 0, count: (limit + 63) / 64)
+        }
+        freeHists.append(i)
+    }
+
+    /// Calls `body(b)` for every set bit b < `limit` of `words`, in ascending order.
+    @inline(__always)
+    static func forEachSetBit(_ words: UnsafePointer<UInt64>, below limit: Int, _ body: (Int) -> Void) {
+        guard limit > 0 else { return }
+        let nw = (limit + 63) >> 6
+        for w in 0..<nw {
+            var word = words[w]
+            if w == nw - 1 && limit & 63 != 0 { word &= (1 << UInt64(limit & 63)) &- 1 }
+            while word != 0 {
+                body(w << 6 | word.trailingZeroBitCount)
+                word &= word &- 1
+            }
+        }
+    }
 
     /// Builds the (g, h, count) histogram of rows `rowIndex[start..<start+count]` for the
     /// features of part `part` (`parts[part]`: indices into `treeFeatures`). Each feature's
@@ -480,16 +540,18 @@ final class GBDTTrainer {
 
     func buildHist<B: FixedWidthInteger & UnsignedInteger>(_ binArray: [B], _ slot: Int, start: Int, count: Int, part: Int) {
         let nf = self.nf
-        let histp = histPool[slot]
-        let ks = parts[part]
-        let m = ks.count
-        guard m > 0 else { return }
+        let histp = histPool[slot], bitsp = histBits[slot]
+        let m = partDense[part].count, ms = partWide[part].count
+        guard m + ms > 0 else { return }
         binArray.withUnsafeBufferPointer { binp in
         gh.withUnsafeBufferPointer { ghp in
         rowIndex.withUnsafeBufferPointer { rp in
-        partFeatures[part].withUnsafeBufferPointer { fs in
-        partOffsets[part].withUnsafeBufferPointer { os in
-            let binp = binp.baseAddress!, rp = rp.baseAddress!, fs = fs.baseAddress!, os = os.baseAddress!
+        partDense[part].withUnsafeBufferPointer { fs in
+        partDenseOffsets[part].withUnsafeBufferPointer { os in
+        partWide[part].withUnsafeBufferPointer { ws in
+        partWideOffsets[part].withUnsafeBufferPointer { wo in
+        partWideBits[part].withUnsafeBufferPointer { wb in
+            let binp = binp.baseAddress!, rp = rp.baseAddress!
             for k in 0..<m { (histp + os[k]).update(repeating: 0, count: (bins.numBins[fs[k]] + 1) * 3) }
             // (g, h) are added as one SIMD2 (lane-wise the same IEEE adds as two scalars).
             let ghRaw = UnsafeRawPointer(ghp.baseAddress!), histRaw = UnsafeMutableRawPointer(histp)
@@ -503,16 +565,33 @@ final class GBDTTrainer {
                     histRaw.storeBytes(of: acc, toByteOffset: 8 * s, as: SIMD2<Double>.self)
                     histp[s + 2] += 1
                 }
+                for k in 0..<ms {
+                    let b = Int(row[ws[k]])
+                    let s = wo[k] + b * 3
+                    bitsp[wb[k] + (b >> 6)] |= 1 << UInt64(b & 63)
+                    let acc = histRaw.loadUnaligned(fromByteOffset: 8 * s, as: SIMD2<Double>.self) + gh
+                    histRaw.storeBytes(of: acc, toByteOffset: 8 * s, as: SIMD2<Double>.self)
+                    histp[s + 2] += 1
+                }
             }
-        }}}}}
+        }}}}}}}}
     }
 
     /// hist[large] = hist[parent] - hist[small] for the features of part `part`, in place in
     /// the parent's buffer.
     func subtractHist(parent: Int, small: Int, part: Int) {
-        let sp = histPool[small], pp = histPool[parent]
+        let sp = histPool[small], pp = histPool[parent], sbits = histBits[small]
         for (k, f) in zip(partOffsets[part], partFeatures[part]) {
-            for i in k..<(k + (bins.numBins[f] + 1) * 3) { pp[i] -= sp[i] }
+            if bitBase[f] >= 0 {
+                // Only the small child's marked slots (elsewhere it is 0, and p - 0 = p); the
+                // parent's marks cover the small child's, so they stay the large child's marks.
+                GBDTTrainer.forEachSetBit(sbits + bitBase[f], below: bins.numBins[f] + 1) { b in
+                    let i = k + b * 3
+                    pp[i] -= sp[i]; pp[i + 1] -= sp[i + 1]; pp[i + 2] -= sp[i + 2]
+                }
+            } else {
+                for i in k..<(k + (bins.numBins[f] + 1) * 3) { pp[i] -= sp[i] }
+            }
         }
     }
 
@@ -540,6 +619,11 @@ final class GBDTTrainer {
         parts = (0..<threads).map { t in treeFeatures.indices.filter { owner[$0] == t } }
         partFeatures = parts.map { $0.map { treeFeatures[$0] } }
         partOffsets = parts.map { $0.map { treeFeatureOffsets[$0] } }
+        partDense = partFeatures.map { $0.filter { bitBase[$0] < 0 } }
+        partDenseOffsets = partDense.map { $0.map { bins.slotOffset[$0] * 3 } }
+        partWide = partFeatures.map { $0.filter { bitBase[$0] >= 0 } }
+        partWideOffsets = partWide.map { $0.map { bins.slotOffset[$0] * 3 } }
+        partWideBits = partWide.map { $0.map { bitBase[$0] } }
         featurePart = [Int](repeating: -1, count: nf)
         for (t, fs) in partFeatures.enumerated() { for f in fs { featurePart[f] = t } }
     }
@@ -573,7 +657,7 @@ final class GBDTTrainer {
         var best = GBDTSplit()
         guard leaf.depth < p.maxDepth, leaf.count >= 2 * p.minDataInLeaf, leaf.h >= 2 * p.minChildWeight else { return best }
         let parentScore = leafScore(leaf.g, leaf.h, p.lambda)
-        let hist = UnsafePointer(histPool[leaf.hist])
+        let hist = UnsafePointer(histPool[leaf.hist]), bits = UnsafePointer(histBits[leaf.hist])
         let minGain = max(p.minSplitGain, 1e-12)
         let minData = p.minDataInLeaf, minChild = p.minChildWeight, lambda = p.lambda, alpha = p.alpha
         for f in features {
@@ -584,24 +668,27 @@ final class GBDTTrainer {
             if bins.cardinality[f] == 0 {
                 if nb < 2 { continue }
                 let h = hist + o
+                // Wide features visit only their marked bins (unmarked slots are exactly zero).
+                let wide = bitBase[f] >= 0, words = bits + max(bitBase[f], 0)
                 if alpha == 0 && mc == 0 {
                     // Hot path: no L1, no missing values in the node (missing right is the only case).
                     // Counts are exact small integers in Double (no conversions in the loop).
                     var lg = 0.0, lh = 0.0, lc = 0.0
                     let totCD = Double(totC), minDataD = Double(minData)
                     var bestGain = best.gain, bestBin = -1
-                    for b in 0..<(nb - 1) {
+                    var cg = 0.0, ch = 0.0, ccD = 0.0   // left sums at the best bin
+                    @inline(__always) func visit(_ b: Int) {
                         let c = h[b * 3 + 2]
                         lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
-                        if c == 0 { continue } // same partition as the previous bin
+                        if c == 0 { return } // same partition as the previous bin
                         let rg = totG - lg, rh = totH - lh, rc = totCD - lc
-                        if lc < minDataD || rc < minDataD || lh < minChild || rh < minChild { continue }
+                        if lc < minDataD || rc < minDataD || lh < minChild || rh < minChild { return }
                         let gain = lg * lg / (lh + lambda) + rg * rg / (rh + lambda) - parentScore
-                        if gain > bestGain && gain > minGain { bestGain = gain; bestBin = b }
+                        if gain > bestGain && gain > minGain { bestGain = gain; bestBin = b; cg = lg; ch = lh; ccD = lc }
                     }
+                    if wide { GBDTTrainer.forEachSetBit(words, below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
                     if bestBin >= 0 {
-                        var cg = 0.0, ch = 0.0, cc = 0
-                        for b in 0...bestBin { cg += h[b * 3]; ch += h[b * 3 + 1]; cc += Int(h[b * 3 + 2]) }
+                        let cc = Int(ccD)
                         let rg = totG - cg, rh = totH - ch, rc = totC - cc
                         best = GBDTSplit(gain: bestGain, feature: f, bin: bestBin, defaultLeft: ch > rh, isCategorical: false,
                                          leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
@@ -614,25 +701,30 @@ final class GBDTTrainer {
                     var lg = 0.0, lh = 0.0, lc = 0.0
                     let totCD = Double(totC), minDataD = Double(minData), mcD = Double(mc)
                     var bestGain = best.gain, bestBin = -1, bestMissLeft = false
-                    for b in 0..<(nb - 1) {
+                    var sg = 0.0, sh = 0.0, scD = 0.0   // left sums (without missing) at the best bin
+                    @inline(__always) func visit(_ b: Int) {
                         let c = h[b * 3 + 2]
                         lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
-                        if c == 0 { continue } // same partition as the previous bin
+                        if c == 0 { return } // same partition as the previous bin
                         let rg = totG - lg, rh = totH - lh, rc = totCD - lc
                         if !(lc < minDataD || rc < minDataD || lh < minChild || rh < minChild) {
                             let gain = lg * lg / (lh + lambda) + rg * rg / (rh + lambda) - parentScore
-                            if gain > bestGain && gain > minGain { bestGain = gain; bestBin = b; bestMissLeft = false }
+                            if gain > bestGain && gain > minGain {
+                                bestGain = gain; bestBin = b; bestMissLeft = false; sg = lg; sh = lh; scD = lc
+                            }
                         }
                         let cg = lg + mg, ch = lh + mh, cc = lc + mcD
                         let rg2 = totG - cg, rh2 = totH - ch, rc2 = totCD - cc
                         if !(cc < minDataD || rc2 < minDataD || ch < minChild || rh2 < minChild) {
                             let gain = cg * cg / (ch + lambda) + rg2 * rg2 / (rh2 + lambda) - parentScore
-                            if gain > bestGain && gain > minGain { bestGain = gain; bestBin = b; bestMissLeft = true }
+                            if gain > bestGain && gain > minGain {
+                                bestGain = gain; bestBin = b; bestMissLeft = true; sg = lg; sh = lh; scD = lc
+                            }
                         }
                     }
+                    if wide { GBDTTrainer.forEachSetBit(words, below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
                     if bestBin >= 0 {
-                        var sg = 0.0, sh = 0.0, sc = 0
-                        for b in 0...bestBin { sg += h[b * 3]; sh += h[b * 3 + 1]; sc += Int(h[b * 3 + 2]) }
+                        let sc = Int(scD)
                         let cg = bestMissLeft ? sg + mg : sg, ch = bestMissLeft ? sh + mh : sh, cc = bestMissLeft ? sc + mc : sc
                         let rg = totG - cg, rh = totH - ch, rc = totC - cc
                         best = GBDTSplit(gain: bestGain, feature: f, bin: bestBin, defaultLeft: bestMissLeft, isCategorical: false,

@@ -46,6 +46,8 @@ public struct TrainingError: Error, CustomStringConvertible, Sendable {
 public struct TrainingOutcome: Sendable {
     public var artifact: ModelArtifact
     public var modelID: String
+    /// The artifact's `.credit` file bytes (encoded once; the model id is their body's hash).
+    public var fileData: Data
     public var leaderboard: [LeaderboardEntry]
     public var validation: EvaluationMetrics
     /// Nil when there are no test rows.
@@ -161,8 +163,9 @@ public enum Trainer {
                                      threshold: choice,
                                      metrics: ArtifactMetrics(training: trainingMetrics, validation: validationMetrics),
                                      training: info)
-        let id = ModelArtifact.modelID(body: try artifact.body())
-        return TrainingOutcome(artifact: artifact, modelID: id, leaderboard: leaderboard, validation: validationMetrics,
+        let file = try artifact.fileData()
+        return TrainingOutcome(artifact: artifact, modelID: file.modelID, fileData: file.data, leaderboard: leaderboard,
+                               validation: validationMetrics,
                                test: testMetrics, cleaningReport: cleaned.report)
     }
 

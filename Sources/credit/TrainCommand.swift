@@ -97,7 +97,8 @@ struct TrainCommand: ParsableCommand {
         let outcome = try Trainer.train(raw: raw, spec: spec, options: options,
                                         log: { console.log($0) }, progress: { console.update($0, $1) })
         console.finish()
-        let id = try outcome.artifact.write(to: out)
+        try outcome.fileData.write(to: URL(fileURLWithPath: out), options: .atomic)
+        let id = outcome.modelID
 
         print("algorithm    validation ROC AUC   validation log loss   fit seconds")
         for e in outcome.leaderboard.sorted(by: { $0.validationAUC > $1.validationAUC }) {

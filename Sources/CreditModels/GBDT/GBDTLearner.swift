@@ -99,7 +99,7 @@ struct GBDTRandom {
     }
 }
 
-/// Wraps a value that is shared across `concurrentPerform` workers which write disjoint parts.
+/// Wraps a value shared by the two threads of a `GBDTForkJoin.run`, which write disjoint parts.
 struct GBDTUnsafeSendable<T>: @unchecked Sendable {
     let value: T
 }
@@ -200,14 +200,11 @@ final class GBDTTrainer {
     let bitBase: [Int]
     let bitWords: Int
     static let defaultSparseAbove = 1024
-    /// The current tree's features and their first histogram Double (`slotOffset * 3`).
+    /// The current tree's features (ascending ids).
     var treeFeatures: [Int] = []
-    var treeFeatureOffsets: [Int] = []
-    /// Per thread: indices into `treeFeatures`, their feature ids and first histogram Doubles
-    /// (`assignParts`); `featurePart[f]`: the part that owns feature f in this tree.
-    var parts: [[Int]] = []
+    /// Per thread (`assignParts`): the features it owns in this tree (ascending ids);
+    /// `featurePart[f]`: the part that owns feature f.
     var partFeatures: [[Int]] = []
-    var partOffsets: [[Int]] = []
     /// The parts' narrow (dense) and wide (bitmap) features, their slot offsets and bitmap words.
     var partDense: [[Int]] = [], partDenseOffsets: [[Int]] = []
     var partWide: [[Int]] = [], partWideOffsets: [[Int]] = [], partWideBits: [[Int]] = []
@@ -531,7 +528,7 @@ final class GBDTTrainer {
     }
 
     /// Builds the (g, h, count) histogram of rows `rowIndex[start..<start+count]` for the
-    /// features of part `part` (`parts[part]`: indices into `treeFeatures`). Each feature's
+    /// features of part `part` (`partFeatures[part]`). Each feature's
     /// slots are zeroed and then added to in row order, so the sums do not depend on which
     /// thread builds which feature.
     func buildHist(_ slot: Int, start: Int, count: Int, part: Int) {
@@ -581,16 +578,15 @@ final class GBDTTrainer {
     /// the parent's buffer.
     func subtractHist(parent: Int, small: Int, part: Int) {
         let sp = histPool[small], pp = histPool[parent], sbits = histBits[small]
-        for (k, f) in zip(partOffsets[part], partFeatures[part]) {
-            if bitBase[f] >= 0 {
-                // Only the small child's marked slots (elsewhere it is 0, and p - 0 = p); the
-                // parent's marks cover the small child's, so they stay the large child's marks.
-                GBDTTrainer.forEachSetBit(sbits + bitBase[f], below: bins.numBins[f] + 1) { b in
-                    let i = k + b * 3
-                    pp[i] -= sp[i]; pp[i + 1] -= sp[i + 1]; pp[i + 2] -= sp[i + 2]
-                }
-            } else {
-                for i in k..<(k + (bins.numBins[f] + 1) * 3) { pp[i] -= sp[i] }
+        for (k, f) in zip(partDenseOffsets[part], partDense[part]) {
+            for i in k..<(k + (bins.numBins[f] + 1) * 3) { pp[i] -= sp[i] }
+        }
+        // Wide features: only the small child's marked slots (elsewhere it is 0, and p - 0 = p);
+        // the parent's marks cover the small child's, so they stay the large child's marks.
+        for (k, (f, w)) in zip(partWideOffsets[part], zip(partWide[part], partWideBits[part])) {
+            GBDTTrainer.forEachSetBit(sbits + w, below: bins.numBins[f] + 1) { b in
+                let i = k + b * 3
+                pp[i] -= sp[i]; pp[i + 1] -= sp[i + 1]; pp[i + 2] -= sp[i + 2]
             }
         }
     }
@@ -616,9 +612,7 @@ final class GBDTTrainer {
             owner[k] = t
             load[t] += cost
         }
-        parts = (0..<threads).map { t in treeFeatures.indices.filter { owner[$0] == t } }
-        partFeatures = parts.map { $0.map { treeFeatures[$0] } }
-        partOffsets = parts.map { $0.map { treeFeatureOffsets[$0] } }
+        partFeatures = (0..<threads).map { t in treeFeatures.indices.filter { owner[$0] == t }.map { treeFeatures[$0] } }
         partDense = partFeatures.map { $0.filter { bitBase[$0] < 0 } }
         partDenseOffsets = partDense.map { $0.map { bins.slotOffset[$0] * 3 } }
         partWide = partFeatures.map { $0.filter { bitBase[$0] >= 0 } }
@@ -841,7 +835,6 @@ final class GBDTTrainer {
             let k = max(1, Int((p.colsampleByTree * Double(nf)).rounded()))
             treeFeatures = rng.sample(k, of: nf)
         }
-        treeFeatureOffsets = treeFeatures.map { bins.slotOffset[$0] * 3 }
         assignParts()
         resetTree()
         appendNode(depth: 0)
@@ -935,8 +928,8 @@ final class GBDTTrainer {
     func nodeFeaturesByPart() -> [[Int]] {
         guard p.colsampleByNode < 1 else { return partFeatures }
         let features = nodeFeatures(treeFeatures)
-        if parts.count == 1 { return [features] }
-        var out = [[Int]](repeating: [], count: parts.count)
+        if partFeatures.count == 1 { return [features] }
+        var out = [[Int]](repeating: [], count: partFeatures.count)
         for f in features { out[featurePart[f]].append(f) }
         return out
     }
@@ -944,7 +937,7 @@ final class GBDTTrainer {
     /// Runs `body(self, part)` for every part (on the two threads when there are two) and
     /// merges the parts' splits in part order.
     func forEachPart(_ body: (GBDTTrainer, Int) -> (GBDTSplit, GBDTSplit)) -> (GBDTSplit, GBDTSplit) {
-        guard let pool, parts.count == 2 else { return body(self, 0) }
+        guard let pool, partFeatures.count == 2 else { return body(self, 0) }
         return withoutActuallyEscaping(body) { body in
             let results = partResults
             let work = GBDTUnsafeSendable(value: (self, results, body))

@@ -31,7 +31,6 @@ let haswellKernels: [SwiftSetting] = optimized
 
 let package = Package(
     name: "credit-risk",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "credit", targets: ["credit"]),
         .library(name: "CreditData", targets: ["CreditData"]),
@@ -50,12 +49,17 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
+        // The vocabulary every layer shares (no third-party code, no I/O).
+        .target(name: "CreditDomain", swiftSettings: optimized),
+        // The one address grammar and socket helpers (daemon listeners, clients, benchmark).
+        .target(name: "CreditNet"),
         .target(
             name: "CreditData",
             dependencies: [
-                "CreditCore",
+                "CreditCore", "CreditDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,14 +77,13 @@ let package = Package(
         .executableTarget(
             name: "credit",
             dependencies: [
-                "CreditData", "CreditCore", "CreditModels", "CreditClient",
+                "CreditData", "CreditCore", "CreditModels", "CreditClient", "CreditWire", "CreditDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
         // Test fixtures shared by the test targets (synthetic book, the shared loan book).
-        .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore"],
+        .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore", "CreditDomain", "CreditNet", "CreditWire"],
                 path: "Tests/CreditTestSupport"),
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(
@@ -101,49 +104,61 @@ let package = Package(
             dependencies: ["CProtobufC"],
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
-        .target(name: "CreditWire", dependencies: ["CCreditProto", "CProtobufC"], swiftSettings: optimized),
+        .target(name: "CreditWire", dependencies: ["CCreditProto", "CProtobufC", "CreditDomain"], swiftSettings: optimized),
+        // The face-independent scoring service: model slot, loading, method semantics,
+        // request validation and binding, stats and metrics.
         .target(
-            name: "CreditServer",
+            name: "CreditService",
             dependencies: [
-                "CreditWire",
+                "CreditDomain", "CreditCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: optimized
         ),
-        // The one adapter between the daemon and the models: ScoringModel as a ScoringBackend.
-        .target(name: "CreditModelServing", dependencies: ["CreditServer", "CreditModels"], swiftSettings: optimized),
+        // The protobuf face: listeners, connections, worker pool, frames <-> service calls.
+        .target(
+            name: "CreditServer",
+            dependencies: [
+                "CreditService", "CreditWire", "CreditNet", "CreditDomain", "CreditCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: optimized
+        ),
+        // The one adapter between the service and the models: ScoringModel as a ScoringBackend.
+        .target(name: "CreditModelServing", dependencies: ["CreditService", "CreditModels", "CreditDomain"], swiftSettings: optimized),
         .executableTarget(
             name: "creditd",
             dependencies: [
-                "CreditServer", "CreditModelServing", "CreditCore",
+                "CreditServer", "CreditService", "CreditModelServing", "CreditCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The async client library for creditd (pool, pipelining, deadlines, reconnect).
-        .target(name: "CreditClient", dependencies: ["CreditWire"]),
+        .target(name: "CreditClient", dependencies: ["CreditWire", "CreditNet", "CreditDomain", "CreditCore"]),
         .testTarget(
             name: "CreditClientTests",
             // The executables are dependencies so the subprocess tests find them built.
-            dependencies: ["CreditClient", "CreditWire", "CreditModels", "CreditData", "credit", "creditd"],
+            dependencies: ["CreditClient", "CreditWire", "CreditModels", "CreditData", "CreditDomain", "CreditNet", "credit", "creditd"],
             swiftSettings: optimized
         ),
-        .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto", "CreditCore"]),
-        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData", "CreditCore", "CreditTestSupport"]),
+        .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto", "CreditCore", "CreditDomain"]),
+        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditService", "CreditWire", "CreditNet", "CreditDomain", "CreditModelServing", "CreditModels", "CreditData", "CreditCore", "CreditTestSupport"]),
         // Benchmarks (bench/README.md): the harness logic (load generator, schedules,
         // percentiles, reports) is a library so CI tests it; `credit-bench` is the thin
         // executable (serving runs, kernels vs OpenBLAS via dlopen, allocations, peers' tables).
         .target(
             name: "CreditBench",
-            dependencies: ["CreditWire", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["CreditWire", "CreditNet", "CreditCore", "CreditDomain", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "bench/Sources/CreditBench",
             swiftSettings: optimized
         ),
         .executableTarget(
             name: "credit-bench",
             dependencies: [
-                "CreditBench", "CreditWire", "CreditCore", "CreditModels", "CreditData",
+                "CreditBench", "CreditWire", "CreditCore", "CreditModels", "CreditData", "CreditDomain", "CreditNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources/credit-bench"

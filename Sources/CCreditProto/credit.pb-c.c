@@ -1909,7 +1909,7 @@ const ProtobufCMessageDescriptor credit__model_info_request__descriptor =
   (ProtobufCMessageInit) credit__model_info_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor credit__model_info_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor credit__model_info_response__field_descriptors[8] =
 {
   {
     "model_id",
@@ -1983,19 +1983,45 @@ static const ProtobufCFieldDescriptor credit__model_info_response__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "id_field",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Credit__ModelInfoResponse, id_field),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "query",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Credit__ModelInfoResponse, query),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned credit__model_info_response__field_indices_by_name[] = {
   1,   /* field[1] = algorithm */
   4,   /* field[4] = fields */
+  6,   /* field[6] = id_field */
   5,   /* field[5] = metrics */
   0,   /* field[0] = model_id */
+  7,   /* field[7] = query */
   2,   /* field[2] = threshold */
   3,   /* field[3] = threshold_mode */
 };
 static const ProtobufCIntRange credit__model_info_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor credit__model_info_response__descriptor =
 {
@@ -2005,7 +2031,7 @@ const ProtobufCMessageDescriptor credit__model_info_response__descriptor =
   "Credit__ModelInfoResponse",
   "credit",
   sizeof(Credit__ModelInfoResponse),
-  6,
+  8,
   credit__model_info_response__field_descriptors,
   credit__model_info_response__field_indices_by_name,
   1,  credit__model_info_response__number_ranges,

@@ -1,3 +1,6 @@
+import CreditCore
+import CreditDomain
+import CreditNet
 import CreditWire
 import Foundation
 #if canImport(Glibc)
@@ -13,8 +16,8 @@ import Darwin
 /// waiting task. When the socket breaks, every request in flight fails with
 /// `.connectionLost` and the connection stays dead (`isAlive == false`); `DaemonClient`
 /// then opens a new one. Call `close()` when done (the reader thread keeps it alive).
-public final class DaemonConnection: @unchecked Sendable {
-    public let address: DaemonAddress
+final class DaemonConnection: @unchecked Sendable {
+    let address: SocketAddress
     private let fd: Int32
     private let lock = NSLock()
     private let writeLock = NSLock()
@@ -24,34 +27,36 @@ public final class DaemonConnection: @unchecked Sendable {
     private let maxFrameBytes: Int
 
     /// Connects (blocking) and starts the reader thread.
-    public init(_ address: DaemonAddress, maxFrameBytes: Int = 256 * 1024 * 1024) throws(DaemonError) {
+    init(_ address: SocketAddress, maxFrameBytes: Int = 256 * 1024 * 1024) throws(DaemonError) {
         self.address = address
         self.maxFrameBytes = maxFrameBytes
-        fd = try address.connectSocket()
+        do { fd = try Sockets.connect(address) } catch {
+            throw .connect(address: address.description, reason: error.detail ?? String(cString: strerror(error.errno)))
+        }
         let t = Thread { [self] in readLoop() }
         t.name = "credit-client-reader"
         t.start()
     }
 
     /// false once the socket broke or was closed.
-    public var isAlive: Bool { lock.withLock { failure == nil } }
+    var isAlive: Bool { lock.withLock { failure == nil } }
 
     /// Requests sent and not yet answered.
-    public var inFlight: Int { lock.withLock { pending.count } }
+    var inFlight: Int { lock.withLock { pending.count } }
 
     /// Closes the socket; requests in flight fail with `.closed`.
-    public func close() {
+    func close() {
         fail(.closed)
     }
 
     /// Sends `method` and waits for its response (any status; the caller checks it).
     /// `deadline` is sent to the daemon (it skips work past it) and also bounds the wait here.
-    public func send(_ method: Request.Method, reasons: ReasonDetail = .full, deadline: ContinuousClock.Instant? = nil) async throws(DaemonError) -> Response {
+    func send(_ method: Request.Method, reasons: ReasonDetail = .full, deadline: ContinuousClock.Instant? = nil) async throws(DaemonError) -> Response {
         var micros: UInt64 = 0
         if let deadline {
             let left = deadline - .now
             if left <= .zero { throw .deadlineExceeded }
-            micros = wallMicros() + UInt64(max(0, Double(left.components.seconds) * 1e6 + Double(left.components.attoseconds) / 1e12))
+            micros = Clock.unixMicros() + UInt64(max(0, Double(left.components.seconds) * 1e6 + Double(left.components.attoseconds) / 1e12))
         }
         let id: UInt64 = lock.withLock { defer { nextId &+= 1 }; return nextId }
         let frame = Request(id: id, deadlineUnixMicros: micros, reasons: reasons, method).framed()
@@ -72,7 +77,7 @@ public final class DaemonConnection: @unchecked Sendable {
                         return nil
                     }
                     if let dead { c.resume(throwing: dead); return }
-                    let ok = writeLock.withLock { frame.withUnsafeBytes { writeAll(fd, $0) } }
+                    let ok = writeLock.withLock { frame.withUnsafeBytes { Sockets.writeAll(fd, $0) } }
                     if !ok { fail(.connectionLost("send to \(address) failed: \(String(cString: strerror(errno)))")) }
                 }
             } onCancel: {
@@ -126,29 +131,11 @@ public final class DaemonConnection: @unchecked Sendable {
                 break
             }
             let space = decoder.writableSpace(minimum: 64 * 1024)
-            let n = recv(fd, space.baseAddress!, space.count, 0)
+            let n = Sockets.readSome(fd, space)
             if n > 0 { decoder.commit(n); continue }
-            if n < 0 && errno == EINTR { continue }
             fail(.connectionLost(n == 0 ? "\(address) closed the connection" : "recv from \(address): \(String(cString: strerror(errno)))"))
             break
         }
         Glibc.close(fd)
     }
-}
-
-private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-    var done = 0
-    while done < bytes.count {
-        let n = Glibc.send(fd, bytes.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL))
-        if n > 0 { done += n; continue }
-        if n < 0 && errno == EINTR { continue }
-        return false
-    }
-    return true
-}
-
-func wallMicros() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
 }

@@ -1,3 +1,5 @@
+import CreditDomain
+import CreditNet
 import CreditWire
 import Foundation
 
@@ -33,7 +35,7 @@ public final class DaemonClient: @unchecked Sendable {
         public init() {}
     }
 
-    public let address: DaemonAddress
+    public let address: SocketAddress
     public let options: Options
     private let lock = NSLock()
     private var slots: [DaemonConnection?]
@@ -43,7 +45,7 @@ public final class DaemonClient: @unchecked Sendable {
     /// Connections opened so far (the first plus every reconnect).
     public private(set) var connectsMade = 0
 
-    public init(_ address: DaemonAddress, options: Options = Options()) {
+    public init(_ address: SocketAddress, options: Options = Options()) {
         precondition(options.connections >= 1, "a pool needs at least one connection")
         self.address = address
         self.options = options
@@ -52,7 +54,9 @@ public final class DaemonClient: @unchecked Sendable {
     }
 
     public convenience init(_ address: String, options: Options = Options()) throws(DaemonError) {
-        self.init(try DaemonAddress(parsing: address), options: options)
+        let parsed: SocketAddress
+        do { parsed = try SocketAddress(parsing: address) } catch { throw .badAddress(error.detail.map { "'\(address)': \($0)" } ?? "\(error)") }
+        self.init(parsed, options: options)
     }
 
     /// Closes every connection; later calls throw `.closed`.

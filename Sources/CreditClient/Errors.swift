@@ -1,4 +1,4 @@
-import CreditWire
+import CreditDomain
 
 /// Everything a `DaemonClient` call can throw (the async API throws only this type).
 public enum DaemonError: Error, Sendable, CustomStringConvertible, Equatable {

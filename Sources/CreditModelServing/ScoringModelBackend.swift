@@ -1,8 +1,9 @@
+import CreditDomain
 import CreditModels
-import CreditServer
+import CreditService
 
 /// The real model behind `creditd`: CreditModels' `ScoringModel` (a loaded `.credit`
-/// artifact) adapted to CreditServer's `ScoringBackend`. Scoring goes through a
+/// artifact) adapted to CreditService's `ScoringBackend`. Scoring goes through a
 /// `ScoringSession` per thread (the backend scratch), fed the daemon's columns in place:
 /// numeric columns as `UnsafeBufferPointer<Double>` (NaN = missing) and categorical columns
 /// as codes into the artifact schema's category lists (-1 missing, -2 not listed, with the
@@ -31,7 +32,8 @@ public final class ScoringModelBackend: ScoringBackend {
             ("training_roc_auc", m.training.rocAUC), ("training_log_loss", m.training.logLoss),
         ]
         info = ModelDescription(modelId: model.modelID, algorithm: model.algorithm, threshold: model.threshold,
-                                thresholdMode: model.artifact.threshold.mode, fields: fields, metrics: metrics)
+                                thresholdMode: model.artifact.threshold.mode, fields: fields, metrics: metrics,
+                                idField: model.artifact.spec.id, query: model.artifact.spec.query ?? "")
     }
 
     /// Loads and verifies a `.credit` artifact (what `creditd --model`, `Reload` and SIGHUP use).

@@ -1,43 +1,5 @@
-/// Where the daemon listens.
-public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
-    /// A Unix stream socket at a path (created with mode 0660; Reload allowed here).
-    case unix(path: String)
-    /// A TCP socket; port 0 picks an ephemeral port (see `Daemon.tcpPorts`).
-    case tcp(host: String, port: UInt16)
-
-    /// Parses `unix:PATH`, `tcp:HOST:PORT` or `tcp:PORT` (host 127.0.0.1).
-    public init(parsing text: String) throws(ConfigError) {
-        if text.hasPrefix("unix:") {
-            let path = String(text.dropFirst(5))
-            guard !path.isEmpty else { throw ConfigError("listen address '\(text)': empty socket path") }
-            self = .unix(path: path)
-        } else if text.hasPrefix("tcp:") {
-            let rest = text.dropFirst(4)
-            let host: String
-            let portText: Substring
-            if let colon = rest.lastIndex(of: ":") {
-                host = String(rest[..<colon])
-                portText = rest[rest.index(after: colon)...]
-            } else {
-                host = "127.0.0.1"
-                portText = rest
-            }
-            guard let port = UInt16(portText) else { throw ConfigError("listen address '\(text)': port '\(portText)' is not 0...65535") }
-            self = .tcp(host: host.isEmpty ? "127.0.0.1" : host, port: port)
-        } else {
-            throw ConfigError("listen address '\(text)': expected unix:PATH or tcp:HOST:PORT")
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .unix(let p): "unix:\(p)"
-        case .tcp(let h, let p): "tcp:\(h):\(p)"
-        }
-    }
-
-    public var isUnix: Bool { if case .unix = self { return true }; return false }
-}
+import CreditNet
+import CreditService
 
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String
@@ -48,7 +10,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 public struct DaemonConfig: Sendable {
     /// The artifact loaded at start; nil starts the daemon not ready (load with Reload).
     public var modelPath: String?
-    public var listen: [ListenAddress]
+    /// `unix:PATH` and `tcp:HOST:PORT` listeners (the one address grammar, `SocketAddress`).
+    public var listen: [SocketAddress]
     /// Connections beyond this are answered UNAVAILABLE and closed.
     public var maxConnections = 256
     /// Longest accepted frame payload; longer gets RESOURCE_EXHAUSTED and the connection closes.
@@ -69,9 +32,17 @@ public struct DaemonConfig: Sendable {
     /// Graceful stop: how long requests in flight get to finish.
     public var drainSeconds = 10.0
 
-    public init(modelPath: String? = nil, listen: [ListenAddress]) {
+    public init(modelPath: String? = nil, listen: [SocketAddress]) {
         self.modelPath = modelPath
         self.listen = listen
+    }
+
+    /// The face-independent part: what the scoring service is configured with.
+    public var service: ServiceConfig { ServiceConfig(modelPath: modelPath, maxApplicants: maxApplicants) }
+
+    /// Parses a `--listen` value (`unix:PATH`, `tcp:HOST:PORT`, `tcp:PORT`).
+    public static func parseListen(_ text: String) throws(ConfigError) -> SocketAddress {
+        do { return try SocketAddress(parsing: text) } catch { throw ConfigError("listen address '\(text)': \(error.detail ?? error.description)") }
     }
 
     public func validate() throws(ConfigError) {

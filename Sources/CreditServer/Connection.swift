@@ -1,3 +1,6 @@
+import CreditCore
+import CreditDomain
+import CreditNet
 import CreditWire
 import Foundation
 import Logging
@@ -52,12 +55,12 @@ final class Connection: @unchecked Sendable {
     /// Reader thread body; returns when the connection is finished and closed.
     func run() {
         let writer = OSThread.spawn { [self] in writeLoop() }
-        let context = ScoringContext()
+        let context = WireHandler(service: core.service)
         let decoder = FrameDecoder(maxFrameBytes: core.config.maxFrameBytes)
         // Idle timeout = receive timeout; stop = shutdown(SHUT_RD) from Daemon.stop, after
         // which recv returns what is buffered, then 0. One blocking recv per read, no poll():
         // measured ~1 us faster per round trip than poll()+recv.
-        Sock.setTimeout(fd, option: SO_RCVTIMEO, seconds: core.config.idleTimeoutSeconds)
+        Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: core.config.idleTimeoutSeconds)
         var reason = "peer closed"
         loop: while true {
             // Answer every complete frame already buffered.
@@ -68,7 +71,7 @@ final class Connection: @unchecked Sendable {
             } catch {
                 logger.warning("frame too large; closing", metadata: ["length": "\(error.length)", "limit": "\(error.limit)"])
                 let out = context.encoder.encode(Response(id: 0, status: Status(.resourceExhausted, "\(error); closing the connection")))
-                core.stats.record(code: .resourceExhausted, nanos: 0)
+                core.metrics.record(.unknown, .resourceExhausted, nanos: 0)
                 writeDirect(out)
                 reason = "frame too large"
                 break loop
@@ -77,7 +80,7 @@ final class Connection: @unchecked Sendable {
                 // Answer what the client already sent, then finish.
                 while true {
                     let space = decoder.writableSpace(minimum: 64 * 1024)
-                    let n = Sock.readSome(fd, space, flags: Int32(MSG_DONTWAIT))
+                    let n = Sockets.readSome(fd, space, flags: Int32(MSG_DONTWAIT))
                     if n <= 0 { break }
                     decoder.commit(n)
                 }
@@ -87,7 +90,7 @@ final class Connection: @unchecked Sendable {
             }
             let want = decoder.pendingFrameLength.map { min(max($0 + Frame.headerBytes - decoder.bufferedBytes, 4096), 1 << 20) } ?? 64 * 1024
             let space = decoder.writableSpace(minimum: want)
-            let n = Sock.readSome(fd, space)
+            let n = Sockets.readSome(fd, space)
             if n > 0 { decoder.commit(n); continue }
             if n == 0 {
                 if core.isStopping { continue }   // woken by stop: answer what is buffered
@@ -109,8 +112,8 @@ final class Connection: @unchecked Sendable {
         return pendingJobs > 0
     }
 
-    private func dispatch(_ frame: UnsafeRawBufferPointer, context: ScoringContext) {
-        let receivedAt = monotonicNanos()
+    private func dispatch(_ frame: UnsafeRawBufferPointer, context: WireHandler) {
+        let receivedAt = Clock.monotonicNanos()
         if frame.count <= core.config.inlineFrameBytes {
             writeDirect(context.handle(frame, core: core, isUnix: isUnix, receivedAt: receivedAt))
             return
@@ -129,13 +132,13 @@ final class Connection: @unchecked Sendable {
             let rid = UnpackedRequest.peekRequestId(frame)
             let message = core.isStopping ? "daemon is stopping" : "work queue full (\(core.pool.depth) requests waiting); retry later"
             let out = context.encoder.encode(Response(id: rid, status: Status(core.isStopping ? .unavailable : .resourceExhausted, message)))
-            core.stats.record(code: core.isStopping ? .unavailable : .resourceExhausted, nanos: monotonicNanos() &- receivedAt)
+            core.metrics.record(.unknown, core.isStopping ? .unavailable : .resourceExhausted, nanos: Clock.monotonicNanos() &- receivedAt)
             writeDirect(out)
         }
     }
 
     /// Worker thread: scores the slot's request into its response and hands it to the writer.
-    func runJob(_ slot: FrameSlot, worker: ScoringContext) {
+    func runJob(_ slot: FrameSlot, worker: WireHandler) {
         if isBroken { jobDone(slot, answered: false); return }
         let out = slot.request.withUnsafeBytes { worker.handle($0, core: core, isUnix: isUnix, receivedAt: slot.receivedAt) }
         slot.response.append(contentsOf: out)
@@ -185,7 +188,7 @@ final class Connection: @unchecked Sendable {
     private func writeDirect(_ bytes: UnsafeRawBufferPointer) {
         if isBroken { return }
         writeLock.lock()
-        let ok = Sock.writeAll(fd, bytes)
+        let ok = Sockets.writeAll(fd, bytes)
         writeLock.unlock()
         if !ok {
             cond.lock(); markBrokenLocked(); cond.unlock()
@@ -203,7 +206,7 @@ final class Connection: @unchecked Sendable {
             for slot in writing {
                 if isBroken { break }
                 writeLock.lock()
-                let ok = slot.response.withUnsafeBytes { Sock.writeAll(fd, $0) }
+                let ok = slot.response.withUnsafeBytes { Sockets.writeAll(fd, $0) }
                 writeLock.unlock()
                 if !ok { cond.lock(); markBrokenLocked(); cond.unlock() }
             }

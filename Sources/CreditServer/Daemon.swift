@@ -1,3 +1,6 @@
+import CreditDomain
+import CreditNet
+import CreditService
 import CreditWire
 import Foundation
 import Logging
@@ -8,28 +11,28 @@ import Glibc
 import Darwin
 #endif
 
-/// State shared by every thread of one daemon.
+/// State shared by every thread of the protobuf face: the service it serves, its metrics,
+/// the worker pool and the stop signal.
 final class DaemonCore: @unchecked Sendable {
     let config: DaemonConfig
-    let loader: ModelLoader
-    let logger: Logger
-    let slot = ModelSlot()
-    let stats = StatsRecorder()
+    let service: ScoringService
+    let metrics: FaceMetrics
+    var logger: Logger { service.logger }
     let pool: WorkPool
     /// Written once at stop; never read, so it stays readable and wakes every accept loop.
     let stopPipe: (read: Int32, write: Int32)
     private let stopping = Atomic<Bool>(false)
 
-    init(config: DaemonConfig, loader: @escaping ModelLoader, logger: Logger) throws(SocketError) {
+    init(config: DaemonConfig, service: ScoringService) throws(SocketError) {
         self.config = config
-        self.loader = loader
-        self.logger = logger
+        self.service = service
+        metrics = service.metrics(face: "protobuf")
         var p: [Int32] = [0, 0]
-        guard pipe(&p) == 0 else { throw SocketError("pipe", "stop signal") }
+        guard pipe(&p) == 0 else { throw SocketError("pipe", "stop signal", errno: errno) }
         _ = fcntl(p[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(p[1], F_SETFD, FD_CLOEXEC)
         stopPipe = (p[0], p[1])
-        pool = WorkPool(workers: config.workers, depth: config.queueDepth)
+        pool = WorkPool(workers: config.workers, depth: config.queueDepth, service: service)
     }
 
     deinit {
@@ -45,19 +48,6 @@ final class DaemonCore: @unchecked Sendable {
             _ = write(stopPipe.write, &b, 1)
         }
     }
-
-    func reload(path: String, reason: String) throws(ModelLoadError) -> (LoadedModel, LoadedModel?) {
-        do {
-            let (new, old) = try slot.load(path: path, loader: loader)
-            logger.notice("model loaded", metadata: ["model": "\(new.info.modelId)", "path": "\(path)",
-                                                   "previous": "\(old?.info.modelId ?? "none")", "trigger": "\(reason)"])
-            return (new, old)
-        } catch {
-            logger.error("model load failed; keeping the current model", metadata: [
-                "path": "\(path)", "error": "\(error.reason)", "current": "\(slot.get()?.info.modelId ?? "none")", "trigger": "\(reason)"])
-            throw error
-        }
-    }
 }
 
 /// A running daemon: listeners, connections, worker pool and the current model.
@@ -66,7 +56,7 @@ public final class Daemon: @unchecked Sendable {
     let core: DaemonCore
     private struct Listener {
         var fd: Int32
-        var address: ListenAddress
+        var address: SocketAddress
         var inode: UInt64?
     }
     private var listeners: [Listener] = []
@@ -80,36 +70,28 @@ public final class Daemon: @unchecked Sendable {
     public private(set) var tcpPorts: [UInt16] = []
     public var config: DaemonConfig { core.config }
     public var logger: Logger { core.logger }
+    /// The scoring service this face serves (another face can serve it too).
+    public var service: ScoringService { core.service }
 
     fileprivate init(core: DaemonCore) { self.core = core }
 
     /// The model serving now (nil until one is loaded).
-    public var currentModel: LoadedModel? { core.slot.get() }
+    public var currentModel: LoadedModel? { core.service.currentModel }
 
     /// Loads the artifact at `path` (default: the current model's path, else `--model`) and
     /// swaps it in; on failure the old model keeps serving and the error says why (SIGHUP).
     @discardableResult
     public func reload(path: String? = nil) throws(ModelLoadError) -> LoadedModel {
-        guard let p = path ?? core.slot.get()?.path ?? core.config.modelPath else {
-            let error = ModelLoadError(path: "", reason: "no model path: start with --model or send Reload with a path")
-            core.logger.error("model load failed; keeping the current model", metadata: ["error": "\(error.reason)"])
-            throw error
-        }
-        return try core.reload(path: p, reason: path == nil ? "SIGHUP" : "reload()").0
+        if let path { return try core.service.load(path: path, trigger: "reload()").0 }
+        return try core.service.reload(trigger: "SIGHUP")
     }
 
     fileprivate func listen() throws(SocketError) {
         do {
             for address in core.config.listen {
-                switch address {
-                case .unix(let path):
-                    let (fd, inode) = try Sock.listenUnix(path: path, backlog: 128)
-                    listeners.append(Listener(fd: fd, address: address, inode: inode))
-                case .tcp(let host, let port):
-                    let (fd, bound) = try Sock.listenTCP(host: host, port: port, backlog: 128)
-                    listeners.append(Listener(fd: fd, address: .tcp(host: host, port: bound), inode: nil))
-                    tcpPorts.append(bound)
-                }
+                let (fd, bound, inode) = try Sockets.listen(address, backlog: 128)
+                listeners.append(Listener(fd: fd, address: bound, inode: inode))
+                if case .tcp(_, let port) = bound { tcpPorts.append(port) }
                 core.logger.notice("listening", metadata: ["address": "\(listeners.last!.address)"])
             }
         } catch {
@@ -138,8 +120,8 @@ public final class Daemon: @unchecked Sendable {
                 continue
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            if !isUnix { Sock.setNoDelay(fd) }
-            Sock.setTimeout(fd, option: SO_SNDTIMEO, seconds: core.config.idleTimeoutSeconds)
+            if !isUnix { Sockets.setNoDelay(fd) }
+            Sockets.setTimeout(fd, option: SO_SNDTIMEO, seconds: core.config.idleTimeoutSeconds)
             connLock.lock()
             let full = connections.count >= core.config.maxConnections
             nextConnectionId += 1
@@ -153,16 +135,16 @@ public final class Daemon: @unchecked Sendable {
             guard let conn else {
                 let encoder = ResponseEncoder()
                 withExtendedLifetime(encoder) {
-                    _ = Sock.writeAll(fd, encoder.encode(Response(id: 0, status: Status(.unavailable, "too many connections (limit \(core.config.maxConnections))"))))
+                    _ = Sockets.writeAll(fd, encoder.encode(Response(id: 0, status: Status(.unavailable, "too many connections (limit \(core.config.maxConnections))"))))
                 }
                 close(fd)
                 core.logger.warning("connection refused: limit reached", metadata: ["limit": "\(core.config.maxConnections)"])
                 continue
             }
-            core.stats.connectionOpened()
+            core.metrics.connectionOpened()
             OSThread.spawn(detached: true) { [self] in
                 conn.run()
-                core.stats.connectionClosed()
+                core.metrics.connectionClosed()
                 connLock.lock()
                 connections[id] = nil
                 connLock.broadcast()
@@ -241,7 +223,7 @@ public final class Daemon: @unchecked Sendable {
             var sig: Int32 = 0
             guard sigwait(&set, &sig) == 0 else { continue }
             if sig == SIGHUP {
-                _ = try? reload()
+                _ = try? core.service.reload(trigger: "SIGHUP")
                 continue
             }
             core.logger.notice("signal received", metadata: ["signal": "\(sig == SIGTERM ? "SIGTERM" : "SIGINT")"])
@@ -250,19 +232,27 @@ public final class Daemon: @unchecked Sendable {
     }
 }
 
-/// Builds and starts the daemon: checks the configuration, loads `config.modelPath` (when
-/// given; a failed load is an error), binds every listener and starts accepting. Tests call
-/// this with a temporary socket path and `tcp:127.0.0.1:0`.
+/// Builds and starts the daemon: checks the configuration, makes the scoring service, loads
+/// `config.modelPath` (when given; a failed load is an error), binds every listener and
+/// starts accepting. Tests call this with a temporary socket path and `tcp:127.0.0.1:0`.
 public func buildDaemon(config: DaemonConfig, loader: @escaping ModelLoader, logger: Logger = Logger(label: "creditd")) throws -> Daemon {
     try config.validate()
-    let core = try DaemonCore(config: config, loader: loader, logger: logger)
+    let service = ScoringService(config: config.service, loader: loader, logger: logger)
+    if let path = config.modelPath {
+        try service.load(path: path, trigger: "startup")
+    } else {
+        logger.warning("no --model given: not ready until a Reload loads one")
+    }
+    return try buildDaemon(config: config, service: service)
+}
+
+/// Starts the protobuf face on an existing service (which another face may serve as well:
+/// they share the model slot, so a reload swaps every face at once).
+public func buildDaemon(config: DaemonConfig, service: ScoringService) throws -> Daemon {
+    try config.validate()
+    let core = try DaemonCore(config: config, service: service)
     let daemon = Daemon(core: core)
     do {
-        if let path = config.modelPath {
-            _ = try core.reload(path: path, reason: "startup")
-        } else {
-            logger.warning("no --model given: not ready until a Reload loads one")
-        }
         try daemon.listen()
     } catch {
         core.pool.shutdown()

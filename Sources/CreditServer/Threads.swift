@@ -1,3 +1,4 @@
+import CreditService
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -69,10 +70,10 @@ final class WorkPool: @unchecked Sendable {
     private var closing = false
     private var threads: [OSThread] = []
 
-    init(workers: Int, depth: Int) {
+    init(workers: Int, depth: Int, service: ScoringService) {
         ring = Array(repeating: nil, count: depth)
         for _ in 0..<workers {
-            threads.append(OSThread.spawn { [unowned self] in self.work() })
+            threads.append(OSThread.spawn { [unowned self] in self.work(service) })
         }
     }
 
@@ -88,8 +89,8 @@ final class WorkPool: @unchecked Sendable {
         return true
     }
 
-    private func work() {
-        let context = ScoringContext()
+    private func work(_ service: ScoringService) {
+        let context = WireHandler(service: service)
         while true {
             cond.lock()
             while count == 0 && !closing { cond.wait() }

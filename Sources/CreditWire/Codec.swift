@@ -1,4 +1,5 @@
 import CCreditProto
+import CreditDomain
 import CProtobufC
 #if canImport(Glibc)
 import Glibc
@@ -364,7 +365,7 @@ extension Response {
             var errors = [RowError]()
             for i in 0..<s.n_errors {
                 let e = s.errors[i]!.pointee
-                errors.append(RowError(index: Int(e.index), field: str(e.field), value: str(e.value), reason: str(e.reason)))
+                errors.append(RowError(row: Int(e.index), field: str(e.field), value: str(e.value), reason: str(e.reason)))
             }
             result = .score(ScoreResult(
                 modelId: str(s.model_id),
@@ -382,7 +383,8 @@ extension Response {
             }
             let metrics = (0..<m.n_metrics).map { (name: str(m.metrics[$0]!.pointee.name), value: m.metrics[$0]!.pointee.value) }
             result = .modelInfo(ModelDescription(modelId: str(m.model_id), algorithm: str(m.algorithm), threshold: m.threshold,
-                                                 thresholdMode: str(m.threshold_mode), fields: fields, metrics: metrics))
+                                                 thresholdMode: str(m.threshold_mode), fields: fields, metrics: metrics,
+                                                 idField: str(m.id_field), query: str(m.query)))
         case CREDIT__RESPONSE__RESULT_HEALTH:
             let h = r.pointee.health!.pointee
             result = .health(Health(live: h.live != 0, ready: h.ready != 0, modelId: str(h.model_id)))

@@ -1,4 +1,5 @@
 import CCreditProto
+import CreditDomain
 import CProtobufC
 #if canImport(Glibc)
 import Glibc
@@ -59,6 +60,8 @@ public final class ResponseEncoder {
             r.pointee.algorithm = arena.cString(m.algorithm)
             r.pointee.threshold = m.threshold
             r.pointee.threshold_mode = arena.cString(m.thresholdMode)
+            r.pointee.id_field = arena.cString(m.idField)
+            r.pointee.query = arena.cString(m.query)
             r.pointee.n_fields = m.fields.count
             r.pointee.fields = arena.allocate(UnsafeMutablePointer<Credit__SchemaField>?.self, count: m.fields.count)
             for (i, f) in m.fields.enumerated() {
@@ -191,7 +194,7 @@ public final class ResponseEncoder {
         for (i, e) in errors.enumerated() {
             let re = arena.allocate(Credit__RowError.self)
             credit__row_error__init(re)
-            re.pointee.index = UInt32(truncatingIfNeeded: e.index)
+            re.pointee.index = UInt32(truncatingIfNeeded: e.row)
             re.pointee.field = arena.cString(e.field)
             re.pointee.value = arena.cString(e.value)
             re.pointee.reason = arena.cString(e.reason)

@@ -1,3 +1,4 @@
+import CreditDomain
 import ArgumentParser
 import CreditClient
 import CreditData
@@ -259,8 +260,8 @@ struct BatchPlan: Sendable {
 
     /// Output rows for a Score answer (entry i belongs to input row `rows[i]`).
     func decode(_ r: ScoreResult, rows: [Int]) -> [(Int, ScoreRow)] {
-        var errorAt: [Int: CreditWire.RowError] = [:]
-        for e in r.errors { errorAt[e.index] = e }
+        var errorAt: [Int: CreditDomain.RowError] = [:]
+        for e in r.errors { errorAt[e.row] = e }
         return rows.enumerated().map { i, row in
             if let e = errorAt[i] { return (row, .error(field: e.field, value: e.value, reason: e.reason)) }
             guard i < r.probability.count, !r.probability[i].isNaN else {

@@ -1,5 +1,5 @@
 import CreditModelServing
-import CreditServer
+import CreditService
 
 /// Loads a `.credit` artifact as a `ScoringBackend` (CreditModels' `ScoringModel` through
 /// `ScoringModelBackend`).

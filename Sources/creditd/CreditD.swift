@@ -4,7 +4,8 @@ import CreditServer
 import Logging
 
 /// `creditd`: the credit-scoring daemon. This file only reads the configuration; everything
-/// is wired by `buildDaemon(config:loader:logger:)` in CreditServer (which the tests call).
+/// is wired by `buildDaemon(config:loader:logger:)` in CreditServer (which the tests call):
+/// the scoring service (CreditService) with the artifact loader, and its protobuf face.
 @main
 struct CreditD: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,7 +56,7 @@ struct CreditD: ParsableCommand {
         }
         var config = DaemonConfig(modelPath: model, listen: [])
         do {
-            config.listen = try listen.map { text throws(ConfigError) in try ListenAddress(parsing: text) }
+            config.listen = try listen.map { text throws(ConfigError) in try DaemonConfig.parseListen(text) }
         } catch {
             throw ValidationError(error.description)
         }

@@ -1,3 +1,4 @@
+import CreditDomain
 import CreditBench
 import CreditWire
 import Foundation
@@ -13,12 +14,12 @@ import Glibc
         for us in 1...100_000 { r.record(nanoseconds: UInt64(us) * 1000) }
         let s = r.summary
         #expect(s.count == 100_000)
-        #expect(abs(s.p50 - 50_000) / 50_000 < 0.002)
-        #expect(abs(s.p90 - 90_000) / 90_000 < 0.002)
-        #expect(abs(s.p99 - 99_000) / 99_000 < 0.002)
-        #expect(abs(s.p999 - 99_900) / 99_900 < 0.002)
-        #expect(abs(s.max - 100_000) / 100_000 < 0.002)
-        #expect(abs(s.mean - 50_000.5) / 50_000 < 0.002)
+        #expect(abs(s.p50Micros - 50_000) / 50_000 < 0.002)
+        #expect(abs(s.p90Micros - 90_000) / 90_000 < 0.002)
+        #expect(abs(s.p99Micros - 99_000) / 99_000 < 0.002)
+        #expect(abs(s.p999Micros - 99_900) / 99_900 < 0.002)
+        #expect(abs(s.maxMicros - 100_000) / 100_000 < 0.002)
+        #expect(abs(s.meanMicros - 50_000.5) / 50_000 < 0.002)
     }
 
     @Test func mergedRecordersAndOutliers() {
@@ -29,9 +30,9 @@ import Glibc
         a.merge(b)
         let s = a.summary
         #expect(s.count == 1000)
-        #expect(abs(s.p50 - 10) < 0.05 && abs(s.p90 - 10) < 0.05 && abs(s.p99 - 10) < 0.05)
-        #expect(abs(s.p999 - 5000) / 5000 < 0.002)
-        #expect(abs(s.max - 5000) / 5000 < 0.002)
+        #expect(abs(s.p50Micros - 10) < 0.05 && abs(s.p90Micros - 10) < 0.05 && abs(s.p99Micros - 10) < 0.05)
+        #expect(abs(s.p999Micros - 5000) / 5000 < 0.002)
+        #expect(abs(s.maxMicros - 5000) / 5000 < 0.002)
     }
 
     @Test func emptyRecorderSummary() {

@@ -1,3 +1,4 @@
+import CreditDomain
 import CreditBench
 import CreditWire
 import Foundation
@@ -86,7 +87,7 @@ func oneApplicantTemplate() throws -> RequestTemplate {
     @Test func closedLoopCountsEveryAnswerAndErrorsByStatus() throws {
         let server = try ScriptedServer()
         defer { server.stop() }
-        let r = try runLoad(LoadSpec(endpoint: .unix(server.path), payload: .frames(try oneApplicantTemplate()),
+        let r = try runLoad(LoadSpec(endpoint: .unix(path: server.path), payload: .frames(try oneApplicantTemplate()),
                                      mode: .closed(connections: 1), warmupSeconds: 0, measureSeconds: 0.3), target: "scripted")
         let n = server.answered
         #expect(n > 10)
@@ -102,7 +103,7 @@ func oneApplicantTemplate() throws -> RequestTemplate {
     @Test func warmupIsDiscarded() throws {
         let server = try ScriptedServer()
         defer { server.stop() }
-        let r = try runLoad(LoadSpec(endpoint: .unix(server.path), payload: .frames(try oneApplicantTemplate()),
+        let r = try runLoad(LoadSpec(endpoint: .unix(path: server.path), payload: .frames(try oneApplicantTemplate()),
                                      mode: .closed(connections: 2), warmupSeconds: 0.2, measureSeconds: 0.2), target: "scripted")
         #expect(r.requests > 0)
         #expect(r.requests < UInt64(server.answered))
@@ -117,15 +118,15 @@ func oneApplicantTemplate() throws -> RequestTemplate {
         // a lower bound that a slower machine can only raise.
         let server = try ScriptedServer(stallSequence: 1000, stallMillis: 60)
         defer { server.stop() }
-        let r = try runLoad(LoadSpec(endpoint: .unix(server.path), payload: .frames(try oneApplicantTemplate()),
+        let r = try runLoad(LoadSpec(endpoint: .unix(path: server.path), payload: .frames(try oneApplicantTemplate()),
                                      mode: .open(ratePerSecond: 5000, connections: 1), warmupSeconds: 0.1, measureSeconds: 0.3),
                             target: "scripted")
         #expect(r.lost == 0)
         #expect(abs(Int(r.requests) - 1500) <= 2)
         #expect(abs(server.answered - 2000) <= 2)
         #expect(r.latencyMicros.count == r.requests)
-        #expect(r.latencyMicros.max >= 60_000 * 0.99)
-        #expect(r.latencyMicros.p90 >= 10_000)
+        #expect(r.latencyMicros.maxMicros >= 60_000 * 0.99)
+        #expect(r.latencyMicros.p90Micros >= 10_000)
         // Errors by status come through the open loop too (every third sequence number).
         let invalid = r.outcomes.errors["\(StatusCode.invalidArgument)"] ?? 0
         #expect(abs(Int(invalid) - 500) <= 2)

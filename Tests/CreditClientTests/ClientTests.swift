@@ -1,3 +1,5 @@
+import CreditNet
+import CreditDomain
 import CreditClient
 import CreditData
 import CreditModels
@@ -84,8 +86,8 @@ import Testing
         p.standardError = FileHandle.nullDevice
         try p.run()
         for _ in 0..<1000 {
-            if let c = try? DaemonConnection(.unix(path: socket)) {
-                c.close()
+            if let fd = try? Sockets.connect(.unix(path: socket)) {
+                close(fd)
                 return p
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -203,13 +205,15 @@ import Testing
         // An already-passed deadline fails without waiting.
         await #expect(throws: DaemonError.deadlineExceeded) { _ = try await client.health(timeout: .zero) }
         // Many requests in flight on one connection, matched by id.
-        let conn = try DaemonConnection(.unix(path: socket))
+        var one = DaemonClient.Options()
+        one.connections = 1
+        let conn = DaemonClient(.unix(path: socket), options: one)
         defer { conn.close() }
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<50 {
                 group.addTask {
-                    let r = try await conn.send(.score(.row(ApplicantRow(id: "r\(i)", fields: [("loan_amnt", .number(Double(1000 + i)))]))))
-                    return r.score?.ids.first ?? ""
+                    let r = try await conn.score(ApplicantRow(id: "r\(i)", fields: [("loan_amnt", .number(Double(1000 + i)))]))
+                    return r.ids.first ?? ""
                 }
             }
             var ids = Set<String>()

@@ -1,3 +1,7 @@
+import CreditCore
+import CreditNet
+import CreditService
+import CreditDomain
 import CreditData
 import CreditModels
 import CreditModelServing
@@ -65,7 +69,7 @@ import Testing
 
         var compared = 0
         for address in [d.unixAddress, d.tcpAddress] {
-            let c = try CreditClient(address, timeoutSeconds: 30)
+            let c = try WireTestClient(address, timeoutSeconds: 30)
             defer { c.close() }
             let info = try #require(try c.call(Request(id: 1, .modelInfo)).modelInfo)
             #expect(info.modelId == model.modelID && info.algorithm == Self.algorithm && info.threshold == model.threshold)
@@ -116,9 +120,9 @@ import Testing
             #expect(s.reasons[j].map(\.feature) == score.reasons.map(\.feature), "\(label)")
             #expect(s.reasons[j].map(\.text) == score.reasons.map(\.text), "\(label)")
             #expect(s.reasons[j].map(\.contribution.bitPattern) == score.reasons.map(\.contribution.bitPattern), "\(label)")
-            #expect(!s.errors.contains { $0.index == j }, "\(label): served a row error, in process it scored")
+            #expect(!s.errors.contains { $0.row == j }, "\(label): served a row error, in process it scored")
         } else {
-            let got = s.errors.first { $0.index == j }
+            let got = s.errors.first { $0.row == j }
             #expect(got != nil, "\(label): in process a row error (\(e.error.map { "\($0)" } ?? "")), served a score")
             #expect(got?.field == e.error?.field, "\(label)")
             #expect(s.probability[j].isNaN, "\(label)")

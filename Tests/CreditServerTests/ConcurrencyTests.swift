@@ -1,3 +1,8 @@
+import CreditCore
+import CreditTestSupport
+import CreditNet
+import CreditService
+import CreditDomain
 import CreditServer
 import CreditWire
 import Foundation
@@ -19,7 +24,7 @@ final class Joinable: Sendable {
         let dir = TempDir()
         let d = try startDaemon(dir) { $0.inlineFrameBytes = 2048 }   // big batches go to workers
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         let count = 400
         let batches = (0..<count).map { i in Applicants(count: i % 5 == 0 ? 300 : 1 + i % 7, seed: UInt64(i), invalidEvery: 5) }
         let frames = batches.enumerated().map { $0.element.request(id: UInt64(1000 + $0.offset)).framed() }
@@ -55,7 +60,7 @@ final class Joinable: Sendable {
         let workers = (0..<2).map { w in
             Joinable {
                 do {
-                    let c = try CreditClient(addresses[w])
+                    let c = try WireTestClient(addresses[w])
                     var n: UInt64 = 0
                     while !stop.load(ordering: .relaxed) {
                         // Eight in flight: four small, four big.
@@ -98,7 +103,7 @@ final class Joinable: Sendable {
             while !tally.withLock({ what($0) }) && Date() < deadline { usleep(5_000) }
         }
         waitFor { ($0.byModel["model-a"] ?? 0) >= 32 }
-        let admin = try CreditClient(d.unixAddress)
+        let admin = try WireTestClient(d.unixAddress)
         let r = try admin.call(Request(id: 1, .reload(path: pathB)))
         #expect(r.status.code == .ok, "\(r.status)")
         if case .reload(let new, let old) = r.result { #expect(new == "model-b" && old == "model-a") } else { Issue.record("no reload result") }
@@ -129,7 +134,7 @@ final class Joinable: Sendable {
             c.queueDepth = 16
             c.inlineFrameBytes = 0
         }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         let apps = Applicants(count: 4, seed: 2)
         for i in 0..<6 { try c.send(apps.request(id: UInt64(i))) }
         usleep(20_000)
@@ -146,6 +151,6 @@ final class Joinable: Sendable {
         stopper.join()
         #expect(clean.withLock { $0 } == true)
         #expect(!FileManager.default.fileExists(atPath: dir.socket))
-        #expect(throws: ClientError.self) { try CreditClient(d.unixAddress) }
+        #expect(throws: ClientError.self) { try WireTestClient(d.unixAddress) }
     }
 }

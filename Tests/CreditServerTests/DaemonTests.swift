@@ -1,3 +1,8 @@
+import CreditCore
+import CreditTestSupport
+import CreditNet
+import CreditService
+import CreditDomain
 import CreditServer
 import CreditWire
 import Foundation
@@ -9,14 +14,14 @@ import Testing
         let d = try startDaemon(dir)
         defer { d.stop() }
         for address in [d.unixAddress, d.tcpAddress] {
-            let c = try CreditClient(address)
+            let c = try WireTestClient(address)
             let h = try c.call(Request(id: 1, .health))
             #expect(h.requestId == 1 && h.health == Health(live: true, ready: true, modelId: "model-a"))
             let info = try #require(try c.call(Request(id: 2, .modelInfo)).modelInfo)
             #expect(info.modelId == "model-a" && info.algorithm == "test-formula" && info.threshold == 0.5)
             #expect(info.fields == TestModel.fields && info.metrics.first?.name == "auc")
         }
-        let stats = try #require(try CreditClient(d.unixAddress).call(Request(id: 3, .stats)).stats)
+        let stats = try #require(try WireTestClient(d.unixAddress).call(Request(id: 3, .stats)).stats)
         #expect(stats.requests == 4 && stats.byCode[.ok] == 4 && stats.latency.count == 4)
         #expect(stats.latency.p50Micros > 0 && stats.latency.maxMicros >= stats.latency.p50Micros)
         #expect(stats.connectionsAccepted == 3)
@@ -28,7 +33,7 @@ import Testing
         config.idleTimeoutSeconds = 10
         let d = try buildDaemon(config: config, loader: TestModel.loader, logger: testLogger)
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         #expect(try c.call(Request(id: 1, .health)).health == Health(live: true, ready: false, modelId: ""))
         #expect(try c.call(Request(id: 2, .score(.row(oneApplicant)))).status.code == .unavailable)
         let path = TestModel.write(in: dir.path, id: "late")
@@ -41,7 +46,7 @@ import Testing
         let dir = TempDir()
         let d = try startDaemon(dir)
         defer { d.stop() }
-        let c = try CreditClient(d.tcpAddress)
+        let c = try WireTestClient(d.tcpAddress)
         let apps = Applicants(count: 40, seed: 1, invalidEvery: 7)
         let r = try c.call(apps.request(id: 10))
         apps.check(r, bias: -2, modelId: "model-a")
@@ -70,7 +75,7 @@ import Testing
         let dir = TempDir()
         let d = try startDaemon(dir) { $0.maxApplicants = 50 }
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         let bad: [(ColumnBatch, String)] = [
             (ColumnBatch(numeric: [("salary", [1])]), "unknown field 'salary'"),
             (ColumnBatch(numeric: [("person_income", [1, 2]), ("loan_amnt", [1])]), "has 1 values for 2 applicants"),
@@ -95,7 +100,7 @@ import Testing
         let dir = TempDir()
         let d = try startDaemon(dir)
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         try c.sendRaw(Frame.encode([0xff, 0xff, 0xff, 0x01, 0x02]))
         let r = try c.receive()
         #expect(r.status.code == .invalidArgument && r.requestId == 0 && r.status.message.contains("malformed"))
@@ -112,12 +117,12 @@ import Testing
         let dir = TempDir()
         let d = try startDaemon(dir) { $0.maxFrameBytes = 1024 }
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress, timeoutSeconds: 5)
+        let c = try WireTestClient(d.unixAddress, timeoutSeconds: 5)
         try c.sendRaw([0, 0, 0x04, 0x01] + Array(repeating: 0, count: 100))   // announces 1025 bytes
         let r = try c.receive()
         #expect(r.status.code == .resourceExhausted && r.status.message.contains("1025"))
         #expect(waitForClose(c, timeout: 5).seconds != nil)
-        let next = try CreditClient(d.unixAddress)
+        let next = try WireTestClient(d.unixAddress)
         #expect(try next.call(Request(id: 2, .score(.row(oneApplicant)))).score?.probability == [oneApplicantProbability])
     }
 
@@ -125,13 +130,13 @@ import Testing
         let dir = TempDir()
         let d = try startDaemon(dir) { $0.idleTimeoutSeconds = 0.3 }
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress, timeoutSeconds: 0.1)
+        let c = try WireTestClient(d.unixAddress, timeoutSeconds: 0.1)
         try c.sendRaw([0, 0, 0, 50, 1, 2, 3])
         let (seconds, frames) = waitForClose(c, timeout: 5)
         let s = try #require(seconds)
         #expect(s >= 0.25 && s < 3, "closed after \(s) s")
         #expect(frames.isEmpty)
-        let next = try CreditClient(d.unixAddress)
+        let next = try WireTestClient(d.unixAddress)
         #expect(try next.call(Request(id: 1, .health)).health?.ready == true)
     }
 
@@ -140,7 +145,7 @@ import Testing
         let d = try startDaemon(dir) { $0.inlineFrameBytes = 256 }
         defer { d.stop() }
         for i in 0..<20 {
-            let c = try CreditClient(d.unixAddress)
+            let c = try WireTestClient(d.unixAddress)
             let frame = Applicants(count: 200, seed: UInt64(i)).request(id: UInt64(i)).framed()
             if i % 2 == 0 {
                 try c.sendRaw(Array(frame.prefix(frame.count / 2)))   // half a frame
@@ -149,7 +154,7 @@ import Testing
             }
             c.close()
         }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         let apps = Applicants(count: 30, seed: 99, invalidEvery: 4)
         apps.check(try c.call(apps.request(id: 1)), bias: -2, modelId: "model-a")
         // Every dropped connection is cleaned up.
@@ -162,12 +167,12 @@ import Testing
         let dir = TempDir()
         let d = try startDaemon(dir)
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         let apps = Applicants(count: 10, seed: 5)
-        let r = try c.call(apps.request(id: 9, deadline: unixMicros() - 1_000_000))
+        let r = try c.call(apps.request(id: 9, deadline: Clock.unixMicros() - 1_000_000))
         #expect(r.requestId == 9 && r.status.code == .deadlineExceeded && r.score == nil)
         #expect(try c.call(Request(id: 10, .stats)).stats?.rowsScored == 0)
-        apps.check(try c.call(apps.request(id: 11, deadline: unixMicros() + 10_000_000)), bias: -2, modelId: "model-a")
+        apps.check(try c.call(apps.request(id: 11, deadline: Clock.unixMicros() + 10_000_000)), bias: -2, modelId: "model-a")
     }
 
     @Test func overloadGetsResourceExhaustedNotUnboundedQueueing() throws {
@@ -179,7 +184,7 @@ import Testing
             c.inlineFrameBytes = 0
         }
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         let apps = Applicants(count: 3, seed: 6)
         for i in 0..<20 { try c.send(apps.request(id: UInt64(i))) }
         var codes = [UInt64: StatusCode]()
@@ -201,7 +206,7 @@ import Testing
         let d = try startDaemon(dir)
         defer { d.stop() }
         let other = TestModel.write(in: dir.path, id: "model-b", bias: 1)
-        let c = try CreditClient(d.tcpAddress)
+        let c = try WireTestClient(d.tcpAddress)
         let r = try c.call(Request(id: 1, .reload(path: other)))
         #expect(r.status.code == .permissionDenied && r.status.message.contains("Unix socket"))
         #expect(try c.call(Request(id: 2, .health)).health?.modelId == "model-a")
@@ -221,10 +226,10 @@ import Testing
         let d = try startDaemon(dir, tcp: false)
         var st = stat()
         #expect(stat(dir.socket, &st) == 0 && st.st_mode & 0o777 == 0o660)
-        #expect(try CreditClient(d.unixAddress).call(Request(id: 1, .health)).health?.live == true)
+        #expect(try WireTestClient(d.unixAddress).call(Request(id: 1, .health)).health?.live == true)
         // A live socket is refused and left alone.
         #expect(throws: SocketError.self) { try startDaemon(dir, tcp: false) }
-        #expect(try CreditClient(d.unixAddress).call(Request(id: 2, .health)).health?.live == true)
+        #expect(try WireTestClient(d.unixAddress).call(Request(id: 2, .health)).health?.live == true)
         // The socket file goes away on stop.
         #expect(d.stop())
         #expect(!FileManager.default.fileExists(atPath: dir.socket))
@@ -238,10 +243,10 @@ import Testing
         let dir = TempDir()
         let d = try startDaemon(dir) { $0.maxConnections = 2 }
         defer { d.stop() }
-        let a = try CreditClient(d.unixAddress), b = try CreditClient(d.tcpAddress)
+        let a = try WireTestClient(d.unixAddress), b = try WireTestClient(d.tcpAddress)
         #expect(try a.call(Request(id: 1, .health)).status.code == .ok)
         #expect(try b.call(Request(id: 2, .health)).status.code == .ok)
-        let c = try CreditClient(d.unixAddress, timeoutSeconds: 5)
+        let c = try WireTestClient(d.unixAddress, timeoutSeconds: 5)
         let r = try c.receive()
         #expect(r.status.code == .unavailable && r.status.message.contains("too many connections"))
         #expect(waitForClose(c, timeout: 5).seconds != nil)

@@ -1,3 +1,7 @@
+import CreditTestSupport
+import CreditNet
+import CreditService
+import CreditDomain
 import CreditCore
 import CreditServer
 import CreditWire
@@ -138,7 +142,7 @@ struct FrameFuzzer {
         while sent < 100_000 {
             sessions += 1
             let address = sessions % 5 == 0 ? d.unixAddress : d.tcpAddress
-            let client = Unchecked(try CreditClient(address, timeoutSeconds: 15))
+            let client = Unchecked(try WireTestClient(address, timeoutSeconds: 15))
             let drain = Joinable {
                 while true {
                     let frame: [UInt8]
@@ -192,7 +196,7 @@ struct FrameFuzzer {
         // under 16 MiB (~1.5 MiB measured), i.e. under ~160 bytes per hostile frame.
         #expect(rssEnd - rssAfterWarmup < 16 * 1024, "RSS grew from \(rssAfterWarmup) KiB to \(rssEnd) KiB")
         // And the next good request gets the right answer.
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         let apps = Applicants(count: 25, seed: 77, invalidEvery: 6)
         apps.check(try c.call(apps.request(id: 424242)), bias: -2, modelId: "model-a")
         #expect(try c.call(Request(id: 1, .health)).health?.ready == true)

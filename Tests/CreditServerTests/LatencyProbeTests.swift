@@ -1,3 +1,7 @@
+import CreditCore
+import CreditNet
+import CreditService
+import CreditDomain
 import CreditServer
 import CreditWire
 import CreditModelServing
@@ -15,7 +19,7 @@ import Testing
         let d = try startDaemon(dir, tcp: true)
         defer { d.stop() }
         for (name, address, decode) in [("unix", d.unixAddress, true), ("unix, raw frames", d.unixAddress, false), ("tcp", d.tcpAddress, true)] {
-            let c = try CreditClient(address)
+            let c = try WireTestClient(address)
             let frame = Request(id: 1, .score(.row(oneApplicant))).framed()
             // The answer never changes for the same request: check it once, then compare bytes.
             let reference = try c.call(Request(id: 1, .score(.row(oneApplicant))))
@@ -43,7 +47,7 @@ import Testing
             func p(_ q: Double) -> String { String(format: "%.1f", micros[min(Int(q * Double(n)), n - 1)]) }
             print("latency \(name) one applicant (row form\(decode ? ", client decodes" : "")): n=\(n) p50=\(p(0.5)) us p90=\(p(0.9)) us p99=\(p(0.99)) us max=\(p(1))")
         }
-        let stats = try #require(try CreditClient(d.unixAddress).call(Request(id: 2, .stats)).stats)
+        let stats = try #require(try WireTestClient(d.unixAddress).call(Request(id: 2, .stats)).stats)
         print("test backend, daemon-side (frame read -> response encoded): p50=\(stats.latency.p50Micros) us p99=\(stats.latency.p99Micros) us")
         #expect(stats.rowsScored == 3 * 22_002)
     }
@@ -66,7 +70,7 @@ import Testing
             }
         }
         let frame = Request(id: 1, .score(.row(ApplicantRow(id: "probe", fields: fields)))).framed()
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
         let n = algorithm == "logistic" ? 20_000 : 5_000
         var micros = [Double]()
         micros.reserveCapacity(n)

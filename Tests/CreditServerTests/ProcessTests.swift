@@ -1,3 +1,7 @@
+import CreditCore
+import CreditNet
+import CreditService
+import CreditDomain
 import CreditServer
 import CreditWire
 import Foundation
@@ -33,9 +37,9 @@ import Testing
         let dir = TempDir()
         let (p, err) = try Self.launch(["--listen", "unix:\(dir.socket)", "--listen", "tcp:127.0.0.1:0", "--log-level", "info"])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        var client: CreditClient?
+        var client: WireTestClient?
         for _ in 0..<500 where client == nil {
-            client = try? CreditClient(.unix(path: dir.socket))
+            client = try? WireTestClient(.unix(path: dir.socket))
             if client == nil { usleep(10_000) }
         }
         let c = try #require(client, "creditd did not start listening")
@@ -62,9 +66,9 @@ import Testing
         try FileManager.default.copyItem(atPath: pathA, toPath: live)
         let (p, _) = try Self.launch(["--model", live, "--listen", "unix:\(dir.socket)", "--log-level", "warning"])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        var client: CreditClient?
+        var client: WireTestClient?
         for _ in 0..<1000 where client == nil {
-            client = try? CreditClient(.unix(path: dir.socket))
+            client = try? WireTestClient(.unix(path: dir.socket))
             if client == nil { usleep(10_000) }
         }
         let c = try #require(client, "creditd did not start listening")

@@ -1,3 +1,7 @@
+import CreditCore
+import CreditNet
+import CreditService
+import CreditDomain
 import CreditData
 import CreditModels
 import CreditModelServing
@@ -21,7 +25,7 @@ import Testing
     }
 
     /// The table's feature columns as a Score request (nil → NaN / "").
-    static func batch(_ t: DataTable, fields: [CreditWire.SchemaField]) -> ColumnBatch {
+    static func batch(_ t: DataTable, fields: [CreditDomain.SchemaField]) -> ColumnBatch {
         var b = ColumnBatch(ids: t.column(named: "loan_id")!.categoricalValues!.map { $0 ?? "" })
         for f in fields {
             let c = t.column(named: f.name)!
@@ -40,7 +44,7 @@ import Testing
         config.inlineFrameBytes = 4096    // the 200-applicant batch goes through the worker pool
         let d = try buildDaemon(config: config, loader: ScoringModelBackend.loader, logger: testLogger)
         defer { d.stop() }
-        let c = try CreditClient(d.unixAddress)
+        let c = try WireTestClient(d.unixAddress)
 
         let info = try #require(try c.call(Request(id: 1, .modelInfo)).modelInfo)
         #expect(info.modelId == model.modelID && info.algorithm == "logistic" && info.threshold == model.threshold)
@@ -71,11 +75,11 @@ import Testing
                 #expect(s.reasons[i].map(\.text) == score.reasons.map(\.text), "applicant \(i)")
             } else {
                 errorRows.append(i)
-                let got = s.errors.first { $0.index == i }
+                let got = s.errors.first { $0.row == i }
                 #expect(got?.field == e.error?.field, "applicant \(i)")
             }
         }
-        #expect(errorRows.contains(5) && s.errors.map(\.index) == errorRows)
+        #expect(errorRows.contains(5) && s.errors.map(\.row) == errorRows)
 
         // The row form of applicant 0 gives the same answer.
         var fields: [(field: String, value: ApplicantRow.Value)] = []

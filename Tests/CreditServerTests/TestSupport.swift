@@ -1,3 +1,7 @@
+import CreditTestSupport
+import CreditNet
+import CreditService
+import CreditDomain
 import CreditCore
 import CreditServer
 import CreditWire
@@ -124,8 +128,8 @@ func startDaemon(_ dir: TempDir, model: String? = nil, tcp: Bool = true, _ tweak
 }
 
 extension Daemon {
-    var unixAddress: ListenAddress { config.listen.first { $0.isUnix }! }
-    var tcpAddress: ListenAddress { .tcp(host: "127.0.0.1", port: tcpPorts[0]) }
+    var unixAddress: SocketAddress { config.listen.first { $0.isUnix }! }
+    var tcpAddress: SocketAddress { .tcp(host: "127.0.0.1", port: tcpPorts[0]) }
 }
 
 /// A reproducible batch of applicants (some invalid) and the expected probabilities.
@@ -193,7 +197,7 @@ struct Applicants {
                 errorRows.append(i)
             }
         }
-        #expect(s.errors.map(\.index) == errorRows, sourceLocation: sourceLocation)
+        #expect(s.errors.map(\.row) == errorRows, sourceLocation: sourceLocation)
     }
 }
 
@@ -210,7 +214,7 @@ func vmRSSKiB() -> Int {
 
 /// Waits until the server closes `client`'s connection; returns the seconds it took, or nil
 /// if it stays open past `timeout`. Frames received meanwhile are returned too.
-func waitForClose(_ client: CreditClient, timeout: Double) -> (seconds: Double?, frames: [Response]) {
+func waitForClose(_ client: WireTestClient, timeout: Double) -> (seconds: Double?, frames: [Response]) {
     let start = Date()
     var frames = [Response]()
     while Date().timeIntervalSince(start) < timeout {

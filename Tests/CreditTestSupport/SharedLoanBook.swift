@@ -1,3 +1,4 @@
+import CreditDomain
 import CreditData
 import CreditModels
 import Foundation

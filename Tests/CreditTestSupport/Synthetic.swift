@@ -1,3 +1,4 @@
+import CreditDomain
 import CreditCore
 import CreditData
 import CreditModels

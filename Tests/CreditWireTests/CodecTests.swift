@@ -1,3 +1,4 @@
+import CreditDomain
 import CreditCore
 import CreditWire
 import Testing
@@ -129,7 +130,7 @@ import Testing
         #expect(s.reasons[0] == [Reason(feature: "b", text: "high loan", contribution: 0.7)])
         #expect(s.reasons[1].isEmpty)
         #expect(s.reasons[2].count == ScoreResults.maxReasons && s.reasons[2].map(\.text) == ["r0", "r1", "r2", "r3"])
-        #expect(s.errors == [RowError(index: 1, field: "a", value: "-1", reason: "must be positive")])
+        #expect(s.errors == [RowError(row: 1, field: "a", value: "-1", reason: "must be positive")])
     }
 
     /// In-process fuzz of the unpack path (the socket-level fuzz is in CreditServerTests).

@@ -399,10 +399,18 @@ struct  Credit__ModelInfoResponse
   Credit__SchemaField **fields;
   size_t n_metrics;
   Credit__Metric **metrics;
+  /*
+   * the id column of the training data
+   */
+  char *id_field;
+  /*
+   * the training spec's default SQL query ("" when none)
+   */
+  char *query;
 };
 #define CREDIT__MODEL_INFO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&credit__model_info_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Credit__SchemaField

@@ -1,18 +1,7 @@
+import CreditDomain
 import Histogram
 
-/// Latency percentiles of one run, in microseconds (from an HDR histogram of nanoseconds,
-/// 3 significant digits).
-public struct LatencySummary: Codable, Sendable, Equatable {
-    public var count: UInt64
-    public var p50: Double
-    public var p90: Double
-    public var p99: Double
-    public var p999: Double
-    public var max: Double
-    public var mean: Double
-}
-
-/// Records latencies in nanoseconds into an HDR histogram (1 ns .. 100 s, 3 digits).
+/// Records latencies in nanoseconds (summarised as CreditDomain's `LatencySummary`, µs) into an HDR histogram (1 ns .. 100 s, 3 digits).
 /// One recorder per thread; `merge` them at the end.
 public struct LatencyRecorder: Sendable {
     public private(set) var histogram = Histogram<UInt64>(highestTrackableValue: 100_000_000_000,
@@ -30,9 +19,15 @@ public struct LatencyRecorder: Sendable {
     public var summary: LatencySummary {
         let h = histogram
         func us(_ v: UInt64) -> Double { Double(v) / 1000 }
-        guard h.totalCount > 0 else { return LatencySummary(count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0) }
-        return LatencySummary(count: h.totalCount, p50: us(h.valueAtPercentile(50)), p90: us(h.valueAtPercentile(90)),
-                              p99: us(h.valueAtPercentile(99)), p999: us(h.valueAtPercentile(99.9)),
-                              max: us(h.max), mean: h.mean / 1000)
+        var s = LatencySummary()
+        guard h.totalCount > 0 else { return s }
+        s.count = h.totalCount
+        s.p50Micros = us(h.valueAtPercentile(50))
+        s.p90Micros = us(h.valueAtPercentile(90))
+        s.p99Micros = us(h.valueAtPercentile(99))
+        s.p999Micros = us(h.valueAtPercentile(99.9))
+        s.maxMicros = us(h.max)
+        s.meanMicros = h.mean / 1000
+        return s
     }
 }

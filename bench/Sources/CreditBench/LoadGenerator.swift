@@ -1,3 +1,6 @@
+import CreditDomain
+import CreditCore
+import CreditNet
 import Foundation
 
 /// What the generator sends: creditd/floor frames (request id patched per request) or a
@@ -39,7 +42,7 @@ public enum LoadMode: Sendable, Equatable, CustomStringConvertible {
 }
 
 public struct LoadSpec: Sendable {
-    public var endpoint: Endpoint
+    public var endpoint: SocketAddress
     public var payload: Payload
     public var mode: LoadMode
     public var warmupSeconds: Double
@@ -47,7 +50,7 @@ public struct LoadSpec: Sendable {
     /// Open loop: the sender sleeps until this long before the intended time, then spins.
     public var spinMicros: Double = 50
 
-    public init(endpoint: Endpoint, payload: Payload, mode: LoadMode, warmupSeconds: Double, measureSeconds: Double) {
+    public init(endpoint: SocketAddress, payload: Payload, mode: LoadMode, warmupSeconds: Double, measureSeconds: Double) {
         self.endpoint = endpoint
         self.payload = payload
         self.mode = mode
@@ -112,13 +115,13 @@ func classify(_ frame: UnsafeRawBufferPointer, expectedId: UInt64?) -> (Response
 
 @inline(__always)
 func sleepUntil(_ t: UInt64, spinNanos: UInt64) {
-    let now = monotonicNanos()
+    let now = Clock.monotonicNanos()
     if t > now + spinNanos {
         let wake = t - spinNanos
         var ts = timespec(tv_sec: Int(wake / 1_000_000_000), tv_nsec: Int(wake % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
     }
-    while monotonicNanos() < t {}
+    while Clock.monotonicNanos() < t {}
 }
 
 /// Runs one load against `spec.endpoint`. `target` names the server in the result.
@@ -131,7 +134,7 @@ public func runLoad(_ spec: LoadSpec, target: String) throws -> LoadResult {
     // Connect first so that connection setup is outside the timed window.
     let conns = try (0..<connections).map { _ in try BenchConnection(spec.endpoint) }
     let tallies = (0..<connections).map { _ in ConnectionTally() }
-    let start = monotonicNanos() + 2_000_000
+    let start = Clock.monotonicNanos() + 2_000_000
     let warmEnd = start + UInt64(spec.warmupSeconds * 1e9)
     let end = warmEnd + UInt64(spec.measureSeconds * 1e9)
     nonisolated(unsafe) let unsafeConns = conns
@@ -163,7 +166,7 @@ public func runLoad(_ spec: LoadSpec, target: String) throws -> LoadResult {
     let answered = outcomes.ok + outcomes.errorTotal
     var rate: Double? = nil
     if case .open(let r, _) = spec.mode { rate = r }
-    return LoadResult(target: target, transport: spec.endpoint.transportName, mode: "\(spec.mode)",
+    return LoadResult(target: target, transport: spec.endpoint.transport, mode: "\(spec.mode)",
                       connections: connections, ratePerSecond: rate, applicantsPerRequest: spec.payload.applicants,
                       requestBytes: spec.payload.bytesPerRequest, measuredSeconds: seconds, requests: answered,
                       requestsPerSecond: Double(answered) / seconds,
@@ -179,7 +182,7 @@ func closedLoop(_ conn: BenchConnection, payload: Payload, tally: ConnectionTall
         frame.withUnsafeMutableBytes { buf in
             var seq = 0
             while true {
-                let t0 = monotonicNanos()
+                let t0 = Clock.monotonicNanos()
                 if t0 >= end { break }
                 RequestTemplate.patch(buf, sequence: seq)
                 let expected = RequestTemplate.id(forSequence: seq)
@@ -190,7 +193,7 @@ func closedLoop(_ conn: BenchConnection, payload: Payload, tally: ConnectionTall
                 guard let response = conn.readFrame() else {
                     tally.outcomes.add(.error("NO_RESPONSE")); tally.failure = "no response"; return
                 }
-                let t1 = monotonicNanos()
+                let t1 = Clock.monotonicNanos()
                 let (status, _) = classify(response, expectedId: expected)
                 if t0 >= warmEnd {
                     tally.recorder.record(nanoseconds: t1 - t0)
@@ -202,11 +205,11 @@ func closedLoop(_ conn: BenchConnection, payload: Payload, tally: ConnectionTall
         sleepUntil(start, spinNanos: 0)
         request.withUnsafeBytes { buf in
             while true {
-                let t0 = monotonicNanos()
+                let t0 = Clock.monotonicNanos()
                 if t0 >= end { break }
                 guard conn.writeAll(buf) else { tally.outcomes.add(.error("SEND_FAILED")); return }
                 guard let code = conn.readHTTPStatus() else { tally.outcomes.add(.error("NO_RESPONSE")); return }
-                let t1 = monotonicNanos()
+                let t1 = Clock.monotonicNanos()
                 if t0 >= warmEnd {
                     tally.recorder.record(nanoseconds: t1 - t0)
                     tally.outcomes.add(code == 200 ? .ok : .error("HTTP_\(code)"))
@@ -228,7 +231,7 @@ func openLoop(_ conn: BenchConnection, template: RequestTemplate, schedule: Open
             for i in 0..<total {
                 let t = schedule.intendedSendTime(i)
                 sleepUntil(t, spinNanos: spinNanos)
-                if monotonicNanos() > t + 1_000_000 { sent.late += 1 }
+                if Clock.monotonicNanos() > t + 1_000_000 { sent.late += 1 }
                 RequestTemplate.patch(buf, sequence: i)
                 if !c.writeAll(UnsafeRawBufferPointer(buf)) { break }
                 sent.count += 1
@@ -242,7 +245,7 @@ func openLoop(_ conn: BenchConnection, template: RequestTemplate, schedule: Open
     var received = 0
     while received < total {
         guard let frame = conn.readFrame() else { break }
-        let now = monotonicNanos()
+        let now = Clock.monotonicNanos()
         received += 1
         let (status, id) = classify(frame, expectedId: nil)
         guard let id, id >= RequestTemplate.idBase, id - RequestTemplate.idBase < UInt64(total) else {

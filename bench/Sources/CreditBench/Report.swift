@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 
 /// A Markdown table built row by row (cells are already formatted).
@@ -41,8 +42,8 @@ public extension LoadResult {
                               "p99.9 µs", "max µs", "req/s", "applicants/s", "errors"]
     var tableRow: [String] {
         let l = latencyMicros
-        return [target, transport, "\(applicantsPerRequest)", mode, Fmt.micros(l.p50), Fmt.micros(l.p90),
-                Fmt.micros(l.p99), Fmt.micros(l.p999), Fmt.micros(l.max), Fmt.count(requestsPerSecond),
+        return [target, transport, "\(applicantsPerRequest)", mode, Fmt.micros(l.p50Micros), Fmt.micros(l.p90Micros),
+                Fmt.micros(l.p99Micros), Fmt.micros(l.p999Micros), Fmt.micros(l.maxMicros), Fmt.count(requestsPerSecond),
                 Fmt.count(applicantsPerSecond), Fmt.errors(outcomes) + (lost > 0 ? ", lost \(lost)" : "")]
     }
 }

@@ -1,3 +1,4 @@
+import CreditDomain
 import CreditWire
 
 /// Minimal reading of the protobuf fields the load generator needs, without decoding the

@@ -1,3 +1,4 @@
+import CreditDomain
 import CreditBench
 import CreditData
 import CreditWire

@@ -1,3 +1,4 @@
+import CreditDomain
 import ArgumentParser
 import CreditBench
 import CreditCore

@@ -1,3 +1,4 @@
+import CreditDomain
 import ArgumentParser
 
 /// `credit-bench`: the benchmark driver behind `bench/run.sh` (see bench/README.md).

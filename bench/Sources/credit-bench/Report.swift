@@ -1,3 +1,4 @@
+import CreditDomain
 import ArgumentParser
 import CreditBench
 import Foundation
@@ -71,11 +72,11 @@ struct ReportCommand: ParsableCommand {
             guard let report else { return nil }
             let one = report.runs.filter { $0.applicantsPerRequest == 1 && $0.transport == "unix" && $0.mode == "closed, 1 conn" }
             guard let c1 = one.first(where: { $0.target == "creditd" }), let f1 = one.first(where: { $0.target == "floor" }) else { return nil }
-            let r50 = c1.latencyMicros.p50 / f1.latencyMicros.p50, r99 = c1.latencyMicros.p99 / f1.latencyMicros.p99
+            let r50 = c1.latencyMicros.p50Micros / f1.latencyMicros.p50Micros, r99 = c1.latencyMicros.p99Micros / f1.latencyMicros.p99Micros
             goals.add(["one applicant, Unix (\(report.algorithm) model): creditd p50 ≤ 1.5× floor p50",
-                       "\(Fmt.micros(c1.latencyMicros.p50)) µs vs \(Fmt.micros(f1.latencyMicros.p50)) µs = \(Fmt.ratio(r50))", verdict(r50 <= 1.5)])
+                       "\(Fmt.micros(c1.latencyMicros.p50Micros)) µs vs \(Fmt.micros(f1.latencyMicros.p50Micros)) µs = \(Fmt.ratio(r50))", verdict(r50 <= 1.5)])
             goals.add(["one applicant, Unix (\(report.algorithm) model): creditd p99 ≤ 3× floor p99",
-                       "\(Fmt.micros(c1.latencyMicros.p99)) µs vs \(Fmt.micros(f1.latencyMicros.p99)) µs = \(Fmt.ratio(r99))", verdict(r99 <= 3)])
+                       "\(Fmt.micros(c1.latencyMicros.p99Micros)) µs vs \(Fmt.micros(f1.latencyMicros.p99Micros)) µs = \(Fmt.ratio(r99))", verdict(r99 <= 3)])
             return c1
         }
         let c1 = latencyGoals(serve)
@@ -83,9 +84,9 @@ struct ReportCommand: ParsableCommand {
         if let h = serve?.http, c1 != nil || c1b != nil {
             for (label, c) in [(serve?.algorithm ?? "", c1), (serveB?.algorithm ?? "", c1b)] {
                 guard let c else { continue }
-                let r = h.latencyMicros.p50 / c.latencyMicros.p50
+                let r = h.latencyMicros.p50Micros / c.latencyMicros.p50Micros
                 goals.add(["one applicant (\(label) model): creditd p50 ≥ 1000× lower than \(h.target) p50",
-                           "\(Fmt.micros(h.latencyMicros.p50)) µs (HTTP, TCP) vs \(Fmt.micros(c.latencyMicros.p50)) µs (Unix) = \(Fmt.ratio(r))", verdict(r >= 1000)])
+                           "\(Fmt.micros(h.latencyMicros.p50Micros)) µs (HTTP, TCP) vs \(Fmt.micros(c.latencyMicros.p50Micros)) µs (Unix) = \(Fmt.ratio(r))", verdict(r >= 1000)])
             }
         } else {
             goals.add(["one applicant: creditd p50 ≥ 1000× lower than FastAPI+XGBoost", "HTTP peer not run", "not measured"])

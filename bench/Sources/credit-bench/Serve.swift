@@ -1,3 +1,6 @@
+import CreditDomain
+import CreditCore
+import CreditNet
 import ArgumentParser
 import CreditBench
 import CreditWire
@@ -35,18 +38,18 @@ struct ServeCommand: ParsableCommand {
         let creditdPort = UInt16(tcpPort), floorPort = UInt16(tcpPort + 1)
 
         let daemon = try Spawned(creditd, ["--model", model, "--listen", "unix:\(creditdUnix)", "--listen", "tcp:\(creditdPort)",
-                                           "--log-level", "warning"], wait: .unix(creditdUnix))
+                                           "--log-level", "warning"], wait: .unix(path: creditdUnix))
         defer { daemon.stop() }
-        let echo = try Spawned(floor, ["unix:\(floorUnix)", "tcp:\(floorPort)"], wait: .unix(floorUnix))
+        let echo = try Spawned(floor, ["unix:\(floorUnix)", "tcp:\(floorPort)"], wait: .unix(path: floorUnix))
         defer { echo.stop() }
 
-        let info = try modelInfo(.unix(creditdUnix))
+        let info = try modelInfo(.unix(path: creditdUnix))
         let applicants = try ApplicantSource(data: data, queryFile: queryFile, fields: info.fields)
         log("model \(info.modelId) (\(info.algorithm)), \(applicants.table.rowCount) loan-book rows")
 
         let shapeList = shapes.split(separator: ",").compactMap { Int($0) }
-        let endpoints: [(String, Endpoint, Endpoint)] = [
-            ("unix", .unix(creditdUnix), .unix(floorUnix)),
+        let endpoints: [(String, SocketAddress, SocketAddress)] = [
+            ("unix", .unix(path: creditdUnix), .unix(path: floorUnix)),
             ("tcp", .tcp(host: "127.0.0.1", port: creditdPort), .tcp(host: "127.0.0.1", port: floorPort)),
         ]
         var results: [LoadResult] = []
@@ -55,11 +58,11 @@ struct ServeCommand: ParsableCommand {
             results.append(r)
             var row = r.tableRow
             if let f, r.target != "floor" {
-                row += [Fmt.ratio(r.latencyMicros.p50 / f.latencyMicros.p50), Fmt.ratio(r.latencyMicros.p99 / f.latencyMicros.p99),
+                row += [Fmt.ratio(r.latencyMicros.p50Micros / f.latencyMicros.p50Micros), Fmt.ratio(r.latencyMicros.p99Micros / f.latencyMicros.p99Micros),
                         Fmt.ratio(r.applicantsPerSecond / f.applicantsPerSecond)]
             } else { row += ["", "", ""] }
             table.add(row)
-            log("\(r.target) \(r.transport) \(r.applicantsPerRequest) \(r.mode): p50 \(Fmt.micros(r.latencyMicros.p50)) µs, p99 \(Fmt.micros(r.latencyMicros.p99)) µs, \(Fmt.count(r.requestsPerSecond)) req/s, errors \(Fmt.errors(r.outcomes))")
+            log("\(r.target) \(r.transport) \(r.applicantsPerRequest) \(r.mode): p50 \(Fmt.micros(r.latencyMicros.p50Micros)) µs, p99 \(Fmt.micros(r.latencyMicros.p99Micros)) µs, \(Fmt.count(r.requestsPerSecond)) req/s, errors \(Fmt.errors(r.outcomes))")
         }
 
         for shape in shapeList {
@@ -81,7 +84,7 @@ struct ServeCommand: ParsableCommand {
                 if shape >= 1024 {
                     let bare = try applicants.template(applicants: shape, reasons: .none)
                     for mode in modes {
-                        let f = results.last { $0.target == "floor" && $0.transport == cd.transportName && $0.mode == "\(mode)" }
+                        let f = results.last { $0.target == "floor" && $0.transport == cd.transport && $0.mode == "\(mode)" }
                         let c = try runLoad(LoadSpec(endpoint: cd, payload: .frames(bare), mode: mode,
                                                      warmupSeconds: warmup, measureSeconds: seconds), target: ServeReport.noReasonsTarget)
                         add(c, floor: f)
@@ -125,7 +128,7 @@ struct ServeCommand: ParsableCommand {
         try md.write(toFile: outMD, atomically: true, encoding: .utf8)
     }
 
-    func parseHTTP(_ s: String) throws -> (Endpoint, String) {
+    func parseHTTP(_ s: String) throws -> (SocketAddress, String) {
         guard s.hasPrefix("tcp:"), let slash = s.dropFirst(4).firstIndex(of: "/") else { throw BenchError("--http: expected tcp:HOST:PORT/PATH, got '\(s)'") }
         let hostPort = s[s.index(s.startIndex, offsetBy: 4)..<slash].split(separator: ":")
         guard hostPort.count == 2, let port = UInt16(hostPort[1]) else { throw BenchError("--http: bad host:port in '\(s)'") }
@@ -138,10 +141,10 @@ struct ServeCommand: ParsableCommand {
     func measureAllocations(counter: String, dir: String, applicants: ApplicantSource, port: UInt16) throws -> AllocationResult {
         let sock = dir + "/alloc.sock", countFile = dir + "/malloc.count"
         let daemon = try Spawned(creditd, ["--model", model, "--listen", "unix:\(sock)", "--log-level", "warning"],
-                                 wait: .unix(sock), environment: ["LD_PRELOAD": counter, "MALLOC_COUNT_FILE": countFile])
+                                 wait: .unix(path: sock), environment: ["LD_PRELOAD": counter, "MALLOC_COUNT_FILE": countFile])
         defer { daemon.stop() }
         let counterView = try MappedCounter(path: countFile)
-        let conn = try BenchConnection(.unix(sock))
+        let conn = try BenchConnection(.unix(path: sock))
         var shapes: [AllocationResult.Shape] = []
         for (n, requests) in [(1, 5_000), (16, 1_000), (256, 100), (1024, 30)] {
             let template = try applicants.template(applicants: n)
@@ -157,9 +160,9 @@ struct ServeCommand: ParsableCommand {
             }
             try send(max(20, requests / 5), from: 0)  // warm-up: scratch and buffers reach their size
             let a0 = counterView.value
-            let t0 = monotonicNanos()
+            let t0 = Clock.monotonicNanos()
             try send(requests, from: 1_000_000)
-            let busy = monotonicNanos() - t0
+            let busy = Clock.monotonicNanos() - t0
             let a1 = counterView.value
             // Idle baseline: what the daemon allocates with no traffic for as long.
             usleep(UInt32(min(busy / 1000, 2_000_000)))
@@ -214,7 +217,7 @@ func log(_ s: String) {
     FileHandle.standardError.write(Data(("[credit-bench] " + s + "\n").utf8))
 }
 
-func modelInfo(_ endpoint: Endpoint) throws -> ModelDescription {
+func modelInfo(_ endpoint: SocketAddress) throws -> ModelDescription {
     let c = try BenchConnection(endpoint)
     let frame = Request(id: 1, .modelInfo).framed()
     guard frame.withUnsafeBytes({ c.writeAll($0) }), let r = c.readFrame() else { throw BenchError("ModelInfo: no answer from \(endpoint)") }
@@ -226,7 +229,7 @@ func modelInfo(_ endpoint: Endpoint) throws -> ModelDescription {
 /// A child process (creditd, the floor) started for the run and stopped after it.
 final class Spawned {
     let process = Process()
-    init(_ path: String, _ args: [String], wait: Endpoint, environment: [String: String] = [:]) throws {
+    init(_ path: String, _ args: [String], wait: SocketAddress, environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = args
         var env = ProcessInfo.processInfo.environment

@@ -17,7 +17,7 @@ public struct ScoreResults: Sendable {
     public var reasonField: [Int32] = []
     public var reasonText: [String] = []
     public var reasonContribution: [Double] = []
-    /// Applicants not scored, in increasing `index` order.
+    /// Applicants not scored, in increasing `row` order.
     public var errors: [RowError] = []
 
     public init() {}
@@ -64,7 +64,7 @@ public struct ScoreResults: Sendable {
         probability[row] = .nan
         decision[row] = .unspecified
         reasonCount[row] = 0
-        errors.append(RowError(index: row, field: field, value: value, reason: reason))
+        errors.append(RowError(row: row, field: field, value: value, reason: reason))
     }
 
     /// Number of applicants that got a probability.

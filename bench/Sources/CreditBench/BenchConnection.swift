@@ -1,42 +1,15 @@
+import CreditCore
+import CreditNet
 #if canImport(Glibc)
 import Glibc
 #else
 import Darwin
 #endif
 
-/// Monotonic clock in nanoseconds.
-@inline(__always)
-public func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-/// Where the generator connects.
-public enum Endpoint: Sendable, Equatable, CustomStringConvertible {
-    case unix(String)
-    case tcp(host: String, port: UInt16)
-
-    public var description: String {
-        switch self {
-        case .unix(let p): "unix:\(p)"
-        case .tcp(let h, let p): "tcp:\(h):\(p)"
-        }
-    }
-    public var transportName: String {
-        switch self { case .unix: "unix"; case .tcp: "tcp" }
-    }
-}
-
-public struct NetError: Error, CustomStringConvertible {
-    public var operation: String
-    public var endpoint: String
-    public var errno: Int32
-    public var description: String { "\(operation) \(endpoint): \(String(cString: strerror(errno)))" }
-}
-
-/// One blocking client socket with its own receive buffer (reused: reading a response does
-/// not allocate once the buffer has grown to the largest response).
+/// One blocking load-generator socket (CreditNet's address grammar and socket helpers) with
+/// its own receive buffer, reused: reading a response does not allocate once the buffer
+/// has grown to the largest response, so the generator's own cost stays out of the figures.
+/// It reads creditd's frames and, for the HTTP peers, HTTP/1.1 responses.
 public final class BenchConnection {
     public let fd: Int32
     private var buffer: UnsafeMutableRawPointer
@@ -44,39 +17,9 @@ public final class BenchConnection {
     private var start = 0
     private var end = 0
 
-    public init(_ endpoint: Endpoint, receiveTimeoutSeconds: Int = 10) throws {
-        switch endpoint {
-        case .unix(let path):
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw NetError(operation: "socket", endpoint: "\(endpoint)", errno: errno) }
-            var addr = sockaddr_un()
-            addr.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(path.utf8)
-            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-                raw.copyBytes(from: bytes.prefix(raw.count - 1)); raw[Swift.min(bytes.count, raw.count - 1)] = 0
-            }
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard rc == 0 else { let e = errno; close(fd); throw NetError(operation: "connect", endpoint: "\(endpoint)", errno: e) }
-            self.fd = fd
-        case .tcp(let host, let port):
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw NetError(operation: "socket", endpoint: "\(endpoint)", errno: errno) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &addr.sin_addr)
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard rc == 0 else { let e = errno; close(fd); throw NetError(operation: "connect", endpoint: "\(endpoint)", errno: e) }
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            self.fd = fd
-        }
-        var tv = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    public init(_ endpoint: SocketAddress, receiveTimeoutSeconds: Int = 10) throws {
+        fd = try Sockets.connect(endpoint)
+        Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: Double(receiveTimeoutSeconds))
         capacity = 1 << 16
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
@@ -89,15 +32,7 @@ public final class BenchConnection {
     /// Half-closes the sending side.
     public func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
-    public func writeAll(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var off = 0
-        while off < bytes.count {
-            let n = send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
-            if n < 0 { if errno == EINTR { continue }; return false }
-            off += n
-        }
-        return true
-    }
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) -> Bool { Sockets.writeAll(fd, bytes) }
 
     /// Makes sure `count` bytes from `start` are buffered. False on close, error or timeout.
     private func fill(_ count: Int) -> Bool {
@@ -114,8 +49,7 @@ public final class BenchConnection {
                 }
                 end -= start; start = 0
             }
-            let n = recv(fd, buffer + end, capacity - end, 0)
-            if n < 0 && errno == EINTR { continue }
+            let n = Sockets.readSome(fd, UnsafeMutableRawBufferPointer(start: buffer + end, count: capacity - end))
             if n <= 0 { return false }
             end += n
         }

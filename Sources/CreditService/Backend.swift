@@ -1,24 +1,12 @@
-import CreditWire
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
-
-// The names a backend adapter needs, re-exported so `import CreditServer` is enough.
-public typealias ModelDescription = CreditWire.ModelDescription
-public typealias SchemaField = CreditWire.SchemaField
-public typealias FieldKind = CreditWire.FieldKind
-public typealias ScoreResults = CreditWire.ScoreResults
-public typealias Decision = CreditWire.Decision
-public typealias ReasonDetail = CreditWire.ReasonDetail
+import CreditDomain
 
 /// Per-thread scratch memory a backend hands out and gets back on every `score` call.
 public protocol ScoringScratch: AnyObject {}
 
-/// What the daemon needs from a loaded model. The daemon knows nothing else about models:
+/// What the service needs from a loaded model. The service knows nothing else about models:
 /// the real one (CreditModels' `ScoringModel` read from a `.credit` artifact) is adapted to
-/// this protocol by one small adapter, and the daemon tests use a test-only backend.
+/// this protocol by one small adapter (CreditModelServing), and the service tests use a
+/// test-only backend.
 ///
 /// Contract of `score`:
 /// - `results` has been `reset(count: batch.count)`; for every applicant `i` the backend
@@ -26,8 +14,8 @@ public protocol ScoringScratch: AnyObject {}
 ///   `addReason(row: i, field:text:contribution:)`, `field` indexing `info.fields`), or
 ///   `results.setError(row: i, field:value:reason:)` when that applicant's fields are
 ///   invalid. The rest of the batch is still scored. When `batch.reasons == .none` the
-///   backend adds no reasons (and should skip computing them). Rows left unset make the daemon answer
-///   INTERNAL.
+///   backend adds no reasons (and should skip computing them). Rows left unset make the
+///   service answer INTERNAL.
 /// - Decision: `.refuse` when probability >= `info.threshold`, else `.approve`.
 /// - `batch` and its buffers are valid only during the call; `scratch` comes from this
 ///   backend's `makeScratch` and is used by one thread at a time.
@@ -35,7 +23,7 @@ public protocol ScoringScratch: AnyObject {}
 /// - Should not allocate per applicant (reuse `scratch`).
 public protocol ScoringBackend: Sendable {
     var info: ModelDescription { get }
-    /// Scratch for batches of up to `maxRows` applicants (the daemon makes a larger one when
+    /// Scratch for batches of up to `maxRows` applicants (the service makes a larger one when
     /// a larger batch comes).
     func makeScratch(maxRows: Int) -> any ScoringScratch
     func score(_ batch: borrowing ColumnarApplicants, into results: inout ScoreResults, scratch: any ScoringScratch)
@@ -45,47 +33,45 @@ public protocol ScoringBackend: Sendable {
 /// message that says why the artifact is unusable.
 public typealias ModelLoader = @Sendable (_ path: String) throws -> any ScoringBackend
 
-/// A batch of applicants in columns, in the order of the model's `info.fields`, read in
-/// place from the request where possible (numeric columns point into the unpacked message).
+/// A batch of applicants in columns, in the order of the model's `info.fields`, bound by a
+/// face through `BatchScorer` (numeric columns usually point into the request in place).
 ///
 /// - numeric field `f`: `numeric(f)[i]`, NaN when missing (not sent, or sent as NaN);
 /// - categorical field `f`: `categoryCodes(f)[i]` is the index of the value in
 ///   `info.fields[f].categories`, `ColumnarApplicants.missing` (-1) when missing (not sent or
 ///   ""), `ColumnarApplicants.unknown` (-2) when the value is not one of the categories
-///   (`text(field:row:)` gives the raw value, for the row error).
+///   (`text(field:row:)` gives the raw value, for the cleaner's typo rules and the row error).
 public struct ColumnarApplicants {
     public static let missing: Int32 = -1
     public static let unknown: Int32 = -2
 
     public let count: Int
     public let fields: [SchemaField]
-    /// Whether the client wants reason codes (`.none`: set scores and decisions only).
+    /// Whether the caller wants reason codes (`.none`: set scores and decisions only).
     public let reasons: ReasonDetail
-    let numericColumns: UnsafeMutablePointer<UnsafePointer<Double>?>
-    let codeColumns: UnsafeMutablePointer<UnsafePointer<Int32>?>
-    let textColumns: UnsafeMutablePointer<UnsafePointer<UnsafeMutablePointer<CChar>?>?>
+    let buffers: ApplicantBuffers
 
     @inline(__always)
     public func numeric(_ field: Int) -> UnsafeBufferPointer<Double> {
         precondition(fields[field].kind == .numeric, "field \(fields[field].name) is not numeric")
-        return UnsafeBufferPointer(start: numericColumns[field], count: count)
+        return UnsafeBufferPointer(start: buffers.numericColumns[field], count: count)
     }
 
     @inline(__always)
     public func categoryCodes(_ field: Int) -> UnsafeBufferPointer<Int32> {
         precondition(fields[field].kind == .categorical, "field \(fields[field].name) is not categorical")
-        return UnsafeBufferPointer(start: codeColumns[field], count: count)
+        return UnsafeBufferPointer(start: buffers.codeColumns[field], count: count)
     }
 
     /// The value of `field` for applicant `row` as text (for error messages; allocates).
+    /// For a categorical field this is the raw text only where the code is `unknown`.
     public func text(field: Int, row: Int) -> String {
         switch fields[field].kind {
         case .numeric:
             let x = numeric(field)[row]
             return x.isNaN ? "" : "\(x)"
         case .categorical:
-            guard let t = textColumns[field], let s = t[row] else { return "" }
-            return String(cString: s)
+            return buffers.unknownText(field: field, row: row) ?? ""
         }
     }
 }

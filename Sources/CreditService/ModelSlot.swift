@@ -1,28 +1,27 @@
-import CreditWire
+import CreditDomain
 import Synchronization
 
-/// A verified model plus the C strings the hot path needs (field names, categories, id).
+/// A verified model plus the lookup tables every face needs (field names, categories).
 /// Immutable; requests hold a reference for their whole life, so a reload never changes the
 /// model under a request in flight.
 public final class LoadedModel: Sendable {
     public let backend: any ScoringBackend
     public let info: ModelDescription
     public let path: String
-    /// Increases with every successful load (scratch caches key on it).
+    /// Increases with every successful load (per-thread caches key on it); 0 = a probe
+    /// model that is never cached.
     public let generation: UInt64
-    let fieldNames: CStringTable
-    /// Categories per field (empty table for numeric fields).
-    let categories: [CStringTable]
-    let modelIdC: CStringTable
+    public let fieldNames: NameTable
+    /// Categories per field (an empty table for numeric fields).
+    public let categories: [NameTable]
 
     init(backend: any ScoringBackend, path: String, generation: UInt64) {
         self.backend = backend
         self.info = backend.info
         self.path = path
         self.generation = generation
-        fieldNames = CStringTable(info.fields.map(\.name))
-        categories = info.fields.map { CStringTable($0.kind == .categorical ? $0.categories : []) }
-        modelIdC = CStringTable([info.modelId])
+        fieldNames = NameTable(info.fields.map(\.name))
+        categories = info.fields.map { NameTable($0.kind == .categorical ? $0.categories : []) }
     }
 }
 
@@ -30,17 +29,23 @@ public final class LoadedModel: Sendable {
 public struct ModelLoadError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
     public var description: String { "cannot load model '\(path)': \(reason)" }
 }
 
-/// The current model, swapped atomically.
-final class ModelSlot: Sendable {
+/// The current model, swapped atomically: every face reads it, so a reload swaps them all.
+public final class ModelSlot: Sendable {
     private let current = Mutex<LoadedModel?>(nil)
     private let generations = Atomic<UInt64>(0)
     /// Serialises loads so two reloads never interleave.
     private let loadLock = Mutex<Void>(())
 
-    func get() -> LoadedModel? { current.withLock { $0 } }
+    public init() {}
+
+    public func get() -> LoadedModel? { current.withLock { $0 } }
 
     /// Loads, verifies and swaps in the artifact at `path`; on any failure the old model
     /// stays. Returns (new, previous).
@@ -75,10 +80,10 @@ final class ModelSlot: Sendable {
             if !seen.insert(f.name).inserted { return "field '\(f.name)' appears twice in the schema" }
             if f.kind == .categorical && f.categories.isEmpty { return "categorical field '\(f.name)' lists no categories" }
         }
-        let context = ScoringContext()
+        let scorer = BatchScorer(maxApplicants: 1)
         let model = LoadedModel(backend: backend, path: "", generation: 0)
-        var results = ScoreResults()
-        context.scoreAllMissing(model: model, into: &results)
+        if let problem = scorer.scoreAllMissing(model: model) { return problem }
+        let results = scorer.results
         if results.errors.isEmpty {
             let p = results.probability[0]
             if !(p >= 0 && p <= 1) { return "probe applicant scored \(p), not a probability" }

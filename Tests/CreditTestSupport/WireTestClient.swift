@@ -1,3 +1,5 @@
+import CreditDomain
+import CreditNet
 import CreditWire
 #if canImport(Glibc)
 import Glibc
@@ -26,24 +28,22 @@ public enum ClientError: Error, CustomStringConvertible {
     }
 }
 
-/// A blocking client for creditd: one socket, requests may be pipelined (send several,
-/// then receive; match responses by `requestId`). Not thread-safe (one sender and one
-/// receiver thread at most).
-public final class CreditClient {
+/// A blocking wire-level client for tests: one socket, raw frames in and out, requests may
+/// be pipelined (send several, then receive; match responses by `requestId`). Tests use it
+/// to send what a real client never would (broken frames, half-closed sockets). The client
+/// library for applications is `DaemonClient` (CreditClient). Not thread-safe.
+public final class WireTestClient {
     public let fd: Int32
     private let decoder: FrameDecoder
     private var isClosed = false
 
     /// Connects to `address`; `timeoutSeconds` bounds every receive.
-    public init(_ address: ListenAddress, timeoutSeconds: Double = 10, maxFrameBytes: Int = 256 * 1024 * 1024) throws(ClientError) {
+    public init(_ address: SocketAddress, timeoutSeconds: Double = 10, maxFrameBytes: Int = 256 * 1024 * 1024) throws(ClientError) {
         do {
-            switch address {
-            case .unix(let path): fd = try Sock.connectUnix(path: path)
-            case .tcp(let host, let port): fd = try Sock.connectTCP(host: host, port: port)
-            }
+            fd = try Sockets.connect(address)
         } catch { throw .socket(error) }
-        Sock.setTimeout(fd, option: SO_RCVTIMEO, seconds: timeoutSeconds)
-        Sock.setTimeout(fd, option: SO_SNDTIMEO, seconds: timeoutSeconds)
+        Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: timeoutSeconds)
+        Sockets.setTimeout(fd, option: SO_SNDTIMEO, seconds: timeoutSeconds)
         decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
     }
 
@@ -59,8 +59,8 @@ public final class CreditClient {
 
     /// Writes raw bytes (tests send broken frames this way).
     public func sendRaw(_ bytes: [UInt8]) throws(ClientError) {
-        let ok = bytes.withUnsafeBytes { Sock.writeAll(fd, $0) }
-        if !ok { throw .socket(SocketError("send", "fd \(fd)")) }
+        let ok = bytes.withUnsafeBytes { Sockets.writeAll(fd, $0) }
+        if !ok { throw .socket(SocketError("send", "fd \(fd)", errno: errno)) }
     }
 
     /// Half-closes the sending side (the daemon still answers what it read).
@@ -73,12 +73,12 @@ public final class CreditClient {
                 if let frame = try decoder.nextFrame() { return [UInt8](frame) }
             } catch { throw .frameTooLarge(error) }
             let space = decoder.writableSpace(minimum: 64 * 1024)
-            let n = Sock.readSome(fd, space)
+            let n = Sockets.readSome(fd, space)
             if n == 0 { throw .closed }
             if n < 0 {
                 if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }
                 if errno == ECONNRESET { throw .closed }
-                throw .socket(SocketError("recv", "fd \(fd)"))
+                throw .socket(SocketError("recv", "fd \(fd)", errno: errno))
             }
             decoder.commit(n)
         }

@@ -145,7 +145,8 @@ let package = Package(
             swiftSettings: optimized
         ),
         .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto", "CreditCore", "CreditDomain"]),
-        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditService", "CreditWire", "CreditNet", "CreditDomain", "CreditModelServing", "CreditModels", "CreditData", "CreditCore", "CreditTestSupport"]),
+        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditService", "CreditWire", "CreditNet", "CreditDomain", "CreditModelServing", "CreditModels", "CreditData", "CreditCore", "CreditTestSupport",
+                                                           .product(name: "MetricsTestKit", package: "swift-metrics")]),
         // Benchmarks (bench/README.md): the harness logic (load generator, schedules,
         // percentiles, reports) is a library so CI tests it; `credit-bench` is the thin
         // executable (serving runs, kernels vs OpenBLAS via dlopen, allocations, peers' tables).

@@ -35,7 +35,7 @@ echo $! > demo/creditd.pid
 for _ in $(seq 1 100); do [ -S demo/creditd.sock ] && break; sleep 0.1; done
 
 echo "== score a sample of 25 applicants through the daemon"
-"$BIN/credit" score --connect unix:demo/creditd.sock --spec "$SPEC" --data sqlite:demo/book.db \
+"$BIN/credit" score --connect unix:demo/creditd.sock --data sqlite:demo/book.db \
     --query "SELECT * FROM ($(grep -v '^--' examples/alura-cash/join.sql | tr '\n' ' ' | sed 's/;[[:space:]]*$//')) LIMIT 25" \
     --out csv:demo/sample-scores.csv
 head -6 demo/sample-scores.csv

@@ -56,7 +56,7 @@ final class DaemonConnection: @unchecked Sendable {
         if let deadline {
             let left = deadline - .now
             if left <= .zero { throw .deadlineExceeded }
-            micros = Clock.unixMicros() + UInt64(max(0, Double(left.components.seconds) * 1e6 + Double(left.components.attoseconds) / 1e12))
+            micros = SystemClock.unixMicros() + UInt64(max(0, Double(left.components.seconds) * 1e6 + Double(left.components.attoseconds) / 1e12))
         }
         let id: UInt64 = lock.withLock { defer { nextId &+= 1 }; return nextId }
         let frame = Request(id: id, deadlineUnixMicros: micros, reasons: reasons, method).framed()

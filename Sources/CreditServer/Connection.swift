@@ -113,7 +113,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func dispatch(_ frame: UnsafeRawBufferPointer, context: WireHandler) {
-        let receivedAt = Clock.monotonicNanos()
+        let receivedAt = SystemClock.monotonicNanos()
         if frame.count <= core.config.inlineFrameBytes {
             writeDirect(context.handle(frame, core: core, isUnix: isUnix, receivedAt: receivedAt))
             return
@@ -132,7 +132,7 @@ final class Connection: @unchecked Sendable {
             let rid = UnpackedRequest.peekRequestId(frame)
             let message = core.isStopping ? "daemon is stopping" : "work queue full (\(core.pool.depth) requests waiting); retry later"
             let out = context.encoder.encode(Response(id: rid, status: Status(core.isStopping ? .unavailable : .resourceExhausted, message)))
-            core.metrics.record(.unknown, core.isStopping ? .unavailable : .resourceExhausted, nanos: Clock.monotonicNanos() &- receivedAt)
+            core.metrics.record(.unknown, core.isStopping ? .unavailable : .resourceExhausted, nanos: SystemClock.monotonicNanos() &- receivedAt)
             writeDirect(out)
         }
     }

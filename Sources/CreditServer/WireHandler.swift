@@ -85,7 +85,7 @@ final class WireHandler {
         let n = self.names(for: model)
         let results = scorer.results
         let bytes = encoder.encodeScore(requestId: id, modelId: n.modelId[0], ids: ids, results: results, fieldNames: n.fields)
-        core.metrics.record(.score, .ok, nanos: Clock.monotonicNanos() &- receivedAt, rowsScored: results.scoredCount,
+        core.metrics.record(.score, .ok, nanos: SystemClock.monotonicNanos() &- receivedAt, rowsScored: results.scoredCount,
                             rowErrors: results.errors.count, refusedRows: scorer.refusedCount)
         return bytes
     }
@@ -161,7 +161,7 @@ final class WireHandler {
 
     private func reply(_ core: DaemonCore, _ method: ServiceMethod, _ response: Response, _ receivedAt: UInt64) -> UnsafeRawBufferPointer {
         let bytes = encoder.encode(response)
-        core.metrics.record(method, response.status.code, nanos: Clock.monotonicNanos() &- receivedAt)
+        core.metrics.record(method, response.status.code, nanos: SystemClock.monotonicNanos() &- receivedAt)
         return bytes
     }
 }

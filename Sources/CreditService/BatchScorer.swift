@@ -145,20 +145,38 @@ public final class BatchScorer {
     }
 
     /// Binds categorical column `f` from `valueCount` values; `text(i)` gives value `i`'s
-    /// UTF-8 bytes (nil or empty = missing), read during this call only.
+    /// UTF-8 bytes (nil or empty = missing), which must stay valid during this call (C
+    /// strings of an unpacked message, slices of a request body).
     public func bindCategorical(_ f: Int, valueCount: Int, text: (Int) -> UnsafeRawBufferPointer?) -> Status? {
-        let m = model!, fields = m.info.fields, b = batch!
+        if let problem = checkCategorical(f, valueCount: valueCount) { return problem }
+        let b = batch!, codes = b.codeColumn(f), table = model!.categories[f]
+        for r in 0..<count { codes[r] = b.code(text(r), field: f, row: r, table: table) }
+        b.codeColumns[f] = UnsafePointer(codes)
+        return nil
+    }
+
+    /// Binds categorical column `f` from Swift strings (nil or "" = missing). Each string's
+    /// bytes are read in its own scope: a small string's bytes live on the stack.
+    public func bindCategorical<C: Collection<String?>>(_ f: Int, strings: C) -> Status? {
+        if let problem = checkCategorical(f, valueCount: strings.count) { return problem }
+        let b = batch!, codes = b.codeColumn(f), table = model!.categories[f]
+        for (r, value) in strings.enumerated() {
+            guard var s = value else { codes[r] = ColumnarApplicants.missing; continue }
+            codes[r] = s.withUTF8 { b.code(UnsafeRawBufferPointer($0), field: f, row: r, table: table) }
+        }
+        b.codeColumns[f] = UnsafePointer(codes)
+        return nil
+    }
+
+    private func checkCategorical(_ f: Int, valueCount: Int) -> Status? {
+        let fields = model!.info.fields
         guard fields[f].kind == .categorical else {
             return Status(.invalidArgument, "field '\(fields[f].name)' is numeric; send it as a numeric column")
         }
         guard valueCount == count else {
             return Status(.invalidArgument, "categorical column '\(fields[f].name)' has \(valueCount) values for \(count) applicants")
         }
-        guard !b.isBound(f) else { return Status(.invalidArgument, "field '\(fields[f].name)' is sent twice") }
-        let codes = b.codeColumn(f)
-        let table = m.categories[f]
-        for r in 0..<count { codes[r] = b.code(text(r), field: f, row: r, table: table) }
-        b.codeColumns[f] = UnsafePointer(codes)
+        guard !batch!.isBound(f) else { return Status(.invalidArgument, "field '\(fields[f].name)' is sent twice") }
         return nil
     }
 

@@ -95,7 +95,7 @@ public final class ScoringService: Sendable {
     @inline(__always)
     public func checkDeadline(_ deadlineUnixMicros: UInt64) -> Status? {
         guard deadlineUnixMicros != 0 else { return nil }
-        let now = Clock.unixMicros()
+        let now = SystemClock.unixMicros()
         guard now > deadlineUnixMicros else { return nil }
         return Status(.deadlineExceeded, "deadline passed \(now - deadlineUnixMicros) us before the request was handled; not scored")
     }

@@ -19,10 +19,10 @@ struct ConnectOptions: ParsableArguments {
     @Option(help: "Connections to the daemon.")
     var connections = 2
 
-    @Option(help: "Dataset spec (JSON): its id column and, for SQL sources, its default query.")
+    @Option(help: "Dataset spec (JSON): its id column and, for SQL sources, its default query. Default: the daemon's model says both (ModelInfo).")
     var spec: String?
 
-    @Option(name: .customLong("id-column"), help: "Id column of the input (default: the spec's id, else loan_id).")
+    @Option(name: .customLong("id-column"), help: "Id column of the input (default: the spec's id, else the model's).")
     var idColumn: String?
 
     @Option(name: .customLong("start-row"), help: "Skip the first N input rows (resume a stopped run).")
@@ -94,7 +94,6 @@ struct ConnectedScorer: Sendable {
             throw CommandFailure(description: "--batch-size, --in-flight and --connections must be ≥ 1, --start-row ≥ 0")
         }
         let spec = try specPath.map { try DatasetSpec.load(from: $0) }
-        let idColumn = idColumnOption ?? spec?.id ?? "loan_id"
         var options = DaemonClient.Options()
         options.connections = connections
         options.reconnectWindow = .milliseconds(Int64(reconnect * 1000))
@@ -102,11 +101,15 @@ struct ConnectedScorer: Sendable {
         let client = try DaemonClient(address, options: options)
         defer { client.close() }
         let info = try await client.modelInfo(timeout: .seconds(reconnect + 5))
+        // The model carries its training spec's id column and default query, so --spec is
+        // needed only to override them.
+        let idColumn = idColumnOption ?? spec?.id ?? (info.idField.isEmpty ? "loan_id" : info.idField)
+        let defaultQuery = spec?.query ?? (info.query.isEmpty ? nil : info.query)
 
         let source = try DataSources.open(data, kinds: ColumnKinds(forced: [idColumn: .categorical]))
-        let q = query ?? (data.hasPrefix("csv:") ? nil : spec?.query)
+        let q = try query.map { try DataSources.resolveQuery($0) } ?? (data.hasPrefix("csv:") ? nil : defaultQuery)
         if q == nil && !data.hasPrefix("csv:") {
-            throw CommandFailure(description: "an SQL source needs --query or --spec (whose query is used)")
+            throw CommandFailure(description: "an SQL source needs a query: --query, --spec, or a model trained with a spec query")
         }
         var table = try source.read(query: q)
         table = try filterRows(table, idColumn: idColumn, only: try onlyIDs.map(readIDList), exclude: try excludeIDs.map(readIDList))

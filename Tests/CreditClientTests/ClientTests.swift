@@ -174,6 +174,31 @@ import Testing
         #expect(Self.probabilities(csv: b) == f.expected)
     }
 
+    /// `credit score --connect` on an SQL source needs neither `--spec` nor `--query`: the
+    /// daemon's model carries its spec's id column and default query (ModelInfo), and the
+    /// output equals in-process scoring with the same model, byte for byte.
+    @Test func connectedScoringTakesIdAndQueryFromTheModel() async throws {
+        let dir = NSTemporaryDirectory() + "credit-connect-nospec-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = "\(Self.packageRoot)/examples/alura-cash/spec.json"
+        try Self.run("credit", ["synth", "--rows", "1500", "--seed", "11", "--out", "mysqldump:\(dir)/book.sql"])
+        try Self.run("credit", ["db", "restore", "--into", "sqlite:\(dir)/book.db", "\(dir)/book.sql"])
+        try Self.run("credit", ["train", "--data", "sqlite:\(dir)/book.db", "--spec", spec, "--algorithm", "logistic",
+                                "--out", "\(dir)/m.credit", "--seed", "3"])
+        let socket = "\(dir)/d.sock"
+        let d = try await Self.startDaemon(model: "\(dir)/m.credit", socket: socket)
+        defer { d.terminate(); d.waitUntilExit() }
+        let info = try await DaemonClient(.unix(path: socket)).modelInfo()
+        #expect(info.idField == "loan_id" && info.query.contains("JOIN"))
+        try Self.run("credit", ["score", "--model", "\(dir)/m.credit", "--data", "sqlite:\(dir)/book.db", "--out", "csv:\(dir)/inproc.csv"])
+        try Self.run("credit", ["score", "--connect", "unix:\(socket)", "--data", "sqlite:\(dir)/book.db", "--out", "csv:\(dir)/daemon.csv"])
+        let a = try String(contentsOfFile: "\(dir)/inproc.csv", encoding: .utf8)
+        let b = try String(contentsOfFile: "\(dir)/daemon.csv", encoding: .utf8)
+        #expect(a.split(separator: "\n").count > 1000)
+        #expect(a == b)
+    }
+
     @Test func typedErrorsDeadlinesAndReconnect() async throws {
         let f = try Self.fixture()
         let socket = "\(f.dir)/b.sock"

@@ -169,10 +169,10 @@ import Testing
         defer { d.stop() }
         let c = try WireTestClient(d.unixAddress)
         let apps = Applicants(count: 10, seed: 5)
-        let r = try c.call(apps.request(id: 9, deadline: Clock.unixMicros() - 1_000_000))
+        let r = try c.call(apps.request(id: 9, deadline: SystemClock.unixMicros() - 1_000_000))
         #expect(r.requestId == 9 && r.status.code == .deadlineExceeded && r.score == nil)
         #expect(try c.call(Request(id: 10, .stats)).stats?.rowsScored == 0)
-        apps.check(try c.call(apps.request(id: 11, deadline: Clock.unixMicros() + 10_000_000)), bias: -2, modelId: "model-a")
+        apps.check(try c.call(apps.request(id: 11, deadline: SystemClock.unixMicros() + 10_000_000)), bias: -2, modelId: "model-a")
     }
 
     @Test func overloadGetsResourceExhaustedNotUnboundedQueueing() throws {

@@ -115,13 +115,13 @@ func classify(_ frame: UnsafeRawBufferPointer, expectedId: UInt64?) -> (Response
 
 @inline(__always)
 func sleepUntil(_ t: UInt64, spinNanos: UInt64) {
-    let now = Clock.monotonicNanos()
+    let now = SystemClock.monotonicNanos()
     if t > now + spinNanos {
         let wake = t - spinNanos
         var ts = timespec(tv_sec: Int(wake / 1_000_000_000), tv_nsec: Int(wake % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
     }
-    while Clock.monotonicNanos() < t {}
+    while SystemClock.monotonicNanos() < t {}
 }
 
 /// Runs one load against `spec.endpoint`. `target` names the server in the result.
@@ -134,7 +134,7 @@ public func runLoad(_ spec: LoadSpec, target: String) throws -> LoadResult {
     // Connect first so that connection setup is outside the timed window.
     let conns = try (0..<connections).map { _ in try BenchConnection(spec.endpoint) }
     let tallies = (0..<connections).map { _ in ConnectionTally() }
-    let start = Clock.monotonicNanos() + 2_000_000
+    let start = SystemClock.monotonicNanos() + 2_000_000
     let warmEnd = start + UInt64(spec.warmupSeconds * 1e9)
     let end = warmEnd + UInt64(spec.measureSeconds * 1e9)
     nonisolated(unsafe) let unsafeConns = conns
@@ -182,7 +182,7 @@ func closedLoop(_ conn: BenchConnection, payload: Payload, tally: ConnectionTall
         frame.withUnsafeMutableBytes { buf in
             var seq = 0
             while true {
-                let t0 = Clock.monotonicNanos()
+                let t0 = SystemClock.monotonicNanos()
                 if t0 >= end { break }
                 RequestTemplate.patch(buf, sequence: seq)
                 let expected = RequestTemplate.id(forSequence: seq)
@@ -193,7 +193,7 @@ func closedLoop(_ conn: BenchConnection, payload: Payload, tally: ConnectionTall
                 guard let response = conn.readFrame() else {
                     tally.outcomes.add(.error("NO_RESPONSE")); tally.failure = "no response"; return
                 }
-                let t1 = Clock.monotonicNanos()
+                let t1 = SystemClock.monotonicNanos()
                 let (status, _) = classify(response, expectedId: expected)
                 if t0 >= warmEnd {
                     tally.recorder.record(nanoseconds: t1 - t0)
@@ -205,11 +205,11 @@ func closedLoop(_ conn: BenchConnection, payload: Payload, tally: ConnectionTall
         sleepUntil(start, spinNanos: 0)
         request.withUnsafeBytes { buf in
             while true {
-                let t0 = Clock.monotonicNanos()
+                let t0 = SystemClock.monotonicNanos()
                 if t0 >= end { break }
                 guard conn.writeAll(buf) else { tally.outcomes.add(.error("SEND_FAILED")); return }
                 guard let code = conn.readHTTPStatus() else { tally.outcomes.add(.error("NO_RESPONSE")); return }
-                let t1 = Clock.monotonicNanos()
+                let t1 = SystemClock.monotonicNanos()
                 if t0 >= warmEnd {
                     tally.recorder.record(nanoseconds: t1 - t0)
                     tally.outcomes.add(code == 200 ? .ok : .error("HTTP_\(code)"))
@@ -231,7 +231,7 @@ func openLoop(_ conn: BenchConnection, template: RequestTemplate, schedule: Open
             for i in 0..<total {
                 let t = schedule.intendedSendTime(i)
                 sleepUntil(t, spinNanos: spinNanos)
-                if Clock.monotonicNanos() > t + 1_000_000 { sent.late += 1 }
+                if SystemClock.monotonicNanos() > t + 1_000_000 { sent.late += 1 }
                 RequestTemplate.patch(buf, sequence: i)
                 if !c.writeAll(UnsafeRawBufferPointer(buf)) { break }
                 sent.count += 1
@@ -245,7 +245,7 @@ func openLoop(_ conn: BenchConnection, template: RequestTemplate, schedule: Open
     var received = 0
     while received < total {
         guard let frame = conn.readFrame() else { break }
-        let now = Clock.monotonicNanos()
+        let now = SystemClock.monotonicNanos()
         received += 1
         let (status, id) = classify(frame, expectedId: nil)
         guard let id, id >= RequestTemplate.idBase, id - RequestTemplate.idBase < UInt64(total) else {

@@ -160,9 +160,9 @@ struct ServeCommand: ParsableCommand {
             }
             try send(max(20, requests / 5), from: 0)  // warm-up: scratch and buffers reach their size
             let a0 = counterView.value
-            let t0 = Clock.monotonicNanos()
+            let t0 = SystemClock.monotonicNanos()
             try send(requests, from: 1_000_000)
-            let busy = Clock.monotonicNanos() - t0
+            let busy = SystemClock.monotonicNanos() - t0
             let a1 = counterView.value
             // Idle baseline: what the daemon allocates with no traffic for as long.
             usleep(UInt32(min(busy / 1000, 2_000_000)))

@@ -8,7 +8,7 @@ import Darwin
 /// - `monotonicNanos`: durations (latency, timeouts), never jumps with wall-clock changes;
 /// - `unixMicros`: request deadlines, which cross process boundaries and so must be wall time.
 /// Both are a single `clock_gettime` (no allocation; the serving hot path calls them).
-public enum Clock {
+public enum SystemClock {
     /// Nanoseconds of CLOCK_MONOTONIC.
     @inline(__always)
     public static func monotonicNanos() -> UInt64 {

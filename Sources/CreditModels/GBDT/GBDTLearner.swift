@@ -1,3 +1,4 @@
+import CreditCore
 import Dispatch
 import Foundation
 
@@ -19,7 +20,7 @@ import Foundation
 /// validation set has weights) and keeps the best round. The base score is the log-odds of
 /// the weighted training prior.
 ///
-/// Deterministic: the only randomness is `GBDTRandom(seed)`; with two threads each owns
+/// Deterministic: the only randomness is `Xoshiro256StarStar(seed)`; with two threads each owns
 /// whole features of a tree (their histograms and split searches; rows are added in a fixed
 /// order) and the per-thread best splits merge as one scan would, so the model is
 /// bit-identical for any `threads`.
@@ -51,51 +52,6 @@ public struct GBDTLearner: Learner {
         if let w = m.weights {
             for (i, v) in w.enumerated() where !(v.isFinite && v >= 0) { throw GBDTError.invalidWeight(row: i, value: v) }
         }
-    }
-}
-
-/// SplitMix64-seeded xoshiro256** generator; same seed → same sequence on every platform.
-struct GBDTRandom {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
-
-    init(seed: UInt64) {
-        var z = seed
-        func next() -> UInt64 {
-            z &+= 0x9E37_79B9_7F4A_7C15
-            var x = z
-            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-            return x ^ (x >> 31)
-        }
-        s = (next(), next(), next(), next())
-    }
-
-    mutating func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0
-        s.3 ^= s.1
-        s.1 ^= s.2
-        s.0 ^= s.3
-        s.2 ^= t
-        s.3 = (s.3 << 45) | (s.3 >> 19)
-        return result
-    }
-
-    /// Uniform in [0, 1).
-    mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-
-    /// Uniform in 0..<n.
-    mutating func next(below n: Int) -> Int { Int(next() % UInt64(n)) }
-
-    /// `k` distinct indices of 0..<n in ascending order (partial Fisher–Yates).
-    mutating func sample(_ k: Int, of n: Int) -> [Int] {
-        var a = Array(0..<n)
-        for i in 0..<min(k, n) {
-            let j = i + next(below: n - i)
-            a.swapAt(i, j)
-        }
-        return a[0..<min(k, n)].sorted()
     }
 }
 
@@ -145,7 +101,7 @@ struct GBDTLeaf {
 final class GBDTTrainer {
     let p: GBDTParameters
     let bins: GBDTBins
-    var rng: GBDTRandom
+    var rng: Xoshiro256StarStar
     let n: Int
     let nf: Int
     let weights: [Double]
@@ -224,7 +180,7 @@ final class GBDTTrainer {
         partResults = UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>.allocate(capacity: 2)
         partResults.initialize(repeating: (GBDTSplit(), GBDTSplit()), count: 2)
         bins = try GBDTBins(train.x, maxBins: parameters.maxBins)
-        rng = GBDTRandom(seed: seed)
+        rng = Xoshiro256StarStar(seed: seed)
         n = train.rows
         nf = train.x.cols
         weights = train.weights.map { $0.map(Double.init) } ?? [Double](repeating: 1, count: n)
@@ -817,7 +773,7 @@ final class GBDTTrainer {
         oobIndex.withUnsafeMutableBufferPointer { oob in
             if p.subsample < 1 {
                 for i in 0..<n {
-                    if rng.nextDouble() < p.subsample && weights[i] > 0 { ri[bagCount] = Int32(i); bagCount += 1 } else { oob[oobCount] = Int32(i); oobCount += 1 }
+                    if rng.uniform() < p.subsample && weights[i] > 0 { ri[bagCount] = Int32(i); bagCount += 1 } else { oob[oobCount] = Int32(i); oobCount += 1 }
                 }
                 if bagCount == 0 {
                     ri[0] = 0; bagCount = 1
@@ -833,7 +789,7 @@ final class GBDTTrainer {
         treeFeatures = Array(0..<nf)
         if p.colsampleByTree < 1 {
             let k = max(1, Int((p.colsampleByTree * Double(nf)).rounded()))
-            treeFeatures = rng.sample(k, of: nf)
+            treeFeatures = rng.sampleIndices(k, of: nf)
         }
         assignParts()
         resetTree()
@@ -949,7 +905,7 @@ final class GBDTTrainer {
     func nodeFeatures(_ treeFeatures: [Int]) -> [Int] {
         guard p.colsampleByNode < 1 else { return treeFeatures }
         let k = max(1, Int((p.colsampleByNode * Double(treeFeatures.count)).rounded()))
-        return rng.sample(k, of: treeFeatures.count).map { treeFeatures[$0] }
+        return rng.sampleIndices(k, of: treeFeatures.count).map { treeFeatures[$0] }
     }
 
     /// Stable in-place partition of `rowIndex[start..<start+count]`; returns the left count.

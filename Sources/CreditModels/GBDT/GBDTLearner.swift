@@ -1,5 +1,4 @@
 import CreditCore
-import Dispatch
 import Foundation
 
 /// Gradient-boosted decision trees with the binary logistic objective (issue 3).
@@ -55,7 +54,7 @@ public struct GBDTLearner: Learner {
     }
 }
 
-/// Wraps a value shared by the two threads of a `GBDTForkJoin.run`, which write disjoint parts.
+/// Wraps a value shared by the two threads of a `ForkJoin.run`, which write disjoint parts.
 struct GBDTUnsafeSendable<T>: @unchecked Sendable {
     let value: T
 }
@@ -169,14 +168,14 @@ final class GBDTTrainer {
     let partResults: UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>
     /// The second thread (nil when `threads` is 1); every parallel step splits its work into
     /// two fixed parts, so the model does not depend on the thread count.
-    let pool: GBDTForkJoin?
+    let pool: ForkJoin?
 
     /// `sparseAbove`: features with more histogram slots than this keep bitmaps (tests set it
     /// to compare the sparse and dense paths).
     init(train: LabeledMatrix, validation: LabeledMatrix?, parameters: GBDTParameters, seed: UInt64,
          sparseAbove: Int = GBDTTrainer.defaultSparseAbove) throws {
         p = parameters
-        pool = parameters.threads > 1 ? GBDTForkJoin() : nil
+        pool = parameters.threads > 1 ? ForkJoin(name: "gbdt-fork-join") : nil
         partResults = UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>.allocate(capacity: 2)
         partResults.initialize(repeating: (GBDTSplit(), GBDTSplit()), count: 2)
         bins = try GBDTBins(train.x, maxBins: parameters.maxBins)

@@ -1,5 +1,4 @@
 import CreditCore
-import Dispatch
 import Foundation
 
 /// Parameters and optimizer state of one layer during training (all packed like the weights).
@@ -99,8 +98,9 @@ final class MLPBatch: @unchecked Sendable {
 
 /// Mini-batch Adam training loop over `CreditCore` kernels. Buffers are allocated once per fit.
 ///
-/// With `threads == 2` each batch is split at a fixed row (`count / 2`); each half runs
-/// forward/backward into its own gradient buffers, which are then added in a fixed order
+/// With `threads == 2` each batch is split at a fixed row (`count / 2`); the halves run
+/// forward/backward at once (on a `ForkJoin`: one helper thread for the fit rather than a
+/// `concurrentPerform` wake-up per batch) into their own gradient buffers, which are then added in a fixed order
 /// (half 0 + half 1), so results are deterministic (and equal for any machine load).
 struct MLPTrainer {
     let c: MLPLearner.Configuration
@@ -110,12 +110,15 @@ struct MLPTrainer {
     let threads: Int
     let workers: [MLPWorker]
     let batch: MLPBatch
+    /// The second thread when `threads == 2`.
+    let forkJoin: ForkJoin?
 
     init(configuration: MLPLearner.Configuration, inputs: Int, seed: UInt64, batchCapacity: Int) {
         c = configuration
         sizes = [inputs] + configuration.hiddenLayers + [1]
         rng = Xoshiro256StarStar(seed: seed)
         threads = max(1, min(2, configuration.threads))
+        forkJoin = threads == 2 ? ForkJoin(name: "mlp-fork-join") : nil
         layers = []
         for l in 0..<(sizes.count - 1) {
             let k = sizes[l], n = sizes[l + 1]
@@ -208,9 +211,9 @@ struct MLPTrainer {
         for r in 0..<count { wTotal += batch.w[r] }
         let invW: Float = wTotal > 0 ? 1 / wTotal : 0
         let layers = self.layers, sizes = self.sizes, batch = self.batch, workers = self.workers
-        if threads == 2 && count >= 8 {
+        if let forkJoin, count >= 8 {
             let half = count / 2
-            DispatchQueue.concurrentPerform(iterations: 2) { t in
+            forkJoin.run { t in
                 MLPTrainer.forwardBackward(layers: layers, sizes: sizes, batch: batch, worker: workers[t],
                                            rows: t == 0 ? 0..<half : half..<count, invW: invW, dropout: dropout)
             }

@@ -16,7 +16,7 @@ struct GBDTSparseHistogramTests {
         p.colsampleByNode = 0.8
         p.threads = threads
         func fit(sparseAbove: Int) throws -> GBDTModel {
-            try GBDTTrainer(train: data, validation: valid, parameters: p, seed: 7, sparseAbove: sparseAbove).run { _ in }
+            try GBDTBooster(train: data, validation: valid, parameters: p, seed: 7, sparseAbove: sparseAbove).run { _ in }
         }
         let dense = try fit(sparseAbove: Int.max), sparseWide = try fit(sparseAbove: 1024), sparseAll = try fit(sparseAbove: 0)
         #expect(try gbdtEncode(sparseWide) == gbdtEncode(dense))

@@ -100,8 +100,9 @@ final class MLPBatch: @unchecked Sendable {
 ///
 /// With `threads == 2` each batch is split at a fixed row (`count / 2`); the halves run
 /// forward/backward at once (on a `ForkJoin`: one helper thread for the fit rather than a
-/// `concurrentPerform` wake-up per batch) into their own gradient buffers, which are then added in a fixed order
-/// (half 0 + half 1), so results are deterministic (and equal for any machine load).
+/// `concurrentPerform` wake-up per batch) into their own gradient buffers, which are then
+/// added in a fixed order (half 0 + half 1), so results are deterministic (and equal for any
+/// machine load).
 struct MLPTrainer {
     let c: MLPLearner.Configuration
     let sizes: [Int]

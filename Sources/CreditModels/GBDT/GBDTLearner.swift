@@ -24,7 +24,8 @@ import Foundation
 /// order) and the per-thread best splits merge as one scan would, so the model is
 /// bit-identical for any `threads`.
 ///
-/// The work is split by job, as in LightGBM (type: file, LightGBM's counterpart):
+/// The work is split by job as LightGBM splits it (type (file): job (LightGBM's counterpart);
+/// docs/gbdt.md, "Code layout"):
 /// - `GBDTBins` (GBDTBinning): feature bins, built once on the training rows (`BinMapper`);
 /// - `GBDTBooster` (GBDTBoosting): the rounds, gradients, cached scores of out-of-bag and
 ///   validation rows, early stopping (`GBDT`);

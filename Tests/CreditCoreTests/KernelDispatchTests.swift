@@ -100,7 +100,7 @@ func cpuinfoHasAVX2AndFMA() -> Bool? {
     /// dispatched entry point is bitwise the chosen copy.
     @Test(arguments: [UInt64(61), 62, 63])
     func variantsAgreeAndDispatchIsTheChosenCopy(seed: UInt64) {
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<8 {
             let k = Int.random(in: 1...140, using: &rng), n = Int.random(in: 1...140, using: &rng)
             let rows = Int.random(in: 1...21, using: &rng)

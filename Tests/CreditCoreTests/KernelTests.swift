@@ -2,17 +2,8 @@ import Testing
 import Foundation
 @testable import CreditCore
 
-/// Seeded test randomness (SplitMix64).
-struct TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// `n` seeded test values in [-1, 1].
     mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1...1, using: &self) } }
 }
 
@@ -25,7 +16,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
 
 @Suite struct DenseKernelTests {
     @Test func packRoundTripAndTranspose() {
-        var rng = TestRNG(seed: 1)
+        var rng = SplitMix64(seed: 1)
         for (k, n) in [(1, 1), (3, 17), (26, 128), (33, 5), (16, 16)] {
             let w = rng.floats(k * n)
             let p = PackedMatrix(k: k, n: n, rowMajor: w)
@@ -38,7 +29,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
 
     @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
     func forwardMatchesReference(seed: UInt64) {
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<12 {
             let k = Int.random(in: 1...70, using: &rng), n = Int.random(in: 1...70, using: &rng)
             let total = Int.random(in: 1...23, using: &rng)
@@ -86,7 +77,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
 
     @Test(arguments: KernelVariant.allCases.filter(Kernels.isAvailable))
     func forwardResultDoesNotDependOnBatchPosition(variant: KernelVariant) {
-        var rng = TestRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for (k, n) in [(26, 128), (130, 70), (7, 1), (64, 33)] {
             let rows = 11
             let x = rng.floats(rows * k), w = PackedMatrix(k: k, n: n, rowMajor: rng.floats(k * n)), b = rng.floats(n)
@@ -111,7 +102,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
 
     @Test(arguments: KernelVariant.allCases.filter(Kernels.isAvailable))
     func forwardPropagatesNaNAndInfinityLikeReference(variant: KernelVariant) {
-        var rng = TestRNG(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for (k, n, rowsCount) in [(26, 128, 5), (5, 3, 1), (17, 33, 9)] {
             var x = rng.floats(rowsCount * k)
             x[0] = .nan
@@ -140,7 +131,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
 
     @Test(arguments: [UInt64(11), 12, 13, 14, 15, 16])
     func weightGradientMatchesReference(seed: UInt64) {
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<10 {
             let k = Int.random(in: 1...70, using: &rng), n = Int.random(in: 1...70, using: &rng)
             let total = Int.random(in: 1...40, using: &rng)
@@ -179,7 +170,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
 
     @Test func inputGradientThroughTransposedForward() {
         // dIn = dOut · Wᵀ computed with denseForward(Wᵀ) against the scalar definition.
-        var rng = TestRNG(seed: 21)
+        var rng = SplitMix64(seed: 21)
         for (k, n, rows) in [(26, 128, 7), (64, 1, 5), (13, 70, 3)] {
             let w = rng.floats(k * n), d = rng.floats(rows * n)
             let t = PackedMatrix(k: k, n: n, rowMajor: w).transposed()
@@ -199,7 +190,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
 
     @Test(arguments: [UInt64(31), 32, 33])
     func columnSumsAndReluBackwardMatchReference(seed: UInt64) {
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<15 {
             let cols = Int.random(in: 1...70, using: &rng), stride = cols + Int.random(in: 0...3, using: &rng)
             let total = Int.random(in: 1...30, using: &rng), lo = Int.random(in: 0..<total, using: &rng)
@@ -225,7 +216,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
 
 @Suite struct ReductionKernelTests {
     @Test func reductionsMatchReference() {
-        var rng = TestRNG(seed: 41)
+        var rng = SplitMix64(seed: 41)
         for n in 0...70 {
             let x = rng.floats(n)
             x.withUnsafeBufferPointer { xb in
@@ -250,7 +241,7 @@ func close(_ a: Float, _ b: Float, scale: Float, tol: Float = 1e-5) -> Bool {
     }
 
     @Test func reductionsWithNaNAndInfinity() {
-        var rng = TestRNG(seed: 42)
+        var rng = SplitMix64(seed: 42)
         for n in [1, 7, 8, 9, 16, 33, 70] {
             for special in [Float.nan, .infinity, -.infinity] {
                 for pos in Set([0, n / 2, n - 1]) {

@@ -1,3 +1,4 @@
+import CreditCore
 import CreditModels
 import Foundation
 import Testing
@@ -21,11 +22,11 @@ struct GBDTEvaluatorTests {
     /// A random model whose thresholds include ±0, ±inf and extreme finite values.
     static func model(trees: Int, maxDepth: Int, seed: UInt64) -> GBDTModel {
         let m = gbdtRandomModel(columns: columns, trees: trees, maxDepth: maxDepth, seed: seed)
-        var rng = GBDTTestRandom(seed: seed ^ 0xABCD)
+        var rng = SplitMix64(seed: seed ^ 0xABCD)
         let special: [Float] = [0, -0.0, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
                                 .leastNonzeroMagnitude, 1e-30]
         var threshold = m.threshold
-        for n in threshold.indices where m.feature[n] >= 0 && m.catOffset[n] < 0 && rng.nextDouble() < 0.15 {
+        for n in threshold.indices where m.feature[n] >= 0 && m.catOffset[n] < 0 && rng.uniform() < 0.15 {
             threshold[n] = special[Int(rng.next() % UInt64(special.count))]
         }
         return GBDTModel(inputWidth: m.inputWidth, featureCardinality: m.featureCardinality, baseScore: m.baseScore,
@@ -37,10 +38,10 @@ struct GBDTEvaluatorTests {
     /// `gbdtRandomInputs` plus -0.0, subnormals, extreme finite values, huge and fractional codes.
     static func inputs(rows: Int, seed: UInt64) -> [Float] {
         var x = gbdtRandomInputs(columns: columns, rows: rows, seed: seed)
-        var rng = GBDTTestRandom(seed: seed ^ 0x5555)
+        var rng = SplitMix64(seed: seed ^ 0x5555)
         let special: [Float] = [-0.0, 0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude,
                                 -.greatestFiniteMagnitude, 1e10, -1e10, 0.5, 1e-30, 4.0000005, 39.999996, 69, 70, 71, -1, 2e9]
-        for i in x.indices where rng.nextDouble() < 0.08 { x[i] = special[Int(rng.next() % UInt64(special.count))] }
+        for i in x.indices where rng.uniform() < 0.08 { x[i] = special[Int(rng.next() % UInt64(special.count))] }
         return x
     }
 
@@ -58,7 +59,7 @@ struct GBDTEvaluatorTests {
             let x = Self.inputs(rows: rows, seed: seed * 31)
             let want = (0..<rows).map { Self.reference(m, x, row: $0) }
             let scratch = m.makeScratch(maxRows: 300)
-            var rng = GBDTTestRandom(seed: seed)
+            var rng = SplitMix64(seed: seed)
             var out = [Float](repeating: .nan, count: rows)
             // Ranges of every length 1…300 (at least once up to 80, then random), not starting at 0.
             var start = Int(rng.next() % 7) + 1

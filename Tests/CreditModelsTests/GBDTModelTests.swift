@@ -1,3 +1,4 @@
+import CreditCore
 import CreditModels
 import Foundation
 import Testing
@@ -5,9 +6,9 @@ import Testing
 /// Synthetic native-encoded data: 4 numeric columns (x1 has 15 % NaN, x3 has some ±inf), two
 /// categorical columns (c0: 5 categories, non-ordinal effect; c1: 3 categories with NaN).
 func gbdtSynthetic(rows: Int, seed: UInt64) -> LabeledMatrix {
-    var rng = GBDTTestRandom(seed: seed)
+    var rng = SplitMix64(seed: seed)
     func normal() -> Double {
-        let u = max(rng.nextDouble(), 1e-12), v = rng.nextDouble()
+        let u = max(rng.uniform(), 1e-12), v = rng.uniform()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }
     let columns = [
@@ -22,14 +23,14 @@ func gbdtSynthetic(rows: Int, seed: UInt64) -> LabeledMatrix {
     for _ in 0..<rows {
         let x0 = normal(), x1 = normal(), x2 = (normal() * 4).rounded(), x3 = normal()
         let c0 = Int(rng.next() % 5), c1 = Int(rng.next() % 3)
-        let x1Missing = rng.nextDouble() < 0.15, c1Missing = rng.nextDouble() < 0.1
-        let x3v: Float = rng.nextDouble() < 0.01 ? (rng.nextDouble() < 0.5 ? .infinity : -.infinity) : Float(x3)
+        let x1Missing = rng.uniform() < 0.15, c1Missing = rng.uniform() < 0.1
+        let x3v: Float = rng.uniform() < 0.01 ? (rng.uniform() < 0.5 ? .infinity : -.infinity) : Float(x3)
         var logit = 1.5 * x0 + 0.3 * x2 + ([1.2, -0.8, 0.9, -1.1, 0.1])[c0]
         logit += x1Missing ? 1.0 : -x1 * x1 + 0.5
         logit += c1Missing ? -0.7 : Double(c1) * 0.4
         logit += x3v.isInfinite ? (x3v > 0 ? 2 : -2) : 0.5 * x3
         values += [Float(x0), x1Missing ? .nan : Float(x1), Float(x2), x3v, Float(c0), c1Missing ? .nan : Float(c1)]
-        y.append(rng.nextDouble() < 1 / (1 + exp(-logit)) ? 1 : 0)
+        y.append(rng.uniform() < 1 / (1 + exp(-logit)) ? 1 : 0)
     }
     return LabeledMatrix(x: FeatureMatrix(rows: rows, columns: columns, values: values), y: y)
 }
@@ -37,7 +38,7 @@ func gbdtSynthetic(rows: Int, seed: UInt64) -> LabeledMatrix {
 /// A random valid model: random trees over `columns` with numeric and categorical nodes,
 /// leaves pointing to themselves, covers = sum of children.
 func gbdtRandomModel(columns: [FeatureColumn], trees: Int, maxDepth: Int, seed: UInt64) -> GBDTModel {
-    var rng = GBDTTestRandom(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let card: [Int32] = columns.map { if case let .categorical(c) = $0.kind { return Int32(c) } else { return 0 } }
     var feature = [Int32](), threshold = [Float](), defaultLeft = [UInt8](), left = [Int32](), right = [Int32]()
     var value = [Float](), cover = [Float](), catOffset = [Int32](), catBits = [UInt32](), roots = [Int32](), depths = [Int32]()
@@ -48,21 +49,21 @@ func gbdtRandomModel(columns: [FeatureColumn], trees: Int, maxDepth: Int, seed: 
     }
     // Returns (cover, depth).
     func grow(_ n: Int, depth: Int) -> (Float, Int) {
-        let stop = depth >= maxDepth || (depth > 0 && rng.nextDouble() < 0.25)
+        let stop = depth >= maxDepth || (depth > 0 && rng.uniform() < 0.25)
         if stop {
             left[n] = Int32(n); right[n] = Int32(n)
-            value[n] = Float(rng.nextDouble() * 2 - 1)
-            cover[n] = Float(1 + rng.nextDouble() * 50).rounded()
+            value[n] = Float(rng.uniform() * 2 - 1)
+            cover[n] = Float(1 + rng.uniform() * 50).rounded()
             return (cover[n], depth)
         }
         let f = Int(rng.next() % UInt64(columns.count))
         feature[n] = Int32(f)
-        defaultLeft[n] = rng.nextDouble() < 0.5 ? 1 : 0
+        defaultLeft[n] = rng.uniform() < 0.5 ? 1 : 0
         if card[f] > 0 {
             catOffset[n] = Int32(catBits.count)
             for _ in 0..<((Int(card[f]) + 31) / 32) { catBits.append(UInt32(truncatingIfNeeded: rng.next()) & (card[f] >= 32 ? ~0 : (1 << UInt32(card[f])) - 1)) }
         } else {
-            threshold[n] = Float((rng.nextDouble() * 4 - 2) * 4).rounded() / 4
+            threshold[n] = Float((rng.uniform() * 4 - 2) * 4).rounded() / 4
         }
         let l = newNode(), r = newNode()
         left[n] = Int32(l); right[n] = Int32(r)
@@ -83,19 +84,19 @@ func gbdtRandomModel(columns: [FeatureColumn], trees: Int, maxDepth: Int, seed: 
 
 /// Random inputs with NaN, ±infinity, thresholds hit exactly, unseen and invalid category codes.
 func gbdtRandomInputs(columns: [FeatureColumn], rows: Int, seed: UInt64) -> [Float] {
-    var rng = GBDTTestRandom(seed: seed)
+    var rng = SplitMix64(seed: seed)
     var out = [Float]()
     for _ in 0..<rows {
         for c in columns {
-            let u = rng.nextDouble()
+            let u = rng.uniform()
             if case let .categorical(card) = c.kind {
                 if u < 0.1 { out.append(.nan) } else if u < 0.2 { out.append(Float(card)) } // unseen
                 else if u < 0.25 { out.append([-1, 2.5, Float(card + 3), .infinity][Int(rng.next() % 4)]) }
                 else { out.append(Float(rng.next() % UInt64(card))) }
             } else {
                 if u < 0.1 { out.append(.nan) } else if u < 0.15 { out.append(.infinity) } else if u < 0.2 { out.append(-.infinity) }
-                else if u < 0.4 { out.append(Float((rng.nextDouble() * 4 - 2) * 4).rounded() / 4) } // on a threshold
-                else { out.append(Float(rng.nextDouble() * 6 - 3)) }
+                else if u < 0.4 { out.append(Float((rng.uniform() * 4 - 2) * 4).rounded() / 4) } // on a threshold
+                else { out.append(Float(rng.uniform() * 6 - 3)) }
             }
         }
     }

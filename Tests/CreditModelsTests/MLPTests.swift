@@ -5,15 +5,15 @@ import Testing
 
 /// A small seeded data set with a nonlinear rule (interaction + threshold), dense encoding.
 func synthetic(rows: Int, seed: UInt64) -> LabeledMatrix {
-    var rng = MLPRandom(seed: seed)
+    var rng = Xoshiro256StarStar(seed: seed)
     let cols = (0..<6).map { FeatureColumn(name: "f\($0)", source: "f\($0)", kind: $0 < 4 ? .numeric : .oneHot(category: "c\($0)")) }
     var values = [Float](), y = [Float]()
     for _ in 0..<rows {
-        let a = Float(rng.nextGaussian()), b = Float(rng.nextGaussian()), c = Float(rng.nextGaussian()), d = Float(rng.nextGaussian())
-        let cat: Float = rng.nextUnitFloat() < 0.3 ? 1 : 0
+        let a = Float(rng.gaussian()), b = Float(rng.gaussian()), c = Float(rng.gaussian()), d = Float(rng.gaussian())
+        let cat: Float = rng.uniformFloat() < 0.3 ? 1 : 0
         values += [a, b, c, d, cat, 1 - cat]
         let z = 1.5 * a * b + (c > 0.5 ? 1.5 : -0.5) + 0.8 * cat - 0.3 * d
-        y.append(rng.nextUnitFloat() < 1 / (1 + Foundation.exp(-z)) ? 1 : 0)
+        y.append(rng.uniformFloat() < 1 / (1 + Foundation.exp(-z)) ? 1 : 0)
     }
     return LabeledMatrix(x: FeatureMatrix(rows: rows, columns: cols, values: values), y: y)
 }
@@ -201,12 +201,12 @@ func scores(_ model: MLPModel, _ x: FeatureMatrix, maxRows: Int = 64) -> [Float]
         for threads in [1, 2] {
             c.threads = threads
             var trainer = MLPTrainer(configuration: c, inputs: 5, seed: 77, batchCapacity: 9)
-            var rng = MLPRandom(seed: 3)
+            var rng = Xoshiro256StarStar(seed: 3)
             for l in 0..<trainer.layers.count {
-                for j in 0..<trainer.layers[l].bias.count { trainer.layers[l].bias[j] = Float(rng.nextGaussian()) * 0.3 }
+                for j in 0..<trainer.layers[l].bias.count { trainer.layers[l].bias[j] = Float(rng.gaussian()) * 0.3 }
             }
             for r in 0..<9 {
-                for i in 0..<5 { trainer.batch.x[r * 5 + i] = Float(rng.nextGaussian()) }
+                for i in 0..<5 { trainer.batch.x[r * 5 + i] = Float(rng.gaussian()) }
                 trainer.batch.y[r] = Float(r % 2)
                 trainer.batch.w[r] = 0.5 + Float(r) * 0.25
             }

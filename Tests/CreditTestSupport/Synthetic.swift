@@ -31,18 +31,8 @@ public enum Synthetic {
                         vocabulary: ["Y", "N"], reasonHigh: "a prior default is on file"),
         ])
 
-    struct Normal {
-        var rng: SplitMix64
-        mutating func next() -> Double {
-            let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300)
-            let u2 = Double(rng.next() >> 11) / Double(1 << 53)
-            return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-        }
-        mutating func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
-    }
-
     public static func table(rows n: Int, seed: UInt64, missingRate: Double = 0.03) -> DataTable {
-        var g = Normal(rng: SplitMix64(seed: seed))
+        var g = SplitMix64(seed: seed)
         var id: [String?] = [], status: [Double?] = []
         var age: [Double?] = [], income: [Double?] = [], emp: [Double?] = [], amnt: [Double?] = []
         var rate: [Double?] = [], pct: [Double?] = [], hist: [Double?] = []
@@ -50,15 +40,15 @@ public enum Synthetic {
         let homes = ["Rent", "Own", "Mortgage", "Other"], intents = ["Education", "Medical", "Venture", "Personal", "Debt", "Home"]
         let grades = ["A", "B", "C", "D", "E", "F", "G"]
         for i in 0..<n {
-            let latent = g.next()                      // creditworthiness (shared → correlations)
-            let a = (27 + 6 * abs(g.next()) + 2 * latent).rounded()
-            let inc = (exp(10.9 + 0.5 * g.next() + 0.15 * latent)).rounded()
-            let e = max(0, (4 + 3 * g.next() + latent).rounded())
-            let am = (max(500, 9000 + 6000 * g.next())).rounded()
-            let gi = min(6, max(0, Int((1.3 - 1.1 * latent + 0.8 * g.next()).rounded())))
-            let r = ((7.5 + 2.2 * Double(gi) + 0.8 * g.next()) * 100).rounded() / 100
+            let latent = g.normal()                   // creditworthiness (shared → correlations)
+            let a = (27 + 6 * abs(g.normal()) + 2 * latent).rounded()
+            let inc = (exp(10.9 + 0.5 * g.normal() + 0.15 * latent)).rounded()
+            let e = max(0, (4 + 3 * g.normal() + latent).rounded())
+            let am = (max(500, 9000 + 6000 * g.normal())).rounded()
+            let gi = min(6, max(0, Int((1.3 - 1.1 * latent + 0.8 * g.normal()).rounded())))
+            let r = ((7.5 + 2.2 * Double(gi) + 0.8 * g.normal()) * 100).rounded() / 100
             let p = (am / inc * 100).rounded() / 100
-            let h = (max(2, 5 + 3 * g.next() + (a - 27) / 3)).rounded()
+            let h = (max(2, 5 + 3 * g.normal() + (a - 27) / 3)).rounded()
             let hi = g.uniform() < 0.5 ? 0 : (g.uniform() < 0.2 ? 1 : (g.uniform() < 0.95 ? 2 : 3))
             let ii = Int(g.uniform() * 6) % 6
             let pr = g.uniform() < 0.1 + 0.15 * Double(gi) / 6 ? "Y" : "N"

@@ -54,7 +54,7 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
     public var maxCatToOneHot: Int = 4
     /// Largest number of categories on the bitset (left) side of a sorted partition.
     public var maxCatThreshold: Int = 32
-    /// Worker threads (at most 2 are used; `GBDTForkJoin`): each thread owns part of a
+    /// Worker threads (at most 2 are used; `CreditCore.ForkJoin`): each thread owns part of a
     /// tree's features and builds, subtracts and scans their histograms; large nodes are
     /// partitioned in two halves; the loss/gradient pass and the scoring of the new tree on
     /// validation and out-of-bag rows run in two fixed halves. The model does not depend on

@@ -12,7 +12,7 @@ public struct MLPError: Error, CustomStringConvertible, Equatable {
 /// validation log loss with the best epoch's weights restored.
 ///
 /// Deterministic: fixed operation order (also with `threads == 2`), all randomness (He init, shuffling,
-/// dropout) from xoshiro256** seeded with `seed` — same data + seed + build + kernel copy = same
+/// dropout) from xoshiro256** (`CreditCore.Xoshiro256StarStar`) seeded with `seed` — same data + seed + build + kernel copy = same
 /// model bit for bit. The dense kernels are dispatched at run time (`CreditCore.Kernels.variant`:
 /// AVX2+FMA on CPUs that have it, else portable; `CREDIT_KERNELS=portable|haswell` overrides);
 /// the AVX2+FMA copy fuses multiply-adds, so models trained on the two copies differ in the last

@@ -1,5 +1,4 @@
 import CreditCore
-import Dispatch
 import Foundation
 
 /// Parameters and optimizer state of one layer during training (all packed like the weights).
@@ -99,29 +98,34 @@ final class MLPBatch: @unchecked Sendable {
 
 /// Mini-batch Adam training loop over `CreditCore` kernels. Buffers are allocated once per fit.
 ///
-/// With `threads == 2` each batch is split at a fixed row (`count / 2`); each half runs
-/// forward/backward into its own gradient buffers, which are then added in a fixed order
-/// (half 0 + half 1), so results are deterministic (and equal for any machine load).
+/// With `threads == 2` each batch is split at a fixed row (`count / 2`); the halves run
+/// forward/backward at once (on a `ForkJoin`: one helper thread for the fit rather than a
+/// `concurrentPerform` wake-up per batch) into their own gradient buffers, which are then
+/// added in a fixed order (half 0 + half 1), so results are deterministic (and equal for any
+/// machine load).
 struct MLPTrainer {
     let c: MLPLearner.Configuration
     let sizes: [Int]
     var layers: [TrainLayer]
-    var rng: MLPRandom
+    var rng: Xoshiro256StarStar
     let threads: Int
     let workers: [MLPWorker]
     let batch: MLPBatch
+    /// The second thread when `threads == 2`.
+    let forkJoin: ForkJoin?
 
     init(configuration: MLPLearner.Configuration, inputs: Int, seed: UInt64, batchCapacity: Int) {
         c = configuration
         sizes = [inputs] + configuration.hiddenLayers + [1]
-        rng = MLPRandom(seed: seed)
+        rng = Xoshiro256StarStar(seed: seed)
         threads = max(1, min(2, configuration.threads))
+        forkJoin = threads == 2 ? ForkJoin(name: "mlp-fork-join") : nil
         layers = []
         for l in 0..<(sizes.count - 1) {
             let k = sizes[l], n = sizes[l + 1]
             var w = PackedMatrix(k: k, n: n)
             let scale = (2.0 / Double(k)).squareRoot()      // He normal
-            for i in 0..<k { for j in 0..<n { w[i, j] = Float(rng.nextGaussian() * scale) } }
+            for i in 0..<k { for j in 0..<n { w[i, j] = Float(rng.gaussian() * scale) } }
             let zerosW = [Float](repeating: 0, count: w.storage.count), zerosB = [Float](repeating: 0, count: n)
             layers.append(TrainLayer(weights: w, bias: zerosB, gradW: PackedMatrix(k: k, n: n), gradB: zerosB,
                                      mW: zerosW, vW: zerosW, mB: zerosB, vB: zerosB, transposed: w.transposed(),
@@ -208,9 +212,9 @@ struct MLPTrainer {
         for r in 0..<count { wTotal += batch.w[r] }
         let invW: Float = wTotal > 0 ? 1 / wTotal : 0
         let layers = self.layers, sizes = self.sizes, batch = self.batch, workers = self.workers
-        if threads == 2 && count >= 8 {
+        if let forkJoin, count >= 8 {
             let half = count / 2
-            DispatchQueue.concurrentPerform(iterations: 2) { t in
+            forkJoin.run { t in
                 MLPTrainer.forwardBackward(layers: layers, sizes: sizes, batch: batch, worker: workers[t],
                                            rows: t == 0 ? 0..<half : half..<count, invW: invW, dropout: dropout)
             }
@@ -248,7 +252,7 @@ struct MLPTrainer {
         var valLogits = [Float](repeating: 0, count: validation?.rows ?? 0)
 
         for epoch in 1...c.maxEpochs {
-            rng.shuffle(&order)
+            rng.shuffleInPlace(&order)
             var lossSum = 0.0, weightSum = 0.0
             var start = 0
             while start < n {
@@ -264,7 +268,7 @@ struct MLPTrainer {
                 }
                 if c.dropout > 0 {
                     for (m, mask) in batch.masks.enumerated() {
-                        for i in 0..<(count * sizes[m + 1]) { mask[i] = rng.nextUnitFloat() < keep ? invKeep : 0 }
+                        for i in 0..<(count * sizes[m + 1]) { mask[i] = rng.uniformFloat() < keep ? invKeep : 0 }
                     }
                 }
                 lossSum += computeGradients(count: count, dropout: c.dropout > 0)
@@ -334,54 +338,4 @@ func logLoss(logit z: Float, label y: Float) -> Double {
 @inline(__always)
 func sigmoid(_ z: Float) -> Float {
     z >= 0 ? 1 / (1 + Foundation.exp(-z)) : Foundation.exp(z) / (1 + Foundation.exp(z))
-}
-
-// MARK: - Random numbers
-// (In this file so debug builds, which compile files separately, inline it into the loop.)
-
-/// xoshiro256** seeded through SplitMix64: the MLP's only source of randomness (weight init,
-/// shuffling, dropout), so the same seed gives the same model bit for bit.
-struct MLPRandom: RandomNumberGenerator {
-    private var s0, s1, s2, s3: UInt64
-
-    init(seed: UInt64) {
-        var x = seed
-        func splitMix(_ x: inout UInt64) -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix(&x); s1 = splitMix(&x); s2 = splitMix(&x); s3 = splitMix(&x)
-    }
-
-    mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
-        s2 ^= t
-        s3 = (s3 << 45) | (s3 >> 19)
-        return result
-    }
-
-    /// Uniform in [0, 1) with 24 random bits.
-    mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
-
-    /// Standard normal (Box–Muller, Double).
-    mutating func nextGaussian() -> Double {
-        let u1 = (Double(next() >> 11) + 1) * 0x1p-53   // (0, 1]
-        let u2 = Double(next() >> 11) * 0x1p-53
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-    }
-
-    /// Fisher–Yates shuffle of `a` in place (own index draws, independent of stdlib changes).
-    mutating func shuffle(_ a: inout [Int]) {
-        var i = a.count - 1
-        while i > 0 {
-            let j = Int(next() % UInt64(i + 1))
-            a.swapAt(i, j)
-            i -= 1
-        }
-    }
 }

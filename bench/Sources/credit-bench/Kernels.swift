@@ -12,12 +12,9 @@ func cpuSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-struct LCG {
-    var state: UInt64
-    mutating func next() -> Float {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
-    }
+extension SplitMix64 {
+    /// A seeded benchmark input, uniform in [-1, 1).
+    mutating func signedUnit() -> Float { Float(uniform() * 2 - 1) }
 }
 
 /// OpenBLAS loaded at run time (dlopen), so no target that `swift test` builds links it.
@@ -119,13 +116,13 @@ struct KernelsCommand: ParsableCommand {
         log("kernels: forward table for \(variantList.map(\.rawValue).joined(separator: ", ")); dispatch: \(Kernels.summary)")
         let sizes = layers.split(separator: ",").compactMap { Int($0) }
         let batchList = batches.split(separator: ",").compactMap { Int($0) }
-        var lcg = LCG(state: 12345)
+        var rng = SplitMix64(seed: 12345)
         let L = sizes.count - 1
-        let rowMajorW = (0..<L).map { l in (0..<(sizes[l] * sizes[l + 1])).map { _ in lcg.next() * 0.2 } }
+        let rowMajorW = (0..<L).map { l in (0..<(sizes[l] * sizes[l + 1])).map { _ in rng.signedUnit() * 0.2 } }
         let weights = (0..<L).map { PackedMatrix(k: sizes[$0], n: sizes[$0 + 1], rowMajor: rowMajorW[$0]) }
-        let biases = (0..<L).map { l in (0..<sizes[l + 1]).map { _ in lcg.next() * 0.1 } }
+        let biases = (0..<L).map { l in (0..<sizes[l + 1]).map { _ in rng.signedUnit() * 0.1 } }
         let totalRows = 65_536
-        let input = (0..<(totalRows * sizes[0])).map { _ in lcg.next() }
+        let input = (0..<(totalRows * sizes[0])).map { _ in rng.signedUnit() }
         let blas = OpenBLAS(threads: openblasThreads)
 
         // Ours: CreditCore.denseForward layer by layer (the MLP's inference path).
@@ -232,15 +229,15 @@ struct KernelsCommand: ParsableCommand {
             let (artifact, id) = try ModelArtifact.load(path: path)
             let m = artifact.model.model
             let w = m.inputWidth
-            var g = LCG(state: 99)
+            var g = SplitMix64(seed: 99)
             let n = 16_384
-            var x = (0..<(n * w)).map { _ in g.next() }
+            var x = (0..<(n * w)).map { _ in g.signedUnit() }
             if inputs == "splits", let gb = m as? GBDTModel {
                 // Per column: the thresholds the model splits on (numeric) or its cardinality.
                 var thr = [[Float]](repeating: [], count: w)
                 for (i, f) in gb.feature.enumerated() where f >= 0 && gb.catOffset[i] < 0 { thr[Int(f)].append(gb.threshold[i]) }
-                var state: UInt64 = 7
-                func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 17 }
+                var splitRNG = SplitMix64(seed: 7)
+                func next() -> UInt64 { splitRNG.next() }
                 for r in 0..<n {
                     for c in 0..<w {
                         let card = Int(gb.featureCardinality[c])

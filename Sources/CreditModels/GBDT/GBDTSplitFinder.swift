@@ -1,0 +1,219 @@
+import CreditCore
+
+/// The best split of one leaf.
+struct GBDTSplit {
+    var gain = -Double.infinity
+    var feature = -1
+    /// Numeric: bins 0...bin go left. Categorical: unused.
+    var bin = 0
+    var defaultLeft = false
+    var isCategorical = false
+    /// Categorical: left set of codes.
+    var leftCategories: [Int] = []
+    var leftG = 0.0, leftH = 0.0, leftCount = 0
+    var rightG = 0.0, rightH = 0.0, rightCount = 0
+}
+
+/// Split finding: scans a leaf's histogram, feature by feature, for the split of highest gain
+/// (LightGBM's `FeatureHistogram::FindBestThreshold*`), and gives leaf values.
+///
+/// Gain = T(G_L)²/(H_L+λ) + T(G_R)²/(H_R+λ) − T(G)²/(H+λ) with T the L1 soft threshold, under
+/// `minSplitGain`, `minChildWeight` and `minDataInLeaf` on both children; leaf value
+/// −η·T(G)/(H+λ). Numeric features: bins 0...b go left, the missing bin tries both sides
+/// (with no missing values in the node, the default side is the child with more hessian).
+/// Categorical features: one-vs-rest with ≤ `maxCatToOneHot` categories present, else the
+/// best prefix (from either end, ≤ `maxCatThreshold`) of the categories sorted by
+/// G/(H + catSmooth), scored with λ + `catL2`. Features are scanned in ascending id order and
+/// a later feature wins only with a strictly higher gain.
+///
+/// Immutable: both threads scan their own features' histograms with the same finder.
+struct GBDTSplitFinder {
+    let p: GBDTParameters
+    /// Per feature (from `GBDTBins`): first histogram slot, non-missing bins (the missing bin
+    /// is `numBins[f]`), categorical cardinality (0: numeric).
+    let slotOffset: [Int]
+    let numBins: [Int]
+    let cardinality: [Int]
+    /// Per feature: first bitmap word of a wide feature, -1 for a dense one (`GBDTHistograms`).
+    let bitBase: [Int]
+
+    init(parameters: GBDTParameters, bins: GBDTBins, bitBase: [Int]) {
+        p = parameters
+        slotOffset = bins.slotOffset
+        numBins = bins.numBins
+        cardinality = bins.cardinality
+        self.bitBase = bitBase
+    }
+
+    /// T(G)²/(H+λ): a leaf's share of the gain.
+    @inline(__always)
+    func leafScore(_ g: Double, _ h: Double, _ lambda: Double) -> Double {
+        let t: Double
+        if p.alpha > 0 { t = g > p.alpha ? g - p.alpha : (g < -p.alpha ? g + p.alpha : 0) } else { t = g }
+        return t * t / (h + lambda)
+    }
+
+    /// The leaf value −η·T(G)/(H+λ) (already shrunk).
+    func leafValue(_ g: Double, _ h: Double) -> Double {
+        let t: Double
+        if p.alpha > 0 { t = g > p.alpha ? g - p.alpha : (g < -p.alpha ? g + p.alpha : 0) } else { t = g }
+        return -t / (h + p.lambda) * p.learningRate
+    }
+
+    /// The best split of `leaf` over `features` (ascending ids), from the leaf's histogram
+    /// `hist` (g, h, count per slot) and bitmap `bits` (`GBDTHistograms`); no split (feature
+    /// -1) when none passes the constraints.
+    func findSplit(_ leaf: GBDTLeaf, histogram hist: UnsafePointer<Double>, bitmap bits: UnsafePointer<UInt64>,
+                   features: [Int]) -> GBDTSplit {
+        var best = GBDTSplit()
+        guard leaf.depth < p.maxDepth, leaf.count >= 2 * p.minDataInLeaf, leaf.h >= 2 * p.minChildWeight else { return best }
+        let parentScore = leafScore(leaf.g, leaf.h, p.lambda)
+        let minGain = max(p.minSplitGain, 1e-12)
+        let minData = p.minDataInLeaf, minChild = p.minChildWeight, lambda = p.lambda, alpha = p.alpha
+        for f in features {
+            let o = slotOffset[f] * 3
+            let nb = numBins[f]
+            let mg = hist[o + nb * 3], mh = hist[o + nb * 3 + 1], mc = Int(hist[o + nb * 3 + 2])
+            let totG = leaf.g, totH = leaf.h, totC = leaf.count
+            if cardinality[f] == 0 {
+                if nb < 2 { continue }
+                let h = hist + o
+                // Wide features visit only their marked bins (unmarked slots are exactly zero).
+                let wide = bitBase[f] >= 0, words = bits + max(bitBase[f], 0)
+                if alpha == 0 && mc == 0 {
+                    // Hot path: no L1, no missing values in the node (missing right is the only case).
+                    // Counts are exact small integers in Double (no conversions in the loop).
+                    var lg = 0.0, lh = 0.0, lc = 0.0
+                    let totCD = Double(totC), minDataD = Double(minData)
+                    var bestGain = best.gain, bestBin = -1
+                    var cg = 0.0, ch = 0.0, ccD = 0.0   // left sums at the best bin
+                    @inline(__always) func visit(_ b: Int) {
+                        let c = h[b * 3 + 2]
+                        lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
+                        if c == 0 { return } // same partition as the previous bin
+                        let rg = totG - lg, rh = totH - lh, rc = totCD - lc
+                        if lc < minDataD || rc < minDataD || lh < minChild || rh < minChild { return }
+                        let gain = lg * lg / (lh + lambda) + rg * rg / (rh + lambda) - parentScore
+                        if gain > bestGain && gain > minGain { bestGain = gain; bestBin = b; cg = lg; ch = lh; ccD = lc }
+                    }
+                    if wide { forEachSetBit(words, below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
+                    if bestBin >= 0 {
+                        let cc = Int(ccD)
+                        let rg = totG - cg, rh = totH - ch, rc = totC - cc
+                        best = GBDTSplit(gain: bestGain, feature: f, bin: bestBin, defaultLeft: ch > rh, isCategorical: false,
+                                         leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
+                    }
+                    continue
+                }
+                if alpha == 0 {
+                    // Hot path with missing values in the node: per bin, missing right then
+                    // missing left (the same candidates in the same order as the general loop).
+                    var lg = 0.0, lh = 0.0, lc = 0.0
+                    let totCD = Double(totC), minDataD = Double(minData), mcD = Double(mc)
+                    var bestGain = best.gain, bestBin = -1, bestMissLeft = false
+                    var sg = 0.0, sh = 0.0, scD = 0.0   // left sums (without missing) at the best bin
+                    @inline(__always) func visit(_ b: Int) {
+                        let c = h[b * 3 + 2]
+                        lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
+                        if c == 0 { return } // same partition as the previous bin
+                        let rg = totG - lg, rh = totH - lh, rc = totCD - lc
+                        if !(lc < minDataD || rc < minDataD || lh < minChild || rh < minChild) {
+                            let gain = lg * lg / (lh + lambda) + rg * rg / (rh + lambda) - parentScore
+                            if gain > bestGain && gain > minGain {
+                                bestGain = gain; bestBin = b; bestMissLeft = false; sg = lg; sh = lh; scD = lc
+                            }
+                        }
+                        let cg = lg + mg, ch = lh + mh, cc = lc + mcD
+                        let rg2 = totG - cg, rh2 = totH - ch, rc2 = totCD - cc
+                        if !(cc < minDataD || rc2 < minDataD || ch < minChild || rh2 < minChild) {
+                            let gain = cg * cg / (ch + lambda) + rg2 * rg2 / (rh2 + lambda) - parentScore
+                            if gain > bestGain && gain > minGain {
+                                bestGain = gain; bestBin = b; bestMissLeft = true; sg = lg; sh = lh; scD = lc
+                            }
+                        }
+                    }
+                    if wide { forEachSetBit(words, below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
+                    if bestBin >= 0 {
+                        let sc = Int(scD)
+                        let cg = bestMissLeft ? sg + mg : sg, ch = bestMissLeft ? sh + mh : sh, cc = bestMissLeft ? sc + mc : sc
+                        let rg = totG - cg, rh = totH - ch, rc = totC - cc
+                        best = GBDTSplit(gain: bestGain, feature: f, bin: bestBin, defaultLeft: bestMissLeft, isCategorical: false,
+                                         leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
+                    }
+                    continue
+                }
+                var lg = 0.0, lh = 0.0, lc = 0
+                for b in 0..<(nb - 1) {
+                    lg += h[b * 3]; lh += h[b * 3 + 1]; lc += Int(h[b * 3 + 2])
+                    if h[b * 3 + 2] == 0 { continue } // same partition as the previous bin
+                    // Missing right, then (if any missing) missing left.
+                    for m in 0..<(mc > 0 ? 2 : 1) {
+                        let missLeft = m == 1
+                        let cg = missLeft ? lg + mg : lg, ch = missLeft ? lh + mh : lh, cc = missLeft ? lc + mc : lc
+                        let rg = totG - cg, rh = totH - ch, rc = totC - cc
+                        if cc < minData || rc < minData || ch < minChild || rh < minChild { continue }
+                        let gain = leafScore(cg, ch, lambda) + leafScore(rg, rh, lambda) - parentScore
+                        if gain > best.gain && gain > minGain {
+                            best = GBDTSplit(gain: gain, feature: f, bin: b,
+                                             defaultLeft: mc > 0 ? missLeft : ch > rh, isCategorical: false,
+                                             leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
+                        }
+                    }
+                }
+            } else {
+                // Categories present in this node.
+                var cats = [Int]()
+                for c in 0..<nb where hist[o + c * 3 + 2] > 0 { cats.append(c) }
+                if cats.count + (mc > 0 ? 1 : 0) < 2 { continue }
+                let lambdaCat = lambda + p.catL2
+                let catParent = leafScore(totG, totH, lambdaCat)
+                func consider(_ leftSet: ArraySlice<Int>, _ lg0: Double, _ lh0: Double, _ lc0: Int) {
+                    for m in 0..<(mc > 0 ? 2 : 1) {
+                        let missLeft = m == 1
+                        let cg = missLeft ? lg0 + mg : lg0, ch = missLeft ? lh0 + mh : lh0, cc = missLeft ? lc0 + mc : lc0
+                        let rg = totG - cg, rh = totH - ch, rc = totC - cc
+                        if cc < minData || rc < minData || ch < minChild || rh < minChild { continue }
+                        let gain = leafScore(cg, ch, lambdaCat) + leafScore(rg, rh, lambdaCat) - catParent
+                        if gain > best.gain && gain > minGain {
+                            best = GBDTSplit(gain: gain, feature: f, bin: 0,
+                                             defaultLeft: mc > 0 ? missLeft : ch > rh, isCategorical: true,
+                                             leftCategories: Array(leftSet).sorted(),
+                                             leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
+                        }
+                    }
+                }
+                if cats.count <= p.maxCatToOneHot {
+                    for c in cats {
+                        consider([c][...], hist[o + c * 3], hist[o + c * 3 + 1], Int(hist[o + c * 3 + 2]))
+                    }
+                } else {
+                    let sorted = cats.sorted { a, b in
+                        let ra = hist[o + a * 3] / (hist[o + a * 3 + 1] + p.catSmooth)
+                        let rb = hist[o + b * 3] / (hist[o + b * 3 + 1] + p.catSmooth)
+                        return ra != rb ? ra < rb : a < b
+                    }
+                    let maxK = min(p.maxCatThreshold, sorted.count - 1)
+                    for order in [sorted, Array(sorted.reversed())] {
+                        var lg = 0.0, lh = 0.0, lc = 0
+                        for k in 0..<maxK {
+                            let c = order[k]
+                            lg += hist[o + c * 3]; lh += hist[o + c * 3 + 1]; lc += Int(hist[o + c * 3 + 2])
+                            consider(order[0...k], lg, lh, lc)
+                        }
+                    }
+                }
+            }
+        }
+        return best
+    }
+
+    /// The best split over the parts' results: highest gain, ties to the lowest feature id
+    /// (features are scanned in ascending id order, and a later feature replaces the best
+    /// only with a strictly higher gain, so this equals one scan over all features).
+    static func merge(_ a: GBDTSplit, _ b: GBDTSplit) -> GBDTSplit {
+        if b.feature < 0 { return a }
+        if a.feature < 0 { return b }
+        if b.gain > a.gain || (b.gain == a.gain && b.feature < a.feature) { return b }
+        return a
+    }
+}

@@ -1,0 +1,173 @@
+import CreditCore
+
+/// A leaf of the tree being grown, and a candidate for the next split.
+struct GBDTLeaf {
+    var node: Int
+    /// Its rows: `count` rows from `start` in the partition's row order.
+    var start: Int
+    var count: Int
+    /// Gradient and hessian sums of its rows.
+    var g: Double
+    var h: Double
+    var depth: Int
+    /// Its histogram buffer in `GBDTHistograms`, -1 when released.
+    var hist: Int
+    /// Its best split (feature -1: none).
+    var split: GBDTSplit
+}
+
+/// Grows one tree per round, loss-guided (LightGBM's `SerialTreeLearner`): draws the row bag
+/// and the tree's features, then repeatedly splits the leaf whose best split gains most (ties
+/// to the lowest node id) until `maxLeaves` leaves or no leaf can split; `maxDepth` bounds
+/// every path. Each split partitions the leaf's rows, builds the smaller child's histogram,
+/// takes the larger child's as parent − smaller (in the parent's buffer) and searches both
+/// children's best splits; per-node feature draws (`colsampleByNode`) happen here too.
+///
+/// With a `ForkJoin`, each thread owns part of the tree's features (`GBDTFeatureParts`) and,
+/// per split, builds, subtracts and scans them in one fork-join; the parts' best splits merge
+/// as one scan would, so the tree does not depend on the thread count.
+///
+/// All randomness (bag, tree features, node features) comes from `rng`, in that order per tree.
+final class GBDTTreeLearner {
+    let p: GBDTParameters
+    let bins: GBDTBins
+    let weights: [Double]
+    let splitFinder: GBDTSplitFinder
+    let histograms: GBDTHistograms
+    let partition: GBDTDataPartition
+    let forkJoin: ForkJoin?
+    private var rng: Xoshiro256StarStar
+    /// The tree grown by the last `grow` (tree-local node ids).
+    private(set) var tree = GBDTTree()
+    /// The current tree's features (ascending ids) and their split between the threads.
+    private var treeFeatures: [Int] = []
+    private var parts = GBDTFeatureParts()
+    /// The two parts' (left, right) splits of `forEachPart`.
+    private let partResults: UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>
+
+    init(bins: GBDTBins, weights: [Double], parameters: GBDTParameters, seed: UInt64, forkJoin: ForkJoin?,
+         sparseAbove: Int) {
+        p = parameters
+        self.bins = bins
+        self.weights = weights
+        self.forkJoin = forkJoin
+        rng = Xoshiro256StarStar(seed: seed)
+        histograms = GBDTHistograms(bins: bins, sparseAbove: sparseAbove)
+        splitFinder = GBDTSplitFinder(parameters: parameters, bins: bins, bitBase: histograms.bitBase)
+        partition = GBDTDataPartition(bins: bins, forkJoin: forkJoin)
+        partResults = UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>.allocate(capacity: 2)
+        partResults.initialize(repeating: (GBDTSplit(), GBDTSplit()), count: 2)
+    }
+
+    deinit {
+        partResults.deinitialize(count: 2)
+        partResults.deallocate()
+    }
+
+    /// Grows one tree into `tree` on the gradients `gh` (g, h of row r at 2r, 2r+1) and adds
+    /// its leaf values to the bagged rows' `scores` (the out-of-bag rows are left to the caller:
+    /// `partition.outOfBag`).
+    func grow(gradients gh: [Double], scores: inout [Double]) {
+        partition.drawBag(subsample: p.subsample, weights: weights, rng: &rng)
+        let bagCount = partition.bagCount
+        treeFeatures = Array(0..<bins.features)
+        if p.colsampleByTree < 1 {
+            let k = max(1, Int((p.colsampleByTree * Double(bins.features)).rounded()))
+            treeFeatures = rng.sampleIndices(k, of: bins.features)
+        }
+        let typicalRows = Double(bins.rows) * Double(max(1, p.maxDepth)) / 2 / Double(max(1, p.maxLeaves - 1))
+        parts = GBDTFeatureParts(treeFeatures: treeFeatures, threads: forkJoin == nil ? 1 : 2, bins: bins,
+                                 bitBase: histograms.bitBase, typicalRows: typicalRows)
+        tree.reset()
+        tree.appendLeaf(depth: 0)
+
+        let rows = partition.rows
+        var g = 0.0, h = 0.0
+        for i in 0..<bagCount { let r = Int(rows[i]); g += gh[2 * r]; h += gh[2 * r + 1] }
+        let rootHist = histograms.acquire()
+        var root = GBDTLeaf(node: 0, start: 0, count: bagCount, g: g, h: h, depth: 0, hist: rootHist, split: GBDTSplit())
+        let rootFeatures = nodeFeaturesByPart()
+        root.split = forEachPart { part in
+            histograms.build(rootHist, rows: rows, count: bagCount, gradients: gh, part: parts[part])
+            return (findSplit(root, features: rootFeatures[part]), GBDTSplit())
+        }.0
+        var leaves = [root]
+        while leaves.count < p.maxLeaves {
+            // Best leaf to split: highest gain, ties to the lowest node id.
+            var bi = -1
+            for (i, l) in leaves.enumerated() where l.split.feature >= 0 {
+                if bi < 0 || l.split.gain > leaves[bi].split.gain || (l.split.gain == leaves[bi].split.gain && l.node < leaves[bi].node) { bi = i }
+            }
+            if bi < 0 { break }
+            let leaf = leaves[bi]
+            let s = leaf.split
+            let (nodeL, nodeR, catOffset) = tree.split(leaf.node, by: s, bins: bins)
+            let leftCount = tree.catBits.withUnsafeBufferPointer { cb in
+                partition.split(start: leaf.start, count: leaf.count, by: s,
+                                leftCategories: catOffset >= 0 ? cb.baseAddress! + catOffset : nil)
+            }
+            precondition(leftCount == s.leftCount, "GBDT: partition disagrees with histogram")
+            var lLeaf = GBDTLeaf(node: nodeL, start: leaf.start, count: leftCount, g: s.leftG, h: s.leftH,
+                                 depth: leaf.depth + 1, hist: -1, split: GBDTSplit())
+            var rLeaf = GBDTLeaf(node: nodeR, start: leaf.start + leftCount, count: leaf.count - leftCount, g: s.rightG, h: s.rightH,
+                                 depth: leaf.depth + 1, hist: -1, split: GBDTSplit())
+            let canSplitChildren = leaf.depth + 1 < p.maxDepth && leaves.count + 1 < p.maxLeaves
+            if canSplitChildren {
+                let small = histograms.acquire()
+                let smallIsLeft = lLeaf.count <= rLeaf.count
+                let smallStart = smallIsLeft ? lLeaf.start : rLeaf.start, smallCount = smallIsLeft ? lLeaf.count : rLeaf.count
+                let parentHist = leaf.hist
+                if smallIsLeft { lLeaf.hist = small; rLeaf.hist = parentHist } else { rLeaf.hist = small; lLeaf.hist = parentHist }
+                // Both children's feature draws first (same random sequence as one after the
+                // other: findSplit draws nothing); then per part: the small child's histogram,
+                // the large one's by subtraction, and both split searches.
+                let lFeatures = nodeFeaturesByPart(), rFeatures = nodeFeaturesByPart()
+                let l = lLeaf, r = rLeaf
+                let splits = forEachPart { part in
+                    histograms.build(small, rows: rows + smallStart, count: smallCount, gradients: gh, part: parts[part])
+                    histograms.subtract(parent: parentHist, small: small, part: parts[part])
+                    return (findSplit(l, features: lFeatures[part]), findSplit(r, features: rFeatures[part]))
+                }
+                lLeaf.split = splits.0
+                rLeaf.split = splits.1
+            } else {
+                histograms.release(leaf.hist)
+            }
+            tree.cover[leaf.node] = Float(leaf.h)
+            leaves[bi] = lLeaf
+            leaves.append(rLeaf)
+        }
+        // Finalize leaves: in-bag rows of each leaf get the (Float) leaf value, exactly what a walk gives.
+        scores.withUnsafeMutableBufferPointer { sc in
+            for l in leaves {
+                histograms.release(l.hist)
+                tree.value[l.node] = Float(splitFinder.leafValue(l.g, l.h))
+                tree.cover[l.node] = Float(l.h)
+                let v = Double(tree.value[l.node])
+                for i in l.start..<(l.start + l.count) { sc[Int(rows[i])] += v }
+            }
+        }
+    }
+
+    private func findSplit(_ leaf: GBDTLeaf, features: [Int]) -> GBDTSplit {
+        splitFinder.findSplit(leaf, histogram: histograms.values(leaf.hist), bitmap: histograms.bitmap(leaf.hist),
+                              features: features)
+    }
+
+    /// A node's features (ascending ids; drawn when `colsampleByNode` < 1, else the tree's)
+    /// split by the part that owns them.
+    private func nodeFeaturesByPart() -> [[Int]] {
+        guard p.colsampleByNode < 1 else { return parts.featuresByPart }
+        let k = max(1, Int((p.colsampleByNode * Double(treeFeatures.count)).rounded()))
+        return parts.byPart(rng.sampleIndices(k, of: treeFeatures.count).map { treeFeatures[$0] })
+    }
+
+    /// Runs `body(part)` for every part (on the two threads when there are two) and merges the
+    /// parts' (left, right) splits in part order.
+    private func forEachPart(_ body: (Int) -> (GBDTSplit, GBDTSplit)) -> (GBDTSplit, GBDTSplit) {
+        guard let forkJoin, parts.count == 2 else { return body(0) }
+        let results = partResults
+        forkJoin.run { part in results[part] = body(part) }
+        return (GBDTSplitFinder.merge(results[0].0, results[1].0), GBDTSplitFinder.merge(results[0].1, results[1].1))
+    }
+}

@@ -37,6 +37,13 @@ public struct DaemonConfig: Sendable {
         self.listen = listen
     }
 
+    /// Decoded elements (sub-messages, strings, unknown fields, arrays) allowed per applicant
+    /// of `maxApplicants`: a columnar batch uses about 1 + its categorical fields each.
+    public static let elementsPerApplicant = 32
+
+    /// Most elements one request may decode into; checked before protobuf-c unpacks it.
+    public var elementBudget: Int { maxApplicants * Self.elementsPerApplicant + 64 }
+
     /// The face-independent part: what the scoring service is configured with.
     public var service: ServiceConfig { ServiceConfig(modelPath: modelPath, maxApplicants: maxApplicants) }
 

@@ -24,6 +24,16 @@ final class WireHandler {
     /// Answers one request frame; the returned framed bytes are valid until the next call.
     func handle(_ frame: UnsafeRawBufferPointer, core: DaemonCore, isUnix: Bool, receivedAt: UInt64) -> UnsafeRawBufferPointer {
         let service = core.service
+        // Before protobuf-c allocates anything: bound the work and check the strings.
+        let scan = RequestScan(frame, elementLimit: core.config.elementBudget)
+        if scan.elements > core.config.elementBudget {
+            return fail(core, .unknown, UnpackedRequest.peekRequestId(frame), Status(.resourceExhausted,
+                "request decodes into more than \(core.config.elementBudget) elements (sub-messages, strings, unknown fields); "
+                + "the limit is \(DaemonConfig.elementsPerApplicant) per applicant of --max-applicants"), receivedAt)
+        }
+        if let problem = scan.problem, !scan.malformed {
+            return fail(core, .unknown, UnpackedRequest.peekRequestId(frame), Status(.invalidArgument, "request \(problem)"), receivedAt)
+        }
         guard let request = UnpackedRequest(frame, arena: unpackArena) else {
             let id = UnpackedRequest.peekRequestId(frame)
             return fail(core, .unknown, id, Status(.invalidArgument, "malformed request: \(frame.count) bytes are not a valid credit.Request"), receivedAt)
@@ -56,7 +66,7 @@ final class WireHandler {
             switch service.modelForScoring() {
             case .failure(let s): return fail(core, method, id, s, receivedAt)
             case .success(let model):
-                return request.withScore { view in score(view, id: id, model: model, core: core, receivedAt: receivedAt) }!
+                return request.withScore { view in score(view, id: id, model: model, scan: scan, core: core, receivedAt: receivedAt) }!
             }
         }
     }
@@ -72,11 +82,26 @@ final class WireHandler {
         }
     }
 
-    private func score(_ view: ScoreView, id: UInt64, model: LoadedModel, core: DaemonCore, receivedAt: UInt64) -> UnsafeRawBufferPointer {
+    private func score(_ view: ScoreView, id: UInt64, model: LoadedModel, scan: borrowing RequestScan, core: DaemonCore, receivedAt: UInt64) -> UnsafeRawBufferPointer {
         let ids: ScoreView.CStringArray
         switch bind(view, model: model) {
         case .failure(let s): return fail(core, .score, id, s, receivedAt)
         case .success(let i): ids = i
+        }
+        // Category values that are not text (NUL inside, bad UTF-8): protobuf-c cut or kept
+        // them as C strings; the applicant gets a row error, never another applicant's score.
+        for bad in scan.badValues {
+            let field: UnsafePointer<CChar>
+            switch view.form {
+            case .columns:
+                guard bad.column < view.categoricalCount else { continue }
+                field = view.categorical(bad.column).field
+            case .row:
+                guard bad.column < view.rowFieldCount else { continue }
+                field = view.rowField(bad.column).field
+            case .empty: continue
+            }
+            scorer.reject(row: bad.row, field: String(cString: field), value: bad.shown, reason: "value \(bad.problem)")
         }
         if let broken = scorer.score() {
             core.logger.error("backend broke the scoring contract", metadata: ["model": "\(model.info.modelId)", "problem": "\(broken.message)"])

@@ -104,6 +104,9 @@ public final class BatchScorer {
     private var batch: ApplicantBuffers?
     private var count = 0
     private var reasons = ReasonDetail.full
+    /// Values a face could not pass on intact (not text, NUL inside): their rows become
+    /// row errors after scoring, whatever the backend made of the damaged value.
+    private var rejected: [RowError] = []
 
     public init(maxApplicants: Int) { self.maxApplicants = maxApplicants }
 
@@ -118,7 +121,14 @@ public final class BatchScorer {
         self.batch = b
         self.count = n
         self.reasons = reasons
+        rejected.removeAll(keepingCapacity: true)
         return nil
+    }
+
+    /// Makes applicant `row` a row error: its `field` held `value` (shown escaped), which
+    /// the face could not pass on intact for `reason`.
+    public func reject(row: Int, field: String, value: String, reason: String) {
+        rejected.append(RowError(row: row, field: field, value: value, reason: reason))
     }
 
     /// The field with this UTF-8 name, or INVALID_ARGUMENT naming the fields the model takes.
@@ -218,6 +228,9 @@ public final class BatchScorer {
         results.reset(count: count)
         let applicants = ColumnarApplicants(count: count, fields: m.info.fields, reasons: reasons, buffers: b)
         m.backend.score(applicants, into: &results, scratch: scratch(for: m, rows: count))
+        for e in rejected where e.row < count {
+            results.overrideWithError(row: e.row, field: e.field, value: e.value, reason: e.reason)
+        }
         var unset = 0, refused = 0
         for i in 0..<results.count {
             switch results.decision[i] {

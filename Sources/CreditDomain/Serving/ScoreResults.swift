@@ -67,6 +67,21 @@ public struct ScoreResults: Sendable {
         errors.append(RowError(row: row, field: field, value: value, reason: reason))
     }
 
+    /// Turns applicant `row` into a row error whatever the scorer decided (a value the face
+    /// could not pass on intact): it replaces the scorer's own error for that row, which was
+    /// about a damaged value. `errors` stays in row order.
+    public mutating func overrideWithError(row: Int, field: String, value: String, reason: String) {
+        if let i = errors.firstIndex(where: { $0.row == row }) {
+            errors[i] = RowError(row: row, field: field, value: value, reason: reason)
+            return
+        }
+        probability[row] = .nan
+        decision[row] = .unspecified
+        reasonCount[row] = 0
+        let at = errors.firstIndex { $0.row > row } ?? errors.count
+        errors.insert(RowError(row: row, field: field, value: value, reason: reason), at: at)
+    }
+
     /// Number of applicants that got a probability.
     public var scoredCount: Int { count - errors.count }
 }

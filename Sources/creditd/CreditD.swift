@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreditCore
 import CreditServer
+import CreditService
 import Logging
 
 /// `creditd`: the credit-scoring daemon. This file only reads the configuration; everything
@@ -49,8 +50,9 @@ struct CreditD: ParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level '\(logLevel)': expected trace, debug, info, notice, warning, error or critical")
         }
+        // Escaped lines: client-supplied text never starts a new log line.
         LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
+            var h = EscapingLogHandler(label: label)
             h.logLevel = level
             return h
         }

@@ -5,6 +5,8 @@ import CreditServer
 import CreditTestSupport
 import CreditWire
 import Foundation
+import Logging
+import CreditService
 import Testing
 
 /// Hand-built protobuf bytes: what a hostile or broken client can send that protobuf-c's
@@ -104,5 +106,40 @@ enum Proto {
         #expect(scan.problem == nil && scan.badValues.isEmpty && !scan.malformed)
         let truncated = Array(ok.dropLast(3))
         #expect(truncated.withUnsafeBytes { RequestScan($0, elementLimit: 1000) }.malformed)
+    }
+}
+
+/// Client-supplied text never starts a new log line.
+@Suite struct LogInjectionTests {
+    final class Lines: @unchecked Sendable {
+        let lock = NSLock()
+        var text = ""
+        func add(_ s: String) { lock.lock(); text += s; lock.unlock() }
+    }
+
+    @Test func controlCharactersInClientValuesAreEscaped() throws {
+        let dir = TempDir()
+        let lines = Lines()
+        var logger = Logger(label: "creditd") { label in EscapingLogHandler(label: label) { lines.add($0) } }
+        logger.logLevel = .debug
+        var config = DaemonConfig(modelPath: TestModel.write(in: dir.path, id: "m"), listen: [.unix(path: dir.socket)])
+        config.idleTimeoutSeconds = 10
+        let daemon = try buildDaemon(config: config, loader: TestModel.loader, logger: logger)
+        defer { daemon.stop() }
+        let client = try WireTestClient(daemon.unixAddress)
+        let forged = "/nope\n2026-12-04T00:00:00.000Z notice creditd: model loaded model=FORGED\r\u{1B}[2J\u{85}\u{2028}end"
+        let r = try client.call(Request(id: 1, .reload(path: forged)))
+        #expect(r.status.code == .internal)
+        daemon.stop()
+        let logged = lines.lock.withLock { lines.text }
+        let all = logged.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(!all.isEmpty)
+        for line in all {
+            // Every line is one event the daemon wrote: timestamp, level, label.
+            #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [a-z]+ creditd: "#, options: .regularExpression) != nil, "\(line)")
+            #expect(!line.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 })
+        }
+        #expect(logged.contains(#"\n2026-12-04T00:00:00.000Z notice creditd: model loaded model=FORGED\r\u{1b}[2J\u{85}\u{2028}end"#))
+        #expect(!all.contains { $0.contains("model loaded") && $0.contains("model=FORGED") && !$0.contains("load failed") })
     }
 }

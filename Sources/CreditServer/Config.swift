@@ -12,8 +12,18 @@ public struct DaemonConfig: Sendable {
     public var modelPath: String?
     /// `unix:PATH` and `tcp:HOST:PORT` listeners (the one address grammar, `SocketAddress`).
     public var listen: [SocketAddress]
-    /// Connections beyond this are answered UNAVAILABLE and closed.
+    /// Open connections at most. When full, the connection idle (or stuck in a partial
+    /// frame) for longest is evicted for the newcomer; only when every one is scoring is the
+    /// newcomer answered UNAVAILABLE and closed.
     public var maxConnections = 256
+    /// Open connections per peer (Unix: the peer's uid; TCP: its address), same policy.
+    public var maxConnectionsPerPeer = 128
+    /// Seconds a frame may take to arrive once its first byte is in (stalled or trickled
+    /// frames are cut).
+    public var frameTimeoutSeconds = 10.0
+    /// Unreadable requests in a row (malformed, no method, over budget) that close the
+    /// connection.
+    public var maxProtocolErrors = 3
     /// Longest accepted frame payload; longer gets RESOURCE_EXHAUSTED and the connection closes.
     public var maxFrameBytes = 8 * 1024 * 1024
     /// Most applicants in one Score request (INVALID_ARGUMENT beyond).
@@ -55,6 +65,9 @@ public struct DaemonConfig: Sendable {
     public func validate() throws(ConfigError) {
         if listen.isEmpty { throw ConfigError("no --listen address given") }
         if maxConnections < 1 { throw ConfigError("max connections \(maxConnections) must be >= 1") }
+        if maxConnectionsPerPeer < 1 { throw ConfigError("max connections per peer \(maxConnectionsPerPeer) must be >= 1") }
+        if !(frameTimeoutSeconds > 0) { throw ConfigError("frame timeout \(frameTimeoutSeconds) s must be > 0") }
+        if maxProtocolErrors < 1 { throw ConfigError("max protocol errors \(maxProtocolErrors) must be >= 1") }
         if maxFrameBytes < 64 { throw ConfigError("max frame bytes \(maxFrameBytes) must be >= 64") }
         if maxFrameBytes > 256 * 1024 * 1024 { throw ConfigError("max frame bytes \(maxFrameBytes) must be <= 256 MiB") }
         if maxApplicants < 1 { throw ConfigError("max applicants \(maxApplicants) must be >= 1") }

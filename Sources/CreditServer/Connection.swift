@@ -4,6 +4,7 @@ import CreditNet
 import CreditWire
 import Foundation
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #else
@@ -11,18 +12,31 @@ import Darwin
 #endif
 
 /// One client connection: a reader thread (blocking recv; decodes, answers small frames itself and
-/// writes the answer at once) and a writer thread (writes the answers the worker pool
-/// produces for big frames). Socket writes are serialised by `writeLock`, so frames never
+/// writes the answer at once) and, once the first big frame comes, a writer thread (writes
+/// the answers the worker pool produces for big frames). Socket writes are serialised by `writeLock`, so frames never
 /// interleave; responses may leave in any order (they carry the request id).
 ///
 /// A big frame travels in a `FrameSlot` taken from this connection's free list (request
 /// bytes in, response bytes out, capacity kept), queued as a `WorkItem` and sent by the
 /// writer from a double-buffered outbox; so once warm, big requests allocate nothing either.
+///
+/// Slots are kept for clients that use them: a frame must be complete within
+/// `frameTimeoutSeconds` of its first byte, `maxProtocolErrors` unreadable requests in a row
+/// close the connection, and `ConnectionTable` evicts the least recently active connection
+/// that is not scoring when the table or a peer's share of it is full.
 final class Connection: @unchecked Sendable {
     let fd: Int32
     let id: UInt64
     let isUnix: Bool
+    let peer: Peer
     private let core: DaemonCore
+    /// Requests being scored (inline or queued): a busy connection is never evicted.
+    private let busy = Atomic<Int>(0)
+    /// When the last frame was completed (or the connection opened), monotonic ns.
+    private let activity = Atomic<UInt64>(SystemClock.monotonicNanos())
+    /// Set by `ConnectionTable` under its lock.
+    private(set) var isEvicted = false
+    private var writer: OSThread?
     private let logger: Logger
     private let writeLock = NSLock()
     private let cond = NSCondition()
@@ -36,15 +50,27 @@ final class Connection: @unchecked Sendable {
     private var broken = false
     private var fdClosed = false
 
-    init(fd: Int32, id: UInt64, isUnix: Bool, core: DaemonCore) {
+    init(fd: Int32, id: UInt64, isUnix: Bool, peer: Peer, core: DaemonCore) {
         self.fd = fd
         self.id = id
         self.isUnix = isUnix
+        self.peer = peer
         self.core = core
         var l = core.logger
         l[metadataKey: "conn"] = "\(id)"
         l[metadataKey: "transport"] = "\(isUnix ? "unix" : "tcp")"
         logger = l
+    }
+
+    var isBusy: Bool { busy.load(ordering: .relaxed) > 0 }
+    var lastActivity: UInt64 { activity.load(ordering: .relaxed) }
+
+    /// Closes the connection to make room for another (ConnectionTable, under its lock).
+    func evict() {
+        isEvicted = true
+        cond.lock()
+        if !fdClosed { shutdown(fd, Int32(SHUT_RDWR)) }
+        cond.unlock()
     }
 
     private var isBroken: Bool {
@@ -54,19 +80,28 @@ final class Connection: @unchecked Sendable {
 
     /// Reader thread body; returns when the connection is finished and closed.
     func run() {
-        let writer = OSThread.spawn { [self] in writeLoop() }
         let context = WireHandler(service: core.service)
         let decoder = FrameDecoder(maxFrameBytes: core.config.maxFrameBytes)
         // Idle timeout = receive timeout; stop = shutdown(SHUT_RD) from Daemon.stop, after
         // which recv returns what is buffered, then 0. One blocking recv per read, no poll():
         // measured ~1 us faster per round trip than poll()+recv.
+        // A partial frame switches the receive timeout to the frame timeout (only on the
+        // transition: frames that arrive whole cost no extra system call).
         Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: core.config.idleTimeoutSeconds)
+        var partialSince: UInt64 = 0
+        var protocolErrors = 0
         var reason = "peer closed"
         loop: while true {
             // Answer every complete frame already buffered.
             do {
                 while let frame = try decoder.nextFrame() {
                     dispatch(frame, context: context)
+                    protocolErrors = context.lastWasProtocolError ? protocolErrors + 1 : 0
+                    if protocolErrors >= core.config.maxProtocolErrors {
+                        reason = "\(protocolErrors) unreadable requests in a row"
+                        logger.notice("closing: repeated protocol errors", metadata: ["count": "\(protocolErrors)"])
+                        break loop
+                    }
                 }
             } catch {
                 logger.warning("frame too large; closing", metadata: ["length": "\(error.length)", "limit": "\(error.limit)"])
@@ -88,15 +123,29 @@ final class Connection: @unchecked Sendable {
                 reason = "daemon stopping"
                 break loop
             }
+            let partial = decoder.bufferedBytes > 0
+            if partial && partialSince == 0 {
+                partialSince = SystemClock.monotonicNanos()
+                Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: min(core.config.frameTimeoutSeconds, core.config.idleTimeoutSeconds))
+            } else if !partial && partialSince != 0 {
+                partialSince = 0
+                Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: core.config.idleTimeoutSeconds)
+            }
+            if partial && SystemClock.secondsSince(partialSince) >= core.config.frameTimeoutSeconds {
+                reason = "frame not completed within \(core.config.frameTimeoutSeconds) s (\(decoder.bufferedBytes) bytes buffered)"
+                break
+            }
             let want = decoder.pendingFrameLength.map { min(max($0 + Frame.headerBytes - decoder.bufferedBytes, 4096), 1 << 20) } ?? 64 * 1024
             let space = decoder.writableSpace(minimum: want)
             let n = Sockets.readSome(fd, space)
             if n > 0 { decoder.commit(n); continue }
             if n == 0 {
-                if core.isStopping { continue }   // woken by stop: answer what is buffered
+                if core.isStopping && !isEvicted { continue }   // woken by stop: answer what is buffered
+                reason = isEvicted ? "evicted to make room" : reason
                 break
             }
             if errno == EAGAIN || errno == EWOULDBLOCK {
+                if partial && SystemClock.secondsSince(partialSince) >= core.config.frameTimeoutSeconds { continue }
                 if hasPendingJobs || core.isStopping { continue }
                 reason = decoder.bufferedBytes > 0 ? "idle timeout with a partial frame (\(decoder.bufferedBytes) bytes)" : "idle timeout"
                 break
@@ -104,7 +153,7 @@ final class Connection: @unchecked Sendable {
             reason = "read failed: \(String(cString: strerror(errno)))"
             break
         }
-        finish(writer: writer, reason: reason)
+        finish(reason: reason)
     }
 
     private var hasPendingJobs: Bool {
@@ -114,12 +163,17 @@ final class Connection: @unchecked Sendable {
 
     private func dispatch(_ frame: UnsafeRawBufferPointer, context: WireHandler) {
         let receivedAt = SystemClock.monotonicNanos()
+        activity.store(receivedAt, ordering: .relaxed)
+        busy.add(1, ordering: .relaxed)
         if frame.count <= core.config.inlineFrameBytes {
             writeDirect(context.handle(frame, core: core, isUnix: isUnix, receivedAt: receivedAt))
+            busy.subtract(1, ordering: .relaxed)
             return
         }
+        context.lastWasProtocolError = false
         cond.lock()
         pendingJobs += 1
+        if writer == nil { writer = OSThread.spawn { [self] in writeLoop() } }
         let slot = freeSlots.popLast() ?? FrameSlot()
         cond.unlock()
         slot.load(frame, receivedAt: receivedAt)
@@ -134,6 +188,7 @@ final class Connection: @unchecked Sendable {
             let out = context.encoder.encode(Response(id: rid, status: Status(core.isStopping ? .unavailable : .resourceExhausted, message)))
             core.metrics.record(.unknown, core.isStopping ? .unavailable : .resourceExhausted, nanos: SystemClock.monotonicNanos() &- receivedAt)
             writeDirect(out)
+            busy.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -146,6 +201,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func jobDone(_ slot: FrameSlot, answered: Bool) {
+        busy.subtract(1, ordering: .relaxed)
         cond.lock()
         pendingJobs -= 1
         if answered && !broken {
@@ -217,12 +273,13 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func finish(writer: OSThread, reason: String) {
+    private func finish(reason: String) {
         cond.lock()
         readerDone = true
+        let writer = self.writer
         cond.broadcast()
         cond.unlock()
-        writer.join()
+        writer?.join()
         cond.lock()
         fdClosed = true
         shutdown(fd, Int32(SHUT_RDWR))

@@ -61,9 +61,7 @@ public final class Daemon: @unchecked Sendable {
     }
     private var listeners: [Listener] = []
     private var acceptThreads: [OSThread] = []
-    private let connLock = NSCondition()
-    private var connections: [UInt64: Connection] = [:]
-    private var nextConnectionId: UInt64 = 0
+    private let table = ConnectionTable()
     private let stopped = Mutex<Bool>(false)
 
     /// The bound TCP ports, in the order of `config.listen` (useful with port 0).
@@ -122,33 +120,31 @@ public final class Daemon: @unchecked Sendable {
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             if !isUnix { Sockets.setNoDelay(fd) }
             Sockets.setTimeout(fd, option: SO_SNDTIMEO, seconds: core.config.idleTimeoutSeconds)
-            connLock.lock()
-            let full = connections.count >= core.config.maxConnections
-            nextConnectionId += 1
-            let id = nextConnectionId
-            var conn: Connection?
-            if !full {
-                conn = Connection(fd: fd, id: id, isUnix: isUnix, core: core)
-                connections[id] = conn
+            let peer = Peer.of(fd: fd, isUnix: isUnix)
+            let admission = table.admit(peer: peer, maxTotal: core.config.maxConnections, maxPerPeer: core.config.maxConnectionsPerPeer) { id in
+                Connection(fd: fd, id: id, isUnix: isUnix, peer: peer, core: core)
             }
-            connLock.unlock()
-            guard let conn else {
+            let conn: Connection
+            switch admission {
+            case .refused(let why):
                 let encoder = ResponseEncoder()
                 withExtendedLifetime(encoder) {
-                    _ = Sockets.writeAll(fd, encoder.encode(Response(id: 0, status: Status(.unavailable, "too many connections (limit \(core.config.maxConnections))"))))
+                    _ = Sockets.writeAll(fd, encoder.encode(Response(id: 0, status: Status(.unavailable, why))))
                 }
                 close(fd)
-                core.logger.warning("connection refused: limit reached", metadata: ["limit": "\(core.config.maxConnections)"])
+                core.logger.warning("connection refused", metadata: ["why": "\(why)"])
                 continue
+            case .admitted(let admitted, let evicted):
+                if let evicted {
+                    core.logger.info("evicted the least recently active connection", metadata: ["evicted": "\(evicted.id)", "peer": "\(evicted.peer)"])
+                }
+                conn = admitted
             }
             core.metrics.connectionOpened()
             OSThread.spawn(detached: true) { [self] in
                 conn.run()
                 core.metrics.connectionClosed()
-                connLock.lock()
-                connections[id] = nil
-                connLock.broadcast()
-                connLock.unlock()
+                table.remove(conn)
             }
         }
     }
@@ -179,24 +175,20 @@ public final class Daemon: @unchecked Sendable {
         acceptThreads = []
         closeListeners()
         let limit = Date().addingTimeInterval(deadline ?? core.config.drainSeconds)
-        connLock.lock()
-        for c in connections.values { c.wakeForStop() }
-        while !connections.isEmpty && connLock.wait(until: limit) {}
-        let clean = connections.isEmpty
+        for c in table.all { c.wakeForStop() }
+        let clean = table.waitEmpty(until: limit)
         if !clean {
-            core.logger.warning("drain deadline passed; cutting connections", metadata: ["open": "\(connections.count)"])
-            for c in connections.values { c.abort() }
-            while !connections.isEmpty { _ = connLock.wait(until: Date().addingTimeInterval(1)) }
+            core.logger.warning("drain deadline passed; cutting connections", metadata: ["open": "\(table.count)"])
+            for c in table.all { c.abort() }
+            while !table.waitEmpty(until: Date().addingTimeInterval(1)) {}
         }
-        connLock.unlock()
         core.pool.shutdown()
         core.logger.notice("stopped", metadata: ["clean": "\(clean)"])
         return clean
     }
 
     public var connectionCount: Int {
-        connLock.lock(); defer { connLock.unlock() }
-        return connections.count
+        table.count
     }
 
     /// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it starts

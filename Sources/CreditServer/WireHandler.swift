@@ -18,12 +18,16 @@ final class WireHandler {
     private let scorer: BatchScorer
     /// The C strings the encoder echoes for the model serving (made once per model).
     private var names: (generation: UInt64, fields: CStringTable, modelId: CStringTable)?
+    /// Whether the last frame could not be read as a request (malformed, no method, over
+    /// budget, not text): the connection closes after a run of these.
+    var lastWasProtocolError = false
 
     init(service: ScoringService) { scorer = service.makeScorer() }
 
     /// Answers one request frame; the returned framed bytes are valid until the next call.
     func handle(_ frame: UnsafeRawBufferPointer, core: DaemonCore, isUnix: Bool, receivedAt: UInt64) -> UnsafeRawBufferPointer {
         let service = core.service
+        lastWasProtocolError = true
         // Before protobuf-c allocates anything: bound the work and check the strings.
         let scan = RequestScan(frame, elementLimit: core.config.elementBudget)
         if scan.elements > core.config.elementBudget {
@@ -40,6 +44,7 @@ final class WireHandler {
         }
         let id = request.requestId
         let method = Self.method(request.method)
+        lastWasProtocolError = request.method == .notSet
         if let late = service.checkDeadline(request.deadlineUnixMicros) { return fail(core, method, id, late, receivedAt) }
         switch request.method {
         case .notSet:

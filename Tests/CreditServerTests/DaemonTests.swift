@@ -239,17 +239,30 @@ import Testing
         #expect(try String(contentsOfFile: dir.socket, encoding: .utf8) == "keep")
     }
 
-    @Test func tooManyConnectionsAreTurnedAway() throws {
+    /// A full table evicts the least recently active idle connection for the newcomer; only
+    /// when every connection is scoring is the newcomer turned away.
+    @Test func fullTableEvictsTheIdlestAndRefusesOnlyWhenAllAreBusy() throws {
         let dir = TempDir()
-        let d = try startDaemon(dir) { $0.maxConnections = 2 }
+        let slow = TestModel.write(in: dir.path, id: "slow", delayMillis: 1500)
+        let d = try startDaemon(dir, model: slow) { $0.maxConnections = 2 }
         defer { d.stop() }
-        let a = try WireTestClient(d.unixAddress), b = try WireTestClient(d.tcpAddress)
+        let a = try WireTestClient(d.unixAddress, timeoutSeconds: 5), b = try WireTestClient(d.tcpAddress, timeoutSeconds: 5)
         #expect(try a.call(Request(id: 1, .health)).status.code == .ok)
         #expect(try b.call(Request(id: 2, .health)).status.code == .ok)
+        // c evicts a (idle for longest); b and c serve.
         let c = try WireTestClient(d.unixAddress, timeoutSeconds: 5)
-        let r = try c.receive()
-        #expect(r.status.code == .unavailable && r.status.message.contains("too many connections"))
-        #expect(waitForClose(c, timeout: 5).seconds != nil)
-        #expect(try a.call(Request(id: 3, .health)).status.code == .ok)
+        #expect(try c.call(Request(id: 3, .health)).status.code == .ok)
+        #expect(waitForClose(a, timeout: 5).seconds != nil)
+        #expect(try b.call(Request(id: 4, .health)).status.code == .ok)
+        // b and c both scoring (1.5 s each): a newcomer is refused, and they are answered.
+        try b.send(Request(id: 5, .score(.row(oneApplicant))))
+        try c.send(Request(id: 6, .score(.row(oneApplicant))))
+        Thread.sleep(forTimeInterval: 0.3)
+        let e = try WireTestClient(d.unixAddress, timeoutSeconds: 5)
+        let r = try e.receive()
+        #expect(r.status.code == .unavailable && r.status.message.contains("too many connections"), "\(r.status)")
+        #expect(waitForClose(e, timeout: 5).seconds != nil)
+        #expect(try b.receive().status.code == .ok)
+        #expect(try c.receive().status.code == .ok)
     }
 }

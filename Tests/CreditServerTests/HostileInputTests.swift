@@ -60,7 +60,7 @@ enum Proto {
     /// Ids, field names and Reload paths that are not text make the request INVALID_ARGUMENT.
     @Test func idsAndNamesThatAreNotTextAreInvalidArguments() throws {
         let dir = TempDir()
-        let daemon = try startDaemon(dir, tcp: false)
+        let daemon = try startDaemon(dir, tcp: false) { $0.maxProtocolErrors = 10 }
         defer { daemon.stop() }
         let client = try WireTestClient(daemon.unixAddress)
         let cases: [([UInt8], String)] = [

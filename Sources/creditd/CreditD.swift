@@ -19,8 +19,17 @@ struct CreditD: ParsableCommand {
     @Option(help: "unix:PATH or tcp:HOST:PORT (tcp:PORT binds 127.0.0.1). Repeatable.")
     var listen: [String] = []
 
-    @Option(help: "Most open connections; more are answered UNAVAILABLE and closed.")
+    @Option(help: "Most open connections; when full, the least recently active idle one is evicted (a newcomer is refused only when all are scoring).")
     var maxConnections = 256
+
+    @Option(help: "Most open connections per peer (Unix: uid; TCP: address), same policy.")
+    var maxConnectionsPerPeer = 128
+
+    @Option(help: "Seconds a request frame may take to arrive once its first byte is in.")
+    var frameTimeout = 10.0
+
+    @Option(help: "Unreadable requests in a row that close a connection.")
+    var maxProtocolErrors = 3
 
     @Option(help: "Longest request frame in bytes; longer gets RESOURCE_EXHAUSTED and the connection closes.")
     var maxFrameBytes = 8 * 1024 * 1024
@@ -63,6 +72,9 @@ struct CreditD: ParsableCommand {
             throw ValidationError(error.description)
         }
         config.maxConnections = maxConnections
+        config.maxConnectionsPerPeer = maxConnectionsPerPeer
+        config.frameTimeoutSeconds = frameTimeout
+        config.maxProtocolErrors = maxProtocolErrors
         config.maxFrameBytes = maxFrameBytes
         config.maxApplicants = maxApplicants
         config.idleTimeoutSeconds = idleTimeout

@@ -37,6 +37,8 @@ final class Connection: @unchecked Sendable {
     /// Set by `ConnectionTable` under its lock.
     private(set) var isEvicted = false
     private var writer: OSThread?
+    /// Whether this connection carried a frame over `FrameDecoder.keptCapacity`.
+    private var sawBigFrame = false
     private let logger: Logger
     private let writeLock = NSLock()
     private let cond = NSCondition()
@@ -82,6 +84,7 @@ final class Connection: @unchecked Sendable {
     func run() {
         let context = WireHandler(service: core.service)
         let decoder = FrameDecoder(maxFrameBytes: core.config.maxFrameBytes)
+        defer { if decoder.bufferCapacity > FrameDecoder.keptCapacity { sawBigFrame = true } }
         // Idle timeout = receive timeout; stop = shutdown(SHUT_RD) from Daemon.stop, after
         // which recv returns what is buffered, then 0. One blocking recv per read, no poll():
         // measured ~1 us faster per round trip than poll()+recv.
@@ -165,6 +168,7 @@ final class Connection: @unchecked Sendable {
         let receivedAt = SystemClock.monotonicNanos()
         activity.store(receivedAt, ordering: .relaxed)
         busy.add(1, ordering: .relaxed)
+        if frame.count > FrameDecoder.keptCapacity { sawBigFrame = true }
         if frame.count <= core.config.inlineFrameBytes {
             writeDirect(context.handle(frame, core: core, isUnix: isUnix, receivedAt: receivedAt))
             busy.subtract(1, ordering: .relaxed)
@@ -227,8 +231,10 @@ final class Connection: @unchecked Sendable {
         freeSlots.append(slot)
     }
 
-    static let maxFreeSlots = 8
-    static let maxKeptSlotBytes = 1 << 20
+    /// Per connection at most 4 idle slots of ≤ 256 KiB each way are kept (a 1,024-applicant
+    /// batch with reasons fits), so idle connections hold ~2 MiB at worst (docs/creditd.md).
+    static let maxFreeSlots = 4
+    static let maxKeptSlotBytes = 256 << 10
 
     private func markBrokenLocked() {
         if !broken {
@@ -284,7 +290,11 @@ final class Connection: @unchecked Sendable {
         fdClosed = true
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
+        freeSlots.removeAll()
         cond.unlock()
+        // Freed memory goes back to the system once big frames are done with (glibc keeps
+        // freed heap pages otherwise).
+        if sawBigFrame { Malloc.trim() }
         logger.debug("connection closed", metadata: ["reason": "\(reason)"])
     }
 

@@ -242,6 +242,10 @@ public func buildDaemon(config: DaemonConfig, loader: @escaping ModelLoader, log
 /// they share the model slot, so a reload swaps every face at once).
 public func buildDaemon(config: DaemonConfig, service: ScoringService) throws -> Daemon {
     try config.validate()
+    // Buffers of big frames come from mmap and go back to the system when freed: glibc's
+    // default raises this threshold after the first big free, after which such buffers stay
+    // in the heap and RSS never comes down (docs/creditd.md, "Memory").
+    Malloc.setMmapThreshold(256 * 1024)
     let core = try DaemonCore(config: config, service: service)
     let daemon = Daemon(core: core)
     do {

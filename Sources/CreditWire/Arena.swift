@@ -26,7 +26,7 @@ public final class Arena {
 
     /// Makes every allocation reusable (pointers handed out before become invalid). Blocks
     /// beyond `keepingBytes` in total are freed, so one huge message does not pin memory.
-    public func reset(keepingBytes: Int = 4 * 1024 * 1024) {
+    public func reset(keepingBytes: Int = 1024 * 1024) {
         current = 0
         offset = 0
         var kept = 0

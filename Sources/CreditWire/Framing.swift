@@ -56,10 +56,15 @@ public final class FrameDecoder {
     private var capacity: Int
     private var start = 0   // first unconsumed byte
     private var end = 0     // one past the last byte read
+    private let initialCapacity: Int
+    /// Above this, an emptied buffer goes back to its initial size: one big frame must not
+    /// pin megabytes per open connection.
+    public static let keptCapacity = 1 << 20
 
     public init(maxFrameBytes: Int, initialCapacity: Int = 64 * 1024) {
         precondition(maxFrameBytes > 0)
         self.maxFrameBytes = maxFrameBytes
+        self.initialCapacity = max(initialCapacity, Frame.headerBytes)
         self.capacity = max(initialCapacity, Frame.headerBytes)
         self.storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
@@ -126,8 +131,18 @@ public final class FrameDecoder {
         end - start >= Frame.headerBytes ? Frame.readLength(storage.advanced(by: start)) : nil
     }
 
+    /// The buffer's size now (tests check it shrinks).
+    public var bufferCapacity: Int { capacity }
+
     private func compactIfEmpty() {
-        if start == end { start = 0; end = 0 }
+        guard start == end else { return }
+        start = 0
+        end = 0
+        if capacity > Self.keptCapacity {
+            storage.deallocate()
+            capacity = initialCapacity
+            storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        }
     }
 }
 

@@ -213,6 +213,12 @@ public final class ResponseEncoder {
     private func pack(_ msg: inout Credit__Response) -> UnsafeRawBufferPointer {
         let size = credit__response__get_packed_size(&msg)
         let total = size + Frame.headerBytes
+        if capacity > FrameDecoder.keptCapacity && total <= FrameDecoder.keptCapacity {
+            // One big answer must not pin its buffer: back to the kept size.
+            buffer.deallocate()
+            capacity = FrameDecoder.keptCapacity
+            buffer = .allocate(byteCount: capacity, alignment: 16)
+        }
         if total > capacity {
             buffer.deallocate()
             while capacity < total { capacity *= 2 }

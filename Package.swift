@@ -2,12 +2,15 @@
 import PackageDescription
 
 // Layering (each target has one job; later issues add targets rather than grow one):
-//   CreditData    loan-book tables, sources (SQLite, CSV), MySQL dump restore, dataset spec,
-//                 cleaning with an audit trail, profiling, synthetic applicants
+//   CreditDomain  the pure domain (Foundation only): tables, the dataset spec and its compiled
+//                 Schema, cleaning with an audit trail; what models and serving see of the data
+//   CreditData    I/O and tools over CreditDomain: streaming sources and sinks (SQLite, CSV)
+//                 and their registry, MySQL dump restore, profiling, synthetic applicants
 //   CreditCore    Float32 matrix kernels (SIMD + scalar reference), run-time dispatch
 //   CreditCoreHaswell  the dense kernel bodies again (symlinked source) for AVX2+FMA
 //   CCPUFeatures  C: does this CPU have AVX2 and FMA (for CreditCore's dispatch)
 //   CreditModels  preprocessing, learners, evaluation, threshold, reason codes, artifact
+//                 (over CreditDomain only: no database or file-format code reaches serving)
 //   credit        the command-line tool (one command tree)
 //   CProtobufC    system library: libprotobuf-c (pkg-config libprotobuf-c)
 //   CCreditProto  committed protoc-c output for proto/credit.proto (scripts/gen-proto.sh)
@@ -34,6 +37,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "credit", targets: ["credit"]),
+        .library(name: "CreditDomain", targets: ["CreditDomain"]),
         .library(name: "CreditData", targets: ["CreditData"]),
         .library(name: "CreditCore", targets: ["CreditCore"]),
         .library(name: "CreditModels", targets: ["CreditModels"]),
@@ -52,13 +56,13 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
+        .target(name: "CreditDomain", swiftSettings: optimized),
         .target(
             name: "CreditData",
             dependencies: [
-                "CreditCore",
+                "CreditDomain", "CreditCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CSV", package: "CSV.swift"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: optimized
         ),
@@ -67,26 +71,26 @@ let package = Package(
         .target(name: "CCPUFeatures"),
         .target(
             name: "CreditModels",
-            dependencies: ["CreditData", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CreditDomain", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimized
         ),
         .executableTarget(
             name: "credit",
             dependencies: [
-                "CreditData", "CreditCore", "CreditModels", "CreditClient",
+                "CreditDomain", "CreditData", "CreditCore", "CreditModels", "CreditClient", "CreditWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        .testTarget(name: "CreditDomainTests", dependencies: ["CreditDomain"]),
+        .testTarget(name: "CreditDataTests", dependencies: ["CreditData", "CreditDomain", "CreditCore"]),
         // Test fixtures shared by the test targets (synthetic book, the shared loan book).
-        .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore"],
+        .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditDomain", "CreditModels", "CreditCore"],
                 path: "Tests/CreditTestSupport"),
         .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore"]),
         .testTarget(
             name: "CreditModelsTests",
             // Depends on the `credit` executable so the CLI subprocess tests find it built.
-            dependencies: ["CreditModels", "CreditCore", "CreditData", "CreditTestSupport", "credit", "CMallocCounter"],
+            dependencies: ["CreditModels", "CreditCore", "CreditDomain", "CreditTestSupport", "credit", "CMallocCounter"],
             swiftSettings: optimized
         ),
         // Test-only: counts malloc calls per thread (SessionAllocationTests).
@@ -126,11 +130,12 @@ let package = Package(
         .testTarget(
             name: "CreditClientTests",
             // The executables are dependencies so the subprocess tests find them built.
-            dependencies: ["CreditClient", "CreditWire", "CreditModels", "CreditData", "credit", "creditd"],
+            dependencies: ["CreditClient", "CreditWire", "CreditModels", "CreditData", "CreditDomain", "credit", "creditd"],
             swiftSettings: optimized
         ),
         .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CCreditProto", "CreditCore"]),
-        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditData", "CreditCore", "CreditTestSupport"]),
+        .testTarget(name: "CreditServerTests", dependencies: ["CreditServer", "CreditWire", "CreditModelServing", "CreditModels", "CreditDomain", "CreditCore", "CreditTestSupport",
+                                                          .product(name: "Logging", package: "swift-log")]),
         // Benchmarks (bench/README.md): the harness logic (load generator, schedules,
         // percentiles, reports) is a library so CI tests it; `credit-bench` is the thin
         // executable (serving runs, kernels vs OpenBLAS via dlopen, allocations, peers' tables).
@@ -143,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "credit-bench",
             dependencies: [
-                "CreditBench", "CreditWire", "CreditCore", "CreditModels", "CreditData",
+                "CreditBench", "CreditWire", "CreditCore", "CreditModels", "CreditData", "CreditDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources/credit-bench"

@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 
 /// Where a loan book lives. Each source yields a typed `DataTable`.

@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 import Crypto
 import Foundation
 

@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 
 /// Statistics of one feature, measured on the training (fit) rows only.
 public struct FeatureStats: Codable, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 import Foundation
 
 /// One adverse-action reason: a raw feature that raised this applicant's risk.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreditData
+import CreditDomain
 import Foundation
 
 /// `credit profile --data URL [--query SQL|@file] --spec spec.json --out profile.html [--json profile.json]`

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreditClient
 import CreditData
+import CreditDomain
 import CreditWire
 import Foundation
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreditCore
 import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 

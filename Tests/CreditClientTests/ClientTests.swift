@@ -1,5 +1,6 @@
 import CreditClient
 import CreditData
+import CreditDomain
 import CreditModels
 import CreditWire
 import Foundation

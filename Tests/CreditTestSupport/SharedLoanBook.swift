@@ -1,4 +1,5 @@
 import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 

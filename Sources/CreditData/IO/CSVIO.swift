@@ -1,3 +1,4 @@
+import CreditDomain
 import CSV
 import Foundation
 

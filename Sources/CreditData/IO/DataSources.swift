@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 
 /// Errors opening or reading a data source or sink.
@@ -24,19 +25,6 @@ public enum DataSourceError: Error, Sendable, Equatable, CustomStringConvertible
         case .malformed(let s, let row, let m): return "\(s), row \(row + 1): \(m)"
         case .failed(let s, let m): return "\(s): \(m)"
         }
-    }
-}
-
-/// How a source decides the kind of each column.
-///
-/// A column is numeric when every non-missing value parses as a number, categorical
-/// otherwise (and categorical when it holds no value at all). `forced` overrides that per
-/// column: a dataset spec forces its id to categorical and features with an explicit kind.
-public struct ColumnKinds: Sendable, Equatable {
-    public var forced: [String: FeatureKind]
-
-    public init(forced: [String: FeatureKind] = [:]) {
-        self.forced = forced
     }
 }
 

@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 import GRDB
 #if canImport(GRDBSQLite)

@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 
 /// Numbers that describe a raw loan book, column by column, with default rates.

@@ -1,5 +1,6 @@
 import CreditBench
 import CreditData
+import CreditDomain
 import CreditWire
 import Foundation
 

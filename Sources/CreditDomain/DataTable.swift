@@ -130,6 +130,19 @@ public struct Column: Sendable, Equatable {
     }
 }
 
+/// How a source decides the kind of each column.
+///
+/// A column is numeric when every non-missing value parses as a number, categorical
+/// otherwise (and categorical when it holds no value at all). `forced` overrides that per
+/// column: a dataset spec forces its id to categorical and features with an explicit kind.
+public struct ColumnKinds: Sendable, Equatable {
+    public var forced: [String: FeatureKind]
+
+    public init(forced: [String: FeatureKind] = [:]) {
+        self.forced = forced
+    }
+}
+
 /// Whether a feature is a number or a label.
 public enum FeatureKind: String, Codable, Sendable {
     case numeric

@@ -45,6 +45,26 @@ public struct DataTable: Sendable, Equatable {
         }
     }
 
+    /// Appends the rows of a table with the same columns (names, order and kinds; programmer
+    /// error otherwise): concatenates the batches of a streamed source.
+    public mutating func appendRows(of other: DataTable) {
+        precondition(other.columns.map(\.name) == columns.map(\.name), "appendRows: the tables have different columns")
+        for i in columns.indices {
+            switch (columns[i].values, other.columns[i].values) {
+            case (.numeric(var a), .numeric(let b)):
+                columns[i].values = .numeric([])   // a unique buffer: append in place
+                a.append(contentsOf: b)
+                columns[i].values = .numeric(a)
+            case (.categorical(var a), .categorical(let b)):
+                columns[i].values = .categorical([])
+                a.append(contentsOf: b)
+                columns[i].values = .categorical(a)
+            default:
+                preconditionFailure("appendRows: column \(columns[i].name) has another kind in the appended table")
+            }
+        }
+    }
+
     /// Keeps only the rows whose indices are listed, in that order.
     public func selecting(rows: [Int]) -> DataTable {
         DataTable(columns: columns.map { $0.selecting(rows: rows) })

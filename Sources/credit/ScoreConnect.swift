@@ -103,13 +103,9 @@ struct ConnectedScorer: Sendable {
         defer { client.close() }
         let info = try await client.modelInfo(timeout: .seconds(reconnect + 5))
 
-        let source = try DataSources.open(data, kinds: ColumnKinds(forced: [idColumn: .categorical]))
-        let q = query ?? (data.hasPrefix("csv:") ? nil : spec?.query)
-        if q == nil && !data.hasPrefix("csv:") {
-            throw CommandFailure(description: "an SQL source needs --query or --spec (whose query is used)")
-        }
-        var table = try source.read(query: q)
-        table = try filterRows(table, idColumn: idColumn, only: try onlyIDs.map(readIDList), exclude: try excludeIDs.map(readIDList))
+        let table = try inputRequest(data: data, query: query, defaultQuery: spec?.query,
+                                     kinds: ColumnKinds(forced: [idColumn: .categorical]),
+                                     idColumn: idColumn, onlyIDs: onlyIDs, excludeIDs: excludeIDs).read()
         guard let idCol = table.column(named: idColumn) else {
             throw CommandFailure(description: "the input has no id column '\(idColumn)' (set --id-column or --spec)")
         }

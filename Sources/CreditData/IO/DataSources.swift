@@ -122,16 +122,12 @@ public enum DataSources {
         return try opener(location)
     }
 
-    /// Reads a table the way every command does: `--data LOCATION [--query SQL|@file.sql]`
-    /// with a dataset spec. The query is the argument when given, else the spec's query for
-    /// SQL sources (none for CSV); kinds are forced by the spec (`spec.forcedKinds`).
+    /// Reads a table the way every command does (`DataRequest`): `--data LOCATION
+    /// [--query SQL|@file.sql]` with a dataset spec, whose default query serves sources that
+    /// take one and whose `forcedKinds` type the columns.
     public static func read(_ location: String, query: String? = nil, spec: DatasetSpec? = nil) throws -> DataTable {
-        let source = try open(location, kinds: spec?.forcedKinds ?? ColumnKinds())
-        let sql: String?
-        if let query { sql = try resolveQuery(query) }
-        else if scheme(of: location) == "csv" { sql = nil }
-        else { sql = spec?.query }
-        return try source.read(query: sql)
+        try DataRequest(location: location, query: query, defaultQuery: spec?.query,
+                        kinds: spec?.forcedKinds ?? ColumnKinds()).read()
     }
 
     /// Resolves a `--query` argument: `@file.sql` reads the file, anything else is SQL.

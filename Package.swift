@@ -2,12 +2,15 @@
 import PackageDescription
 
 // Layering (each target has one job; later issues add targets rather than grow one):
-//   CreditData    loan-book tables, sources (SQLite, CSV), MySQL dump restore, dataset spec,
-//                 cleaning with an audit trail, profiling, synthetic applicants
+//   CreditDomain  the pure domain (Foundation only): tables, the dataset spec and its compiled
+//                 Schema, cleaning with an audit trail; what models and serving see of the data
+//   CreditData    I/O and tools over CreditDomain: streaming sources and sinks (SQLite, CSV)
+//                 and their registry, MySQL dump restore, profiling, synthetic applicants
 //   CreditCore    Float32 matrix kernels (SIMD + scalar reference), run-time dispatch
 //   CreditCoreHaswell  the dense kernel bodies again (symlinked source) for AVX2+FMA
 //   CCPUFeatures  C: does this CPU have AVX2 and FMA (for CreditCore's dispatch)
 //   CreditModels  preprocessing, learners, evaluation, threshold, reason codes, artifact
+//                 (over CreditDomain only: no database or file-format code reaches serving)
 //   credit        the command-line tool (one command tree)
 //   CProtobufC    system library: libprotobuf-c (pkg-config libprotobuf-c)
 //   CCreditProto  committed protoc-c output for proto/credit.proto (scripts/gen-proto.sh)
@@ -33,6 +36,7 @@ let package = Package(
     name: "credit-risk",
     products: [
         .executable(name: "credit", targets: ["credit"]),
+        .library(name: "CreditDomain", targets: ["CreditDomain"]),
         .library(name: "CreditData", targets: ["CreditData"]),
         .library(name: "CreditCore", targets: ["CreditCore"]),
         .library(name: "CreditModels", targets: ["CreditModels"]),
@@ -62,7 +66,6 @@ let package = Package(
                 "CreditCore", "CreditDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CSV", package: "CSV.swift"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: optimized
         ),
@@ -71,7 +74,7 @@ let package = Package(
         .target(name: "CCPUFeatures"),
         .target(
             name: "CreditModels",
-            dependencies: ["CreditData", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CreditDomain", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimized
         ),
         .executableTarget(
@@ -81,7 +84,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CreditDataTests", dependencies: ["CreditData"]),
+        .testTarget(name: "CreditDomainTests", dependencies: ["CreditDomain"]),
+        .testTarget(name: "CreditDataTests", dependencies: ["CreditData", "CreditDomain", "CreditCore"]),
         // Test fixtures shared by the test targets (synthetic book, the shared loan book).
         .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore", "CreditDomain", "CreditNet", "CreditWire"],
                 path: "Tests/CreditTestSupport"),
@@ -89,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "CreditModelsTests",
             // Depends on the `credit` executable so the CLI subprocess tests find it built.
-            dependencies: ["CreditModels", "CreditCore", "CreditData", "CreditTestSupport", "credit", "CMallocCounter"],
+            dependencies: ["CreditModels", "CreditCore", "CreditDomain", "CreditTestSupport", "credit", "CMallocCounter"],
             swiftSettings: optimized
         ),
         // Test-only: counts malloc calls per thread (SessionAllocationTests).

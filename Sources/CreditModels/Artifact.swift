@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 import Crypto
 import Foundation
 
@@ -14,7 +14,25 @@ public struct RawField: Codable, Sendable, Equatable {
     public var kind: FeatureKind
     /// Categorical: the valid categories (the spec's vocabulary, else those seen in training).
     public var categories: [String]?
+    /// The spec's own label (nil when it gives none; `Schema` settles the fallback).
     public var label: String?
+
+    public init(role: String, name: String, kind: FeatureKind, categories: [String]?, label: String?) {
+        self.role = role
+        self.name = name
+        self.kind = kind
+        self.categories = categories
+        self.label = label
+    }
+
+    /// The field of a compiled feature fitted as `stats`: its kind as fitted; for a category,
+    /// the vocabulary when the spec has one, else the categories seen in training.
+    public init(feature: SchemaFeature, stats: FeatureStats) {
+        precondition(feature.name == stats.name && feature.kind == stats.kind, "RawField: \(feature.name) does not match its fitted stats")
+        self.init(role: "feature", name: stats.name, kind: stats.kind,
+                  categories: stats.kind == .categorical ? (feature.vocabulary ?? stats.categories) : nil,
+                  label: feature.specLabel)
+    }
 }
 
 /// Metrics stored in the artifact (test metrics never are: they go to the metrics file only).

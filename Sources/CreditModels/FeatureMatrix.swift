@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 
 /// Model input: Float32, row-major, `rows × cols`, contiguous.
 ///

@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 
 /// Statistics of one feature, measured on the training (fit) rows only.
 public struct FeatureStats: Codable, Sendable, Equatable {
@@ -46,14 +46,15 @@ public struct Preprocessor: Codable, Sendable, Equatable {
 
     public init(features: [FeatureStats]) { self.features = features }
 
-    /// Fits on `rows` of `table` (the fit rows of the split; never validation or test rows).
-    public static func fit(table: DataTable, spec: DatasetSpec, rows: [Int]) throws -> Preprocessor {
+    /// Fits on `rows` of a cleaned `table` (the fit rows of the split; never validation or
+    /// test rows): one `FeatureStats` per schema feature, in schema order, of its compiled kind.
+    public static func fit(table: DataTable, schema: Schema, rows: [Int]) throws -> Preprocessor {
         var out: [FeatureStats] = []
-        for f in spec.features {
+        for f in schema.features {
             guard let col = table.column(named: f.name) else {
                 throw PreprocessingError(description: "feature \(f.name) is not a column of the cleaned table")
             }
-            let kind = f.kind ?? col.kind
+            let kind = f.kind
             switch (kind, col.values) {
             case (.numeric, .numeric(let v)):
                 var observed: [Double] = []
@@ -89,6 +90,11 @@ public struct Preprocessor: Codable, Sendable, Equatable {
             }
         }
         return Preprocessor(features: out)
+    }
+
+    /// `fit(table:schema:rows:)` with the spec compiled against the cleaned table.
+    public static func fit(table: DataTable, spec: DatasetSpec, rows: [Int]) throws -> Preprocessor {
+        try fit(table: table, schema: Schema(spec: spec, table: table), rows: rows)
     }
 
     public func stats(named name: String) -> FeatureStats? { features.first { $0.name == name } }

@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 import Crypto
 import Foundation
 
@@ -70,18 +70,20 @@ public enum Trainer {
         } else {
             throw TrainingError(description: "unknown algorithm '\(options.algorithm)' (available: \(Algorithms.names.joined(separator: ", ")), auto)")
         }
-        let cleaner = try Cleaner(spec: spec)
-        let cleaned = try cleaner.clean(raw, purpose: .training)
+        // The spec compiled once (kinds it leaves open are the raw data's): cleaning,
+        // preprocessing and the model's raw schema all read this.
+        let schema = try Schema(spec: spec, table: raw)
+        let cleaned = try Cleaner(schema: schema).clean(raw, purpose: .training)
         let table = cleaned.table
-        guard let targetColumn = table.column(named: spec.target.column) else {
-            throw TrainingError(description: "the cleaned table has no target column \(spec.target.column)")
+        guard let targetColumn = table.column(named: schema.target.column) else {
+            throw TrainingError(description: "the cleaned table has no target column \(schema.target.column)")
         }
         let labelsAll: [Bool]
         switch targetColumn.values {
         case .numeric(let v): labelsAll = v.map { $0 == 1 }
-        case .categorical(let v): labelsAll = v.map { $0 == spec.target.positive }
+        case .categorical(let v): labelsAll = v.map { $0 == schema.target.positive }
         }
-        let idColumn = table.column(named: spec.id)
+        let idColumn = table.column(named: schema.id)
         let ids: [String] = (0..<table.rowCount).map { idColumn?.text(row: $0) ?? String($0) }
         let usable = (0..<table.rowCount).filter { !options.excludeIDs.contains(ids[$0]) }
         log("\(raw.rowCount) rows read, \(table.rowCount) after cleaning, \(usable.count) after exclusions")
@@ -103,7 +105,7 @@ public enum Trainer {
         }
         log("split (seed \(options.seed)): \(split.fit.count) fit, \(split.validation.count) validation, \(split.test.count) test")
 
-        let preprocessor = try Preprocessor.fit(table: table, spec: spec, rows: split.fit)
+        let preprocessor = try Preprocessor.fit(table: table, schema: schema, rows: split.fit)
         var matrixCache: [InputEncoding: (fit: FeatureMatrix, validation: FeatureMatrix, test: FeatureMatrix)] = [:]
         func matrices(_ e: InputEncoding) throws -> (fit: FeatureMatrix, validation: FeatureMatrix, test: FeatureMatrix) {
             if let m = matrixCache[e] { return m }
@@ -146,19 +148,15 @@ public enum Trainer {
         let testMetrics = split.test.isEmpty ? nil
             : Metrics.evaluate(probabilities: predict(chosen.model.model, m.test), labels: labels.test, threshold: choice.threshold)
 
-        let schema = [RawField(role: "id", name: spec.id, kind: idColumn?.kind ?? .categorical, categories: nil, label: nil)]
-            + preprocessor.features.map { f in
-                RawField(role: "feature", name: f.name, kind: f.kind,
-                         categories: f.kind == .categorical ? (spec.feature(named: f.name)?.vocabulary ?? f.categories) : nil,
-                         label: spec.feature(named: f.name)?.label)
-            }
+        let rawSchema = [RawField(role: "id", name: schema.id, kind: idColumn?.kind ?? .categorical, categories: nil, label: nil)]
+            + zip(schema.features, preprocessor.features).map { RawField(feature: $0, stats: $1) }
         let info = TrainingInfo(
-            dataFingerprint: fingerprint(table: table, spec: spec, ids: ids, labels: labelsAll, split: split),
+            dataFingerprint: fingerprint(table: table, schema: schema, ids: ids, labels: labelsAll, split: split),
             fitRows: split.fit.count, validationRows: split.validation.count, testRows: split.test.count,
             positives: labels.fit.filter { $0 }.count, seed: options.seed, balance: options.balance.name,
             validationFraction: options.validationFraction,
             testFraction: options.testIDs == nil ? options.testFraction : Double(split.test.count) / Double(max(1, usable.count)))
-        let artifact = ModelArtifact(formatVersion: ModelArtifact.currentFormatVersion, spec: spec, schema: schema,
+        let artifact = ModelArtifact(formatVersion: ModelArtifact.currentFormatVersion, spec: spec, schema: rawSchema,
                                      preprocessor: preprocessor, encoding: chosen.entry.encoding, model: chosen.model,
                                      threshold: choice,
                                      metrics: ArtifactMetrics(training: trainingMetrics, validation: validationMetrics),
@@ -182,9 +180,9 @@ public enum Trainer {
 
     /// SHA-256 over the fit and validation rows in order: role, id, label and the cleaned
     /// feature values as text, fields separated by 0x1F, rows by 0x1E.
-    static func fingerprint(table: DataTable, spec: DatasetSpec, ids: [String], labels: [Bool], split: DataSplit) -> String {
+    static func fingerprint(table: DataTable, schema: Schema, ids: [String], labels: [Bool], split: DataSplit) -> String {
         var hasher = SHA256()
-        let cols = spec.features.compactMap { table.column(named: $0.name) }
+        let cols = schema.features.compactMap { table.column(named: $0.name) }
         for (role, rows) in [("fit", split.fit), ("validation", split.validation)] {
             for r in rows {
                 var line = "\(role)\u{1F}\(ids[r])\u{1F}\(labels[r] ? 1 : 0)"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 
@@ -17,9 +18,8 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let scoring = try ScoringModel(path: model)
         let spec = scoring.artifact.spec
-        var table = try input.read(specQuery: spec.query, kinds: spec.forcedKinds)
-        table = try filterRows(table, idColumn: spec.id, only: try ids.onlyIDs.map(readIDList),
-                               exclude: try ids.excludeIDs.map(readIDList))
+        let table = try input.request(defaultQuery: spec.query, kinds: scoring.schema.forcedKinds,
+                                      ids: ids, idColumn: spec.id).read()
         let cleaned = try scoring.cleaner.clean(table, purpose: .training)
         guard let target = cleaned.table.column(named: spec.target.column) else {
             throw CommandFailure(description: "the data has no target column \(spec.target.column)")

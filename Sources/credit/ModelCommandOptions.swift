@@ -1,24 +1,34 @@
 import ArgumentParser
 import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 
-/// `--data SOURCE [--query SQL]`: where rows come from (shared by train, evaluate, score).
+/// `--data SOURCE [--query SQL|@file.sql]`: where rows come from (train, evaluate, score, profile).
 struct InputDataOptions: ParsableArguments {
-    @Option(name: .long, help: "Data source: csv:PATH or sqlite:PATH.")
+    @Option(name: .long, help: "Data source: sqlite:PATH or csv:PATH.")
     var data: String
 
-    @Option(name: .long, help: "SQL query for SQL sources (default: the spec's query). Not for CSV.")
+    @Option(name: .long, help: "SQL query, or @file.sql, for SQL sources (default: the spec's query/query_file). Not for CSV.")
     var query: String?
 
-    /// Reads the rows; for SQL sources without --query the spec's default query is used.
-    /// `kinds` forces column kinds (training: the spec's; scoring: only the id, so a bad
-    /// value becomes a row error instead of failing the whole read).
-    func read(specQuery: String?, kinds: ColumnKinds) throws -> DataTable {
-        let source = try DataSources.open(data, kinds: kinds)
-        let q = query ?? (data.hasPrefix("csv:") ? nil : specQuery)
-        return try source.read(query: q)
+    /// The rows to read, resolved the one way every command reads (`DataRequest`): the data
+    /// location, `--query` ("SQL" or @file), else `defaultQuery` (the spec's) for sources that
+    /// take a query, and the id filters when given. `kinds` forces column kinds (training:
+    /// the spec's; scoring: only the id, so a bad value becomes a row error instead of failing
+    /// the whole read).
+    func request(defaultQuery: String?, kinds: ColumnKinds, ids: IDFilterOptions? = nil, idColumn: String? = nil) throws -> DataRequest {
+        try inputRequest(data: data, query: query, defaultQuery: defaultQuery, kinds: kinds,
+                         idColumn: idColumn, onlyIDs: ids?.onlyIDs, excludeIDs: ids?.excludeIDs)
     }
+}
+
+/// The `DataRequest` of `--data`, `--query`, the spec's default query and the id-list files
+/// (`--only-ids`, `--exclude-ids`); every command that reads rows goes through here.
+func inputRequest(data: String, query: String?, defaultQuery: String?, kinds: ColumnKinds,
+                  idColumn: String?, onlyIDs: String?, excludeIDs: String?) throws -> DataRequest {
+    DataRequest(location: data, query: query, defaultQuery: defaultQuery, kinds: kinds, idColumn: idColumn,
+                onlyIDs: try onlyIDs.map(readIDList), excludeIDs: try excludeIDs.map(readIDList))
 }
 
 /// `--seed N` (shared by commands with randomness).
@@ -46,21 +56,6 @@ func readIDList(_ path: String) throws -> Set<String> {
         throw CommandFailure(description: "cannot read id list \(path)")
     }
     return Set(text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-}
-
-/// Keeps the rows whose id passes the filters (input order kept).
-func filterRows(_ table: DataTable, idColumn: String, only: Set<String>?, exclude: Set<String>?) throws -> DataTable {
-    guard only != nil || exclude != nil else { return table }
-    guard let ids = table.column(named: idColumn) else {
-        throw CommandFailure(description: "cannot filter by id: the data has no column \(idColumn)")
-    }
-    let keep = (0..<table.rowCount).filter { r in
-        let id = ids.text(row: r)
-        if let only, !only.contains(id) { return false }
-        if let exclude, exclude.contains(id) { return false }
-        return true
-    }
-    return table.selecting(rows: keep)
 }
 
 /// Writes a JSON value to a file (pretty, sorted keys, NaN as "nan").

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreditData
+import CreditDomain
 import Foundation
 
 /// `credit profile --data URL [--query SQL|@file] --spec spec.json --out profile.html [--json profile.json]`
@@ -13,11 +14,7 @@ struct Profile: ParsableCommand {
         """
     )
 
-    @Option(help: "Data source: sqlite:PATH or csv:PATH.")
-    var data: String
-
-    @Option(help: "SQL query, or @file.sql (default: the spec's query/query_file).")
-    var query: String?
+    @OptionGroup(title: "Data") var input: InputDataOptions
 
     @Option(help: "Dataset spec (JSON).")
     var spec: String
@@ -30,9 +27,9 @@ struct Profile: ParsableCommand {
 
     func run() throws {
         var spec = try DatasetSpec.load(from: self.spec)
-        let table = try DataSources.read(data, query: query, spec: spec)
+        let table = try input.request(defaultQuery: spec.query, kinds: spec.forcedKinds).read()
         spec = try spec.resolvingKinds(with: table)
-        let profile = try Profiler(spec: spec).profile(table, source: data)
+        let profile = try Profiler(spec: spec).profile(table, source: input.data)
         try ProfileHTML.render(profile).write(toFile: out, atomically: true, encoding: .utf8)
         if let json { try profile.jsonData().write(to: URL(fileURLWithPath: json)) }
         var line = "profiled \(profile.rows) rows, \(profile.columns.count) columns → \(out)"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 
@@ -28,9 +29,8 @@ struct ScoreCommand: ParsableCommand {
         }
         let scoring = try ScoringModel(path: model)
         let spec = scoring.artifact.spec
-        var table = try input.read(specQuery: spec.query, kinds: ColumnKinds(forced: [spec.id: .categorical]))
-        table = try filterRows(table, idColumn: spec.id, only: try ids.onlyIDs.map(readIDList),
-                               exclude: try ids.excludeIDs.map(readIDList))
+        let table = try input.request(defaultQuery: spec.query, kinds: ColumnKinds(forced: [spec.id: .categorical]),
+                                      ids: ids, idColumn: spec.id).read()
         let results = try scoring.score(table)
         var errors = 0, refused = 0
         let rows: [ScoreRow] = results.map { r in

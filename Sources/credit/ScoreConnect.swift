@@ -2,6 +2,7 @@ import CreditDomain
 import ArgumentParser
 import CreditClient
 import CreditData
+import CreditDomain
 import CreditWire
 import Foundation
 
@@ -106,13 +107,9 @@ struct ConnectedScorer: Sendable {
         let idColumn = idColumnOption ?? spec?.id ?? (info.idField.isEmpty ? "loan_id" : info.idField)
         let defaultQuery = spec?.query ?? (info.query.isEmpty ? nil : info.query)
 
-        let source = try DataSources.open(data, kinds: ColumnKinds(forced: [idColumn: .categorical]))
-        let q = try query.map { try DataSources.resolveQuery($0) } ?? (data.hasPrefix("csv:") ? nil : defaultQuery)
-        if q == nil && !data.hasPrefix("csv:") {
-            throw CommandFailure(description: "an SQL source needs a query: --query, --spec, or a model trained with a spec query")
-        }
-        var table = try source.read(query: q)
-        table = try filterRows(table, idColumn: idColumn, only: try onlyIDs.map(readIDList), exclude: try excludeIDs.map(readIDList))
+        let table = try inputRequest(data: data, query: query, defaultQuery: defaultQuery,
+                                     kinds: ColumnKinds(forced: [idColumn: .categorical]),
+                                     idColumn: idColumn, onlyIDs: onlyIDs, excludeIDs: excludeIDs).read()
         guard let idCol = table.column(named: idColumn) else {
             throw CommandFailure(description: "the input has no id column '\(idColumn)' (set --id-column or --spec)")
         }

@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 
 /// One output row of `credit score` (in-process or through a daemon).
 enum ScoreRow: Sendable {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreditCore
 import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 
@@ -93,7 +94,7 @@ struct TrainCommand: ParsableCommand {
         if let f = excludeIDs { options.excludeIDs = try readIDList(f) }
         if let f = testIDs { options.testIDs = try readIDList(f) }
 
-        let raw = try input.read(specQuery: spec.query, kinds: spec.forcedKinds)
+        let raw = try input.request(defaultQuery: spec.query, kinds: spec.forcedKinds).read()
         let outcome = try Trainer.train(raw: raw, spec: spec, options: options,
                                         log: { console.log($0) }, progress: { console.update($0, $1) })
         console.finish()

@@ -2,6 +2,7 @@ import CreditNet
 import CreditDomain
 import CreditClient
 import CreditData
+import CreditDomain
 import CreditModels
 import CreditWire
 import Foundation

@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 import Testing
 @testable import CreditData

@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 import Testing
 @testable import CreditData
@@ -73,7 +74,9 @@ import Testing
         #expect(throws: DataSourceError.self) { try DataSources.open("postgres://db/loans") }
         struct Fixed: DataSource {
             var description: String { "fixed:" }
-            func read(query: String?) throws -> DataTable { DataTable(columns: [.numeric("q", [Double(query?.count ?? 0)])]) }
+            func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws {
+                try body(DataTable(columns: [.numeric("q", [Double(query?.count ?? 0)])]))
+            }
         }
         DataSources.register(scheme: "fixedtest") { _, _ in Fixed() }
         let t = try DataSources.open("fixedtest://anything").read(query: "abc")

@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 import CreditTestSupport
@@ -19,10 +19,11 @@ import Testing
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
-    static func credit(_ args: [String]) throws -> Run {
+    static func credit(_ args: [String], in directory: String? = nil) throws -> Run {
         let p = Process()
         p.executableURL = creditBinary
         p.arguments = args
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -110,5 +111,46 @@ import Testing
         let invalid = try Self.credit(["train", "--data", "csv:\(train)", "--spec", spec, "--out", "\(dir)/y.credit",
                                        "--min-precision", "0.5", "--cost-missed-default", "1", "--cost-refused-good", "1"])
         #expect(invalid.status != 0 && invalid.stderr.contains("not both"))
+    }
+
+    /// `--query @file.sql` is read the same way by every command that reads rows (a path
+    /// relative to the working directory, as `@examples/alura-cash/join.sql` is).
+    @Test func queryFromAFileForEveryCommand() throws {
+        let dir = temporaryPath("cli-query")
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let spec = root.appendingPathComponent("examples/alura-cash/spec.json").path
+        let join = try String(contentsOf: root.appendingPathComponent("examples/alura-cash/join.sql"), encoding: .utf8)
+        let synth = try Self.credit(["synth", "--rows", "1500", "--seed", "4", "--out", "sqlite:book.db"], in: dir)
+        #expect(synth.status == 0, "synth failed: \(synth.stderr)")
+        // Not the spec's default query: the first 1,000 loans of its join.
+        try (join + "LIMIT 1000\n").write(toFile: "\(dir)/first.sql", atomically: true, encoding: .utf8)
+        let data = ["--data", "sqlite:book.db", "--query", "@first.sql"]
+
+        let p = try Self.credit(["profile"] + data + ["--spec", spec, "--out", "p.html", "--json", "p.json"], in: dir)
+        #expect(p.status == 0, "profile failed: \(p.stderr)")
+        #expect(p.stdout.contains("profiled 1000 rows"), "\(p.stdout)")
+
+        let t = try Self.credit(["train"] + data + ["--spec", spec, "--algorithm", "logistic", "--out", "m.credit"], in: dir)
+        #expect(t.status == 0, "train failed: \(t.stderr)")
+        #expect(t.stderr.contains("1000 rows read"), "\(t.stderr)")
+
+        let e = try Self.credit(["evaluate", "--model", "m.credit"] + data + ["--metrics", "e.json"], in: dir)
+        #expect(e.status == 0, "evaluate failed: \(e.stderr)")
+        #expect(e.stderr.contains("1000 rows read"), "\(e.stderr)")
+
+        let s = try Self.credit(["score", "--model", "m.credit"] + data + ["--out", "csv:s.csv"], in: dir)
+        #expect(s.status == 0, "score failed: \(s.stderr)")
+        #expect(s.stderr.contains("of 1000 rows"), "\(s.stderr)")
+        #expect(try String(contentsOfFile: "\(dir)/s.csv", encoding: .utf8).split(separator: "\n").count == 1001)
+
+        // Without --query the spec's default query (its query_file) is used: every joined loan.
+        let all = try Self.credit(["score", "--model", "m.credit", "--data", "sqlite:book.db", "--out", "csv:all.csv"], in: dir)
+        #expect(all.status == 0 && all.stderr.contains("of 1499 rows"), "\(all.stderr)")
+        // A missing query file is named, never sent to the database as SQL.
+        let missing = try Self.credit(["score", "--model", "m.credit", "--data", "sqlite:book.db", "--query", "@nope.sql",
+                                       "--out", "csv:x.csv"], in: dir)
+        #expect(missing.status != 0 && missing.stderr.contains("file not found: nope.sql"), "\(missing.stderr)")
     }
 }

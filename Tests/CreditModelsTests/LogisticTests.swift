@@ -1,5 +1,5 @@
 import CreditCore
-import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 import CreditTestSupport

@@ -1,4 +1,4 @@
-import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 import CreditTestSupport

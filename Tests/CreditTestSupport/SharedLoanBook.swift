@@ -1,5 +1,6 @@
 import CreditDomain
 import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 

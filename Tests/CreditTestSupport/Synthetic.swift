@@ -1,6 +1,6 @@
 import CreditDomain
 import CreditCore
-import CreditData
+import CreditDomain
 import CreditModels
 import Foundation
 

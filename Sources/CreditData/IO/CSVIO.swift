@@ -1,12 +1,19 @@
+import CreditDomain
 import CSV
 import Foundation
 
 /// `csv:PATH`: a CSV file with a header row (RFC 4180 quoting, via yaslab/CSV.swift).
 ///
-/// Empty fields, `NA` and `NULL` are missing. Kinds follow `ColumnKinds`.
+/// Empty fields, `NA` and `NULL` are missing. Kinds follow `ColumnKinds` (and `DataSource`
+/// across batches). The file is streamed: read in 1 MiB chunks cut at record boundaries
+/// (a newline outside quotes), each chunk's records parsed by CSV.swift, so memory holds one
+/// chunk and one batch. (CSVReader's own InputStream path reports a spurious read error at
+/// end of file on Linux Foundation, hence the chunks of text.)
 public struct CSVSource: DataSource {
     public var path: String
     public var kinds: ColumnKinds
+    /// Bytes read at a time (tests use tiny chunks to cut records everywhere).
+    var chunkSize = 1 << 20
 
     public init(path: String, kinds: ColumnKinds = ColumnKinds()) {
         self.path = path
@@ -14,50 +21,115 @@ public struct CSVSource: DataSource {
     }
 
     public var description: String { "csv:\(path)" }
+    public var acceptsQuery: Bool { false }
 
-    public func read(query: String?) throws -> DataTable {
+    public func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws {
+        precondition(rows > 0, "forEachBatch: rows must be > 0")
         if let query, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw DataSourceError.queryNotSupported(source: description)
         }
-        // The whole file is read as one string: CSVReader's InputStream path reports a
-        // spurious read error at end of file on Linux Foundation.
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw FileManager.default.fileExists(atPath: path)
-                ? DataSourceError.failed(source: description, message: "cannot read the file as UTF-8")
+                ? DataSourceError.failed(source: description, message: "cannot open the file")
                 : DataSourceError.fileNotFound(path)
         }
-        let reader: CSVReader
-        do {
-            reader = try CSVReader(string: text, hasHeaderRow: true)
-        } catch {
-            throw DataSourceError.failed(source: description, message: "cannot read the header row: \(error)")
+        defer { try? handle.close() }
+        var chunks = CSVRecordChunks(handle: handle, chunkSize: chunkSize)
+        var builder: TableBuilder! = nil
+        var width = 0
+        var row = 0
+        while let bytes = try chunks.next() {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw DataSourceError.failed(source: description, message: "cannot read the file as UTF-8")
+            }
+            let reader: CSVReader
+            do {
+                reader = try CSVReader(string: text, hasHeaderRow: builder == nil)
+            } catch {
+                throw DataSourceError.failed(source: description, message: "cannot read the header row: \(error)")
+            }
+            if builder == nil {
+                guard let header = reader.headerRow, !header.isEmpty else {
+                    throw DataSourceError.failed(source: description, message: "the file has no header row")
+                }
+                builder = try TableBuilder(source: description, names: header, kinds: kinds,
+                                           duplicate: { "column '\($0)' appears twice in the header" })
+                width = header.count
+            }
+            while let fields = reader.next() {
+                if fields.count == 1 && fields[0].isEmpty { continue } // blank line
+                guard fields.count == width else {
+                    throw DataSourceError.malformed(source: description, row: row,
+                                                    message: "\(fields.count) fields; the header has \(width)")
+                }
+                for i in 0..<width { builder.append(text: fields[i], column: i) }
+                builder.endRow()
+                row += 1
+                if builder.rowCount == rows { try body(builder.flush()) }
+            }
+            if let error = reader.error {
+                throw DataSourceError.malformed(source: description, row: row, message: "\(error)")
+            }
         }
-        guard let header = reader.headerRow, !header.isEmpty else {
+        guard builder != nil else {
             throw DataSourceError.failed(source: description, message: "the file has no header row")
         }
-        var builders = header.map { ColumnBuilder(name: $0) }
-        var row = 0
-        while let fields = reader.next() {
-            if fields.count == 1 && fields[0].isEmpty { continue } // blank line
-            guard fields.count == header.count else {
-                throw DataSourceError.malformed(source: description, row: row,
-                                                message: "\(fields.count) fields; the header has \(header.count)")
+        // The last (or only) batch; a file without rows still gives its columns once.
+        if builder.rowCount > 0 || builder.flushed == 0 { try body(builder.flush()) }
+    }
+}
+
+/// Reads a CSV file as chunks of whole records: each chunk ends at a newline outside
+/// quotes (quote parity; RFC 4180 escapes a quote by doubling it, which keeps the parity),
+/// so no record is split between chunks. A leading UTF-8 byte order mark is dropped.
+struct CSVRecordChunks {
+    let handle: FileHandle
+    let chunkSize: Int
+    private var pending: [UInt8] = []
+    /// Bytes of `pending` already scanned, the quote state after them, and the end of the
+    /// last complete record (index after its newline) among them.
+    private var scanned = 0
+    private var inQuotes = false
+    private var recordEnd = 0
+    private var atStart = true
+    private var eof = false
+
+    init(handle: FileHandle, chunkSize: Int = 1 << 20) {
+        self.handle = handle
+        self.chunkSize = chunkSize
+    }
+
+    /// The next chunk of complete records (nil at the end of the file).
+    mutating func next() throws -> [UInt8]? {
+        while true {
+            if recordEnd > 0 {
+                let out = Array(pending[..<recordEnd])
+                pending.removeFirst(recordEnd)
+                scanned -= recordEnd
+                recordEnd = 0
+                return out
             }
-            for i in 0..<fields.count { builders[i].append(text: fields[i]) }
-            row += 1
-        }
-        if let error = reader.error {
-            throw DataSourceError.malformed(source: description, row: row, message: "\(error)")
-        }
-        var seen = Set<String>()
-        var table = DataTable()
-        for b in builders {
-            guard seen.insert(b.name).inserted else {
-                throw DataSourceError.failed(source: description, message: "column '\(b.name)' appears twice in the header")
+            if eof {
+                guard !pending.isEmpty else { return nil }
+                defer { pending = []; scanned = 0 }
+                return pending
             }
-            table.append(try b.build(forced: kinds.forced[b.name]))
+            // The first read takes at least the three bytes of a byte order mark.
+            let data = try handle.read(upToCount: atStart ? max(chunkSize, 3) : chunkSize) ?? Data()
+            if data.isEmpty { eof = true; continue }
+            pending.append(contentsOf: data)
+            if atStart {
+                atStart = false
+                if pending.starts(with: [0xEF, 0xBB, 0xBF]) { pending.removeFirst(3) }
+            }
+            pending.withUnsafeBufferPointer { p in
+                for i in scanned..<p.count {
+                    let b = p[i]
+                    if b == 0x22 { inQuotes.toggle() } else if b == 0x0A && !inQuotes { recordEnd = i + 1 }
+                }
+            }
+            scanned = pending.count
         }
-        return table
     }
 }
 

@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 
 /// Errors opening or reading a data source or sink.
@@ -9,6 +10,8 @@ public enum DataSourceError: Error, Sendable, Equatable, CustomStringConvertible
     case fileNotFound(String)
     /// A column forced numeric holds a value that is not a number.
     case notNumeric(row: Int, column: String, value: String)
+    /// A column the first batch decided numeric holds a value that is not a number.
+    case kindDecided(row: Int, column: String, value: String)
     case malformed(source: String, row: Int, message: String)
     case failed(source: String, message: String)
 
@@ -21,22 +24,12 @@ public enum DataSourceError: Error, Sendable, Equatable, CustomStringConvertible
         case .fileNotFound(let p): return "file not found: \(p)"
         case .notNumeric(let row, let column, let value):
             return "row \(row + 1), column \(column): value '\(value)' is not a number (the spec says numeric)"
+        case .kindDecided(let row, let column, let value):
+            return "row \(row + 1), column \(column): value '\(value)' is not a number, but the column was read as "
+                + "numeric from the first batch of rows; give the column's kind in the spec (or read the whole table at once)"
         case .malformed(let s, let row, let m): return "\(s), row \(row + 1): \(m)"
         case .failed(let s, let m): return "\(s): \(m)"
         }
-    }
-}
-
-/// How a source decides the kind of each column.
-///
-/// A column is numeric when every non-missing value parses as a number, categorical
-/// otherwise (and categorical when it holds no value at all). `forced` overrides that per
-/// column: a dataset spec forces its id to categorical and features with an explicit kind.
-public struct ColumnKinds: Sendable, Equatable {
-    public var forced: [String: FeatureKind]
-
-    public init(forced: [String: FeatureKind] = [:]) {
-        self.forced = forced
     }
 }
 
@@ -129,16 +122,12 @@ public enum DataSources {
         return try opener(location)
     }
 
-    /// Reads a table the way every command does: `--data LOCATION [--query SQL|@file.sql]`
-    /// with a dataset spec. The query is the argument when given, else the spec's query for
-    /// SQL sources (none for CSV); kinds are forced by the spec (`spec.forcedKinds`).
+    /// Reads a table the way every command does (`DataRequest`): `--data LOCATION
+    /// [--query SQL|@file.sql]` with a dataset spec, whose default query serves sources that
+    /// take one and whose `forcedKinds` type the columns.
     public static func read(_ location: String, query: String? = nil, spec: DatasetSpec? = nil) throws -> DataTable {
-        let source = try open(location, kinds: spec?.forcedKinds ?? ColumnKinds())
-        let sql: String?
-        if let query { sql = try resolveQuery(query) }
-        else if scheme(of: location) == "csv" { sql = nil }
-        else { sql = spec?.query }
-        return try source.read(query: sql)
+        try DataRequest(location: location, query: query, defaultQuery: spec?.query,
+                        kinds: spec?.forcedKinds ?? ColumnKinds()).read()
     }
 
     /// Resolves a `--query` argument: `@file.sql` reads the file, anything else is SQL.
@@ -166,61 +155,5 @@ extension DataSink {
         var t = table
         for c in extra { t.replace(c) }
         try write(t)
-    }
-}
-
-/// Accumulates one column's cells as a source reads them, then settles its kind.
-struct ColumnBuilder {
-    let name: String
-    var numbers: [Double?] = []
-    var texts: [String?] = []
-    /// Row index and text of the first non-missing value that does not parse as a number.
-    var firstNonNumeric: (row: Int, value: String)?
-    var nonMissing = 0
-
-    init(name: String, capacity: Int = 0) {
-        self.name = name
-        numbers.reserveCapacity(capacity)
-        texts.reserveCapacity(capacity)
-    }
-
-    mutating func appendMissing() {
-        numbers.append(nil)
-        texts.append(nil)
-    }
-
-    mutating func append(number: Double) {
-        nonMissing += 1
-        numbers.append(number)
-        texts.append(formatNumber(number))
-    }
-
-    mutating func append(text: String) {
-        if MissingValues.isMissing(text) {
-            appendMissing()
-            return
-        }
-        nonMissing += 1
-        texts.append(text)
-        let t = text.trimmedWhitespace
-        if let d = Double(t), d.isFinite {
-            numbers.append(d)
-        } else {
-            numbers.append(nil)
-            if firstNonNumeric == nil { firstNonNumeric = (texts.count - 1, text) }
-        }
-    }
-
-    func build(forced: FeatureKind?) throws -> Column {
-        let kind = forced ?? ((firstNonNumeric == nil && nonMissing > 0) ? .numeric : .categorical)
-        switch kind {
-        case .numeric:
-            if let bad = firstNonNumeric {
-                throw DataSourceError.notNumeric(row: bad.row, column: name, value: bad.value)
-            }
-            return .numeric(name, numbers)
-        case .categorical:
-            return .categorical(name, texts)
-        }
     }
 }

@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 import GRDB
 #if canImport(GRDBSQLite)
@@ -9,7 +10,9 @@ import SQLite3
 /// `sqlite:PATH`: runs a query on an SQLite database file (read-only) and types the result.
 ///
 /// SQL `NULL`, `''`, `'NA'` and `'NULL'` are missing. Integer and real cells are numbers;
-/// text cells are numbers when they parse as one. See `ColumnKinds` for the kind rule.
+/// text cells are numbers when they parse as one. See `ColumnKinds` for the kind rule and
+/// `DataSource` for kinds across batches. Rows are stepped through a GRDB row cursor, so a
+/// batch is built while the statement runs and no more than one batch is held.
 public struct SQLiteSource: DataSource {
     public var path: String
     public var kinds: ColumnKinds
@@ -21,7 +24,8 @@ public struct SQLiteSource: DataSource {
 
     public var description: String { "sqlite:\(path)" }
 
-    public func read(query: String?) throws -> DataTable {
+    public func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws {
+        precondition(rows > 0, "forEachBatch: rows must be > 0")
         guard let query, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw DataSourceError.queryRequired(source: description)
         }
@@ -31,48 +35,37 @@ public struct SQLiteSource: DataSource {
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             defer { try? queue.close() }
-            return try queue.read { db in
+            try queue.read { db in
                 let statement = try db.makeStatement(sql: query)
-                let names = statement.columnNames
-                var builders = names.map { ColumnBuilder(name: $0) }
-                // Step the prepared statement with SQLite's C API: GRDB's Row API costs
-                // ~10x more per cell, and a loan book is rows × columns cells.
+                var builder = try TableBuilder(source: description, names: statement.columnNames, kinds: kinds,
+                                               duplicate: { "the query returns column '\($0)' twice; alias one of them" })
+                // GRDB's cursor steps the statement (and reports its errors); the cells are read
+                // with SQLite's C API: GRDB's Row accessors cost ~10x more per cell, and a loan
+                // book is rows × columns cells.
                 let stmt = statement.sqliteStatement
-                let width = builders.count
-                while true {
-                    let rc = sqlite3_step(stmt)
-                    if rc == SQLITE_DONE { break }
-                    guard rc == SQLITE_ROW else {
-                        throw DataSourceError.failed(source: description,
-                                                     message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                    }
+                let width = builder.names.count
+                let cursor = try Row.fetchCursor(statement)
+                while try cursor.next() != nil {
                     for i in 0..<width {
                         let c = Int32(i)
                         switch sqlite3_column_type(stmt, c) {
-                        case SQLITE_NULL: builders[i].appendMissing()
-                        case SQLITE_INTEGER: builders[i].append(number: Double(sqlite3_column_int64(stmt, c)))
-                        case SQLITE_FLOAT: builders[i].append(number: sqlite3_column_double(stmt, c))
+                        case SQLITE_NULL: builder.appendMissing(column: i)
+                        case SQLITE_INTEGER: builder.append(number: Double(sqlite3_column_int64(stmt, c)), column: i)
+                        case SQLITE_FLOAT: builder.append(number: sqlite3_column_double(stmt, c), column: i)
                         default:
                             if let p = sqlite3_column_text(stmt, c) {
                                 let n = Int(sqlite3_column_bytes(stmt, c))
-                                builders[i].append(text: String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+                                builder.append(text: String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self), column: i)
                             } else {
-                                builders[i].appendMissing()
+                                builder.appendMissing(column: i)
                             }
                         }
                     }
+                    builder.endRow()
+                    if builder.rowCount == rows { try body(builder.flush()) }
                 }
-                sqlite3_reset(stmt)
-                var seen = Set<String>()
-                var table = DataTable()
-                for b in builders {
-                    guard seen.insert(b.name).inserted else {
-                        throw DataSourceError.failed(source: description,
-                                                     message: "the query returns column '\(b.name)' twice; alias one of them")
-                    }
-                    table.append(try b.build(forced: kinds.forced[b.name]))
-                }
-                return table
+                // The last (or only) batch; an empty result still gives its columns once.
+                if builder.rowCount > 0 || builder.flushed == 0 { try body(builder.flush()) }
             }
         } catch let e as DataSourceError {
             throw e

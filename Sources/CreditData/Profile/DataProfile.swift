@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 
 /// Numbers that describe a raw loan book, column by column, with default rates.
@@ -137,13 +138,18 @@ public struct Profiler {
     }
 
     public func profile(_ table: DataTable, source: String) throws -> DataProfile {
-        let cleaner = try Cleaner(spec: spec)
+        // Kinds the spec leaves open are the data's; a feature absent from the table gets a
+        // placeholder (the cleaning report below needs every feature, so it is not made then).
+        var kinds = Dictionary(uniqueKeysWithValues: table.columns.map { ($0.name, $0.kind) })
+        for f in spec.features where kinds[f.name] == nil { kinds[f.name] = .categorical }
+        let schema = try Schema(spec: spec, kinds: kinds)
+        let cleaner = Cleaner(schema: schema)
         let n = table.rowCount
         // Outcome per row: nil unlabelled.
         var outcome = [Bool?](repeating: nil, count: n)
         var balance: ClassBalance?
         if let t = table.column(named: spec.target.column) {
-            for r in 0..<n { outcome[r] = cleaner.isPositive(t, row: r) }
+            for r in 0..<n { outcome[r] = schema.isPositive(t, row: r) }
             let labelled = outcome.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
             let positives = outcome.reduce(0) { $0 + ($1 == true ? 1 : 0) }
             balance = ClassBalance(target: spec.target.column, positive: spec.target.positive, labelled: labelled,
@@ -159,11 +165,11 @@ public struct Profiler {
         }
         var columns: [ColumnProfile] = []
         for column in table.columns {
-            let f = spec.feature(named: column.name)
+            let f = schema.feature(named: column.name)
             let role = column.name == spec.id ? "id" : column.name == spec.target.column ? "target"
                 : f != nil ? "feature" : "other"
             var missingGroup = GroupStat(label: "missing")
-            var p = ColumnProfile(name: column.name, label: spec.label(of: column.name), role: role, kind: column.kind,
+            var p = ColumnProfile(name: column.name, label: schema.label(of: column.name), role: role, kind: column.kind,
                                   count: n, present: 0, missing: 0, distinct: 0, numeric: nil, categories: nil,
                                   missingGroup: missingGroup)
             switch column.values {

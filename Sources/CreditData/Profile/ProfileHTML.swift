@@ -1,3 +1,4 @@
+import CreditDomain
 import Foundation
 
 /// Renders a `DataProfile` as one self-contained HTML page: inline CSS and SVG charts, no

@@ -1,4 +1,5 @@
 import CreditCore
+import CreditDomain
 import Foundation
 
 

@@ -1,6 +1,7 @@
 import CreditDomain
 import CreditBench
 import CreditData
+import CreditDomain
 import CreditWire
 import Foundation
 

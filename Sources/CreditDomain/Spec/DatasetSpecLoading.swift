@@ -114,20 +114,20 @@ extension DatasetSpec {
         if !problems.isEmpty { throw SpecError(problems: problems) }
     }
 
-    /// The kinds a source must use: the id is always categorical (ids can look numeric),
-    /// and features with an explicit kind keep it.
+    /// The kinds a source must use before any data is seen: the id is always categorical (ids
+    /// can look numeric), and every feature whose kind the spec decides keeps it
+    /// (`Schema.declaredKind(of:)`: its kind, else a vocabulary → categorical, a range → numeric).
     public var forcedKinds: ColumnKinds {
         var forced: [String: FeatureKind] = [id: .categorical]
         for f in features {
-            if let k = f.kind { forced[f.name] = k }
-            else if f.vocabulary != nil { forced[f.name] = .categorical }
+            if let k = Schema.declaredKind(of: f) { forced[f.name] = k }
         }
         return ColumnKinds(forced: forced)
     }
 
     /// Checks that the table has the spec's columns and fills in the kind of every feature
-    /// that left it out (from the column's inferred kind). A feature whose vocabulary or
-    /// range contradicts the data's kind is an error.
+    /// that left it out (`Schema.declaredKind(of:)`, else the column's inferred kind). A feature
+    /// whose vocabulary or range contradicts the data's kind is an error.
     public func resolvingKinds(with table: DataTable) throws -> DatasetSpec {
         var problems: [String] = []
         let available = table.columnNames.joined(separator: ", ")
@@ -139,11 +139,11 @@ extension DatasetSpec {
                 continue
             }
             if f.kind == nil {
-                let inferred: FeatureKind = f.vocabulary != nil ? .categorical : column.kind
-                if f.range != nil && inferred != .numeric {
+                let declared = Schema.declaredKind(of: f)
+                if f.range != nil && (declared != .numeric || column.kind != .numeric) {
                     problems.append("feature '\(f.name)' has a range but its values are not all numbers")
                 }
-                spec.features[i].kind = inferred
+                spec.features[i].kind = declared ?? column.kind
             } else if f.kind != column.kind {
                 problems.append("feature '\(f.name)' is \(f.kind!.rawValue) in the spec but \(column.kind.rawValue) in the data")
             }
@@ -152,8 +152,9 @@ extension DatasetSpec {
         return spec
     }
 
-    /// The label of a column for reports: the feature's label, else its name.
+    /// The label of a column for reports: a feature's label (`Schema.label(of:)`), else the
+    /// column's name.
     public func label(of column: String) -> String {
-        feature(named: column)?.label ?? column
+        feature(named: column).map(Schema.label(of:)) ?? column
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CreditData
+@testable import CreditDomain
 
 @Suite struct SpecTests {
     @Test func exampleSpecLoadsWithQueryFileAndLabels() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CreditData
+@testable import CreditDomain
 
 @Suite struct CleanerTests {
     static let spec = DatasetSpec(

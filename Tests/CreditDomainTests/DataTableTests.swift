@@ -1,5 +1,5 @@
 import Testing
-@testable import CreditData
+@testable import CreditDomain
 
 @Suite struct DataTableTests {
     @Test func missingCountsAndSelection() {

@@ -45,6 +45,26 @@ public struct DataTable: Sendable, Equatable {
         }
     }
 
+    /// Appends the rows of a table with the same columns (names, order and kinds; programmer
+    /// error otherwise): concatenates the batches of a streamed source.
+    public mutating func appendRows(of other: DataTable) {
+        precondition(other.columns.map(\.name) == columns.map(\.name), "appendRows: the tables have different columns")
+        for i in columns.indices {
+            switch (columns[i].values, other.columns[i].values) {
+            case (.numeric(var a), .numeric(let b)):
+                columns[i].values = .numeric([])   // a unique buffer: append in place
+                a.append(contentsOf: b)
+                columns[i].values = .numeric(a)
+            case (.categorical(var a), .categorical(let b)):
+                columns[i].values = .categorical([])
+                a.append(contentsOf: b)
+                columns[i].values = .categorical(a)
+            default:
+                preconditionFailure("appendRows: column \(columns[i].name) has another kind in the appended table")
+            }
+        }
+    }
+
     /// Keeps only the rows whose indices are listed, in that order.
     public func selecting(rows: [Int]) -> DataTable {
         DataTable(columns: columns.map { $0.selecting(rows: rows) })
@@ -127,6 +147,19 @@ public struct Column: Sendable, Equatable {
         case .numeric(let v): return .numeric(name, rows.map { v[$0] })
         case .categorical(let v): return .categorical(name, rows.map { v[$0] })
         }
+    }
+}
+
+/// How a source decides the kind of each column.
+///
+/// A column is numeric when every non-missing value parses as a number, categorical
+/// otherwise (and categorical when it holds no value at all). `forced` overrides that per
+/// column: a dataset spec forces its id to categorical and features with an explicit kind.
+public struct ColumnKinds: Sendable, Equatable {
+    public var forced: [String: FeatureKind]
+
+    public init(forced: [String: FeatureKind] = [:]) {
+        self.forced = forced
     }
 }
 

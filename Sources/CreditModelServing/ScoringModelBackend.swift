@@ -18,7 +18,7 @@ public final class ScoringModelBackend: ScoringBackend {
     public init(model: ScoringModel) {
         self.model = model
         let fields = model.inputFields.map {
-            SchemaField(name: $0.name, kind: $0.kind == .numeric ? .numeric : .categorical, categories: $0.categories ?? [])
+            SchemaField(name: $0.name, kind: $0.kind, categories: $0.categories ?? [])
         }
         let index = Dictionary(uniqueKeysWithValues: fields.enumerated().map { ($1.name, $0) })
         numericField = model.plan.numericFeatures.map { index[$0]! }
@@ -35,6 +35,9 @@ public final class ScoringModelBackend: ScoringBackend {
                                 thresholdMode: model.artifact.threshold.mode, fields: fields, metrics: metrics,
                                 idField: model.artifact.spec.id, query: model.artifact.spec.query ?? "")
     }
+
+    /// The model's own category codes: the service maps request text straight to them.
+    public func categoryCodes(field: Int) -> [Int32]? { model.categoryCodes[field] }
 
     /// Loads and verifies a `.credit` artifact (what `creditd --model`, `Reload` and SIGHUP use).
     public static let loader: ModelLoader = { path in

@@ -84,16 +84,16 @@ struct ReasonWording: Sendable {
 
     /// Reason codes for one row (allocating convenience over `topReasons`).
     func reasonCodes(contributions: [Float], perFeature: inout [Double], limit: Int = 4,
-                     value: (Int) -> (Double?, String?)) -> [ReasonCode] {
+                     value: (Int) -> (Double?, String?)) -> [Reason] {
         var taken = [Bool](repeating: false, count: features.count)
-        var out: [ReasonCode] = []
+        var out: [Reason] = []
         contributions.withUnsafeBufferPointer { c in
             perFeature.withUnsafeMutableBufferPointer { p in
                 taken.withUnsafeMutableBufferPointer { t in
                     topReasons(contributions: c, perFeature: p, taken: t, limit: limit, value: { f in
                         let (num, cat) = value(f)
                         return isNumeric[f] ? .numeric(num) : .category(cat)
-                    }, emit: { f, text, c in out.append(ReasonCode(feature: features[f].name, text: text, contribution: c)) })
+                    }, emit: { f, text, c in out.append(Reason(feature: features[f].name, text: text, contribution: c)) })
                 }
             }
         }

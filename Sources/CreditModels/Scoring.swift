@@ -1,17 +1,6 @@
 import CreditDomain
 import Foundation
 
-/// One adverse-action reason: a raw feature that raised this applicant's risk.
-public struct ReasonCode: Codable, Sendable, Equatable {
-    /// The spec feature name.
-    public var feature: String
-    /// The wording for the notice (from the spec's `reason_high`/`reason_low`/`reason_missing`,
-    /// else generated from the label).
-    public var text: String
-    /// The feature's summed contribution to the log-odds (> 0).
-    public var contribution: Double
-}
-
 /// A scored applicant.
 public struct Score: Sendable, Equatable {
     public var probability: Double
@@ -19,7 +8,7 @@ public struct Score: Sendable, Equatable {
     /// true = refuse (probability >= the model's threshold).
     public var refuse: Bool
     /// Up to four reasons, strongest first.
-    public var reasons: [ReasonCode]
+    public var reasons: [Reason]
 }
 
 /// The result for one input row: a score, or the error that kept it from being scored.
@@ -44,7 +33,7 @@ public struct ApplicantResult: Sendable, Equatable {
 /// Two ways in:
 /// - `score(_ table:)`: a raw `DataTable` (CLI batch scoring). The spec's `Cleaner`
 ///   (purpose `.scoring`) runs first; every input row comes back, scored or with an error.
-/// - `makeSession(maxRows:)` → `ScoringSession.score(numeric:categoryCodes:rows:unknownText:)`
+/// - `makeSession(maxRows:)` → `ScoringSession.score(numeric:categoryCodes:rows:unknownText:)` (the model's own category codes, `categoryCodes`)
 ///   (or `score(numeric:categorical:rows:)` with strings): raw columnar input for a server,
 ///   no per-row allocation; reasons streamed with `forEachReason`.
 public final class ScoringModel: Sendable {
@@ -69,6 +58,10 @@ public final class ScoringModel: Sendable {
     let numericRanges: [ClosedRange<Double>]
     /// Per categorical plan input: schema category index → plan code.
     let schemaToPlan: [[Int32]]
+    /// Per input field (`inputFields` order): the model's code of each of its schema
+    /// categories (empty for numeric fields). A server maps a request's text straight to
+    /// these, so a category is translated once (`ScoringSession.score(numeric:categoryCodes:...)`).
+    public let categoryCodes: [[Int32]]
     /// Per categorical plan input: the plan code of a value outside the schema list when
     /// its text is unknown ("unknown" when the feature has a vocabulary, else unseen).
     let unknownCode: [Int32]
@@ -104,9 +97,12 @@ public final class ScoringModel: Sendable {
         self.inputFields = artifact.schema.filter { $0.role == "feature" }
         self.numericRanges = plan.numericFeatures.map { schema.feature(named: $0)!.validRange }
         let fieldsByName = Dictionary(uniqueKeysWithValues: artifact.schema.filter { $0.role == "feature" }.map { ($0.name, $0) })
-        self.schemaToPlan = plan.categoricalFeatures.enumerated().map { k, name in
+        let schemaToPlan = plan.categoricalFeatures.enumerated().map { k, name in
             (fieldsByName[name]?.categories ?? []).map { plan.code($0, categorical: k) }
         }
+        self.schemaToPlan = schemaToPlan
+        let planIndex = Dictionary(uniqueKeysWithValues: plan.categoricalFeatures.enumerated().map { ($1, $0) })
+        self.categoryCodes = artifact.schema.filter { $0.role == "feature" }.map { f in planIndex[f.name].map { schemaToPlan[$0] } ?? [] }
         self.unknownCode = plan.categoricalFeatures.enumerated().map { k, name in
             schema.feature(named: name)!.vocabulary != nil ? plan.code(Cleaner.unknownCategory, categorical: k) : plan.code("\u{0}unseen", categorical: k)
         }
@@ -174,7 +170,7 @@ public final class ScoringModel: Sendable {
                 for (i, k) in good.enumerated() {
                     let src = cleaned.sourceRows[k]
                     let p = Self.probability(logits[i])
-                    var codes: [ReasonCode] = []
+                    var codes: [Reason] = []
                     if reasons {
                         let row = UnsafeBufferPointer(rebasing: input[(i * plan.width)..<((i + 1) * plan.width)])
                         contrib.withUnsafeMutableBufferPointer { c in

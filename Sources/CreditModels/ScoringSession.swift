@@ -5,8 +5,8 @@ import CreditDomain
 /// ```swift
 /// let session = model.makeSession(maxRows: 1024)
 /// // numeric[j]: raw values of model.plan.numericFeatures[j] (NaN = missing);
-/// // codes[k]: for model.plan.categoricalFeatures[k], the index of the value in that
-/// // feature's `model.inputFields` categories, -1 missing, any other value not listed.
+/// // codes[k]: for model.plan.categoricalFeatures[k], the model's code of each value
+/// // (model.categoryCodes maps a schema category to it), -1 missing, -2 not listed.
 /// let errors = session.score(numeric: num, categoryCodes: codes, rows: n) { k, row in rawText(k, row) }
 /// for r in 0..<n {
 ///     if let e = session.error(r) { ... } else {
@@ -89,11 +89,12 @@ public final class ScoringSession {
         contrib.deallocate(); perFeature.deallocate(); taken.deallocate()
     }
 
-    /// Scores `rows` (≤ maxRows) applicants given category codes (see the type's doc).
-    /// `unknownText(k, row)` supplies the raw text of a category that is not in the
-    /// schema list (only called for those; non-escaping). Without it (nil) such a value
-    /// counts as the cleaner's "unknown" category (features with a vocabulary) or as a
-    /// category unseen in training. Returns the number of row errors.
+    /// Scores `rows` (≤ maxRows) applicants given the model's category codes (see the type's
+    /// doc): listed categories need no translation here. `unknownText(k, row)` supplies the
+    /// raw text of a value coded -2 (not in the schema list; only called for those,
+    /// non-escaping) for the cleaner's typo rules. Without it (nil) such a value counts as
+    /// the cleaner's "unknown" category (features with a vocabulary) or as a category unseen
+    /// in training. Returns the number of row errors.
     @discardableResult
     public func score(numeric input: [UnsafeBufferPointer<Double>], categoryCodes: [UnsafeBufferPointer<Int32>], rows: Int,
                       unknownText: (_ categorical: Int, _ row: Int) -> String? = { _, _ in nil }) -> Int {
@@ -106,14 +107,14 @@ public final class ScoringSession {
             let fallback = model.unknownCode[k]
             let unseen = Int32(plan.catCardinality[k])
             let dst = codeStore + k * maxRows
-            model.schemaToPlan[k].withUnsafeBufferPointer { table in
+            do {
                 for r in 0..<rows {
                     let c = src[r]
                     var code: Int32
                     if c == -1 {
                         code = -1
-                    } else if c >= 0 && Int(c) < table.count {
-                        code = table[Int(c)]
+                    } else if c >= 0 && c <= unseen {
+                        code = c
                     } else if let text = unknownText(k, r) {
                         let canonical = model.cleaner.canonicalCategory(text, feature: plan.categoricalFeatures[k])
                         code = plan.code(canonical, categorical: k)
@@ -231,10 +232,10 @@ public final class ScoringSession {
     }
 
     /// Up to `limit` reason codes of row `r` of the last batch (empty for an error row).
-    public func reasons(_ r: Int, limit: Int = 4) -> [ReasonCode] {
-        var out: [ReasonCode] = []
+    public func reasons(_ r: Int, limit: Int = 4) -> [Reason] {
+        var out: [Reason] = []
         forEachReason(r, limit: limit) { f, text, c in
-            out.append(ReasonCode(feature: model.featureStats[f].name, text: text, contribution: c))
+            out.append(Reason(feature: model.featureStats[f].name, text: text, contribution: c))
         }
         return out
     }

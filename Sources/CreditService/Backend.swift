@@ -27,6 +27,14 @@ public protocol ScoringBackend: Sendable {
     /// a larger batch comes).
     func makeScratch(maxRows: Int) -> any ScoringScratch
     func score(_ batch: borrowing ColumnarApplicants, into results: inout ScoreResults, scratch: any ScoringScratch)
+    /// The backend's own code for each category of field `field` (`info.fields[field]`'s
+    /// categories, same order), so the service translates a request's text once, straight
+    /// to what the model uses. nil: the category's index.
+    func categoryCodes(field: Int) -> [Int32]?
+}
+
+extension ScoringBackend {
+    public func categoryCodes(field: Int) -> [Int32]? { nil }
 }
 
 /// Loads and verifies the artifact at a path (`--model`, `Reload`, SIGHUP). Throws with a
@@ -37,8 +45,9 @@ public typealias ModelLoader = @Sendable (_ path: String) throws -> any ScoringB
 /// face through `BatchScorer` (numeric columns usually point into the request in place).
 ///
 /// - numeric field `f`: `numeric(f)[i]`, NaN when missing (not sent, or sent as NaN);
-/// - categorical field `f`: `categoryCodes(f)[i]` is the index of the value in
-///   `info.fields[f].categories`, `ColumnarApplicants.missing` (-1) when missing (not sent or
+/// - categorical field `f`: `categoryCodes(f)[i]` is the backend's code of the value
+///   (`ScoringBackend.categoryCodes(field:)`, by default its index in
+///   `info.fields[f].categories`), `ColumnarApplicants.missing` (-1) when missing (not sent or
 ///   ""), `ColumnarApplicants.unknown` (-2) when the value is not one of the categories
 ///   (`text(field:row:)` gives the raw value, for the cleaner's typo rules and the row error).
 public struct ColumnarApplicants {

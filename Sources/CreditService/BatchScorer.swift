@@ -57,11 +57,12 @@ final class ApplicantBuffers {
 
     func isBound(_ f: Int) -> Bool { numericColumns[f] != nil || codeColumns[f] != nil }
 
-    /// Codes one categorical value: missing (no bytes or empty), a category, or unknown.
+    /// Codes one categorical value: missing (no bytes or empty), the backend's code of a
+    /// category, or unknown.
     @inline(__always)
-    func code(_ text: UnsafeRawBufferPointer?, field f: Int, row: Int, table: NameTable) -> Int32 {
+    func code(_ text: UnsafeRawBufferPointer?, field f: Int, row: Int, table: NameTable, codes: [Int32]) -> Int32 {
         guard let text, text.count > 0 else { return ColumnarApplicants.missing }
-        if let i = table.index(of: text) { return Int32(i) }
+        if let i = table.index(of: text) { return codes[i] }
         unknowns.append((Int32(f), Int32(row), String(decoding: text, as: UTF8.self)))
         return ColumnarApplicants.unknown
     }
@@ -159,8 +160,8 @@ public final class BatchScorer {
     /// strings of an unpacked message, slices of a request body).
     public func bindCategorical(_ f: Int, valueCount: Int, text: (Int) -> UnsafeRawBufferPointer?) -> Status? {
         if let problem = checkCategorical(f, valueCount: valueCount) { return problem }
-        let b = batch!, codes = b.codeColumn(f), table = model!.categories[f]
-        for r in 0..<count { codes[r] = b.code(text(r), field: f, row: r, table: table) }
+        let b = batch!, codes = b.codeColumn(f), table = model!.categories[f], known = model!.codes[f]
+        for r in 0..<count { codes[r] = b.code(text(r), field: f, row: r, table: table, codes: known) }
         b.codeColumns[f] = UnsafePointer(codes)
         return nil
     }
@@ -169,10 +170,10 @@ public final class BatchScorer {
     /// bytes are read in its own scope: a small string's bytes live on the stack.
     public func bindCategorical<C: Collection<String?>>(_ f: Int, strings: C) -> Status? {
         if let problem = checkCategorical(f, valueCount: strings.count) { return problem }
-        let b = batch!, codes = b.codeColumn(f), table = model!.categories[f]
+        let b = batch!, codes = b.codeColumn(f), table = model!.categories[f], known = model!.codes[f]
         for (r, value) in strings.enumerated() {
             guard var s = value else { codes[r] = ColumnarApplicants.missing; continue }
-            codes[r] = s.withUTF8 { b.code(UnsafeRawBufferPointer($0), field: f, row: r, table: table) }
+            codes[r] = s.withUTF8 { b.code(UnsafeRawBufferPointer($0), field: f, row: r, table: table, codes: known) }
         }
         b.codeColumns[f] = UnsafePointer(codes)
         return nil
@@ -207,7 +208,7 @@ public final class BatchScorer {
             b.numericColumns[f] = UnsafePointer(b.rowNumbers + f)
         case (.text(let t), .categorical):
             let c = b.codeColumn(f)
-            c[0] = b.code(t, field: f, row: 0, table: m.categories[f])
+            c[0] = b.code(t, field: f, row: 0, table: m.categories[f], codes: m.codes[f])
             b.codeColumns[f] = UnsafePointer(c)
         case (.number(let x), .categorical):
             return Status(.invalidArgument, "field '\(fields[f].name)' is categorical; got the number \(x)")

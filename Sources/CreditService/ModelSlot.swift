@@ -14,6 +14,8 @@ public final class LoadedModel: Sendable {
     public let fieldNames: NameTable
     /// Categories per field (an empty table for numeric fields).
     public let categories: [NameTable]
+    /// The backend's code for each category (`categories[f]` order).
+    let codes: [[Int32]]
 
     init(backend: any ScoringBackend, path: String, generation: UInt64) {
         self.backend = backend
@@ -22,6 +24,12 @@ public final class LoadedModel: Sendable {
         self.generation = generation
         fieldNames = NameTable(info.fields.map(\.name))
         categories = info.fields.map { NameTable($0.kind == .categorical ? $0.categories : []) }
+        let info = backend.info
+        codes = info.fields.indices.map { f in
+            let n = info.fields[f].kind == .categorical ? info.fields[f].categories.count : 0
+            guard let c = backend.categoryCodes(field: f), c.count == n else { return (0..<n).map { Int32($0) } }
+            return c
+        }
     }
 }
 
@@ -79,6 +87,11 @@ public final class ModelSlot: Sendable {
         for f in info.fields {
             if !seen.insert(f.name).inserted { return "field '\(f.name)' appears twice in the schema" }
             if f.kind == .categorical && f.categories.isEmpty { return "categorical field '\(f.name)' lists no categories" }
+        }
+        for (i, f) in info.fields.enumerated() where f.kind == .categorical {
+            if let c = backend.categoryCodes(field: i), c.count != f.categories.count || c.contains(where: { $0 < 0 }) {
+                return "field '\(f.name)': \(c.count) category codes for \(f.categories.count) categories, or a negative code"
+            }
         }
         let scorer = BatchScorer(maxApplicants: 1)
         let model = LoadedModel(backend: backend, path: "", generation: 0)

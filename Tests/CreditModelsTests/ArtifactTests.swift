@@ -205,10 +205,11 @@ func temporaryPath(_ name: String) -> String {
         t.replace(.categorical("person_home_ownership", home))
         let num = model.plan.numericFeatures.map { n in t.column(named: n)!.numericValues!.map { $0 ?? .nan } }
         let cat = model.plan.categoricalFeatures.map { t.column(named: $0)!.categoricalValues! }
-        // Codes as a server computes them: exact index in the schema's category list.
+        // Codes as a server computes them: the model's code of the value's schema category.
         let codes: [[Int32]] = model.plan.categoricalFeatures.enumerated().map { k, name in
-            let list = model.inputFields.first { $0.name == name }!.categories!
-            return cat[k].map { v in v.map { s in list.firstIndex(of: s).map(Int32.init) ?? -2 } ?? -1 }
+            let f = model.inputFields.firstIndex { $0.name == name }!
+            let list = model.inputFields[f].categories!
+            return cat[k].map { v in v.map { s in list.firstIndex(of: s).map { model.categoryCodes[f][$0] } ?? -2 } ?? -1 }
         }
         #expect(codes[0][0] == -2 && codes[0][1] == -2 && codes[0][2] == -1)
         let bySession = model.makeSession(maxRows: 40), byCodes = model.makeSession(maxRows: 40)

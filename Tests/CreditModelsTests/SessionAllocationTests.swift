@@ -40,8 +40,9 @@ enum MallocCounter {
         let t = Synthetic.table(rows: rows, seed: 21, missingRate: 0.05)
         let num = model.plan.numericFeatures.map { n in t.column(named: n)!.numericValues!.map { $0 ?? .nan } }
         let codes: [[Int32]] = model.plan.categoricalFeatures.map { name in
-            let list = model.inputFields.first { $0.name == name }!.categories!
-            return t.column(named: name)!.categoricalValues!.map { v in v.map { s in list.firstIndex(of: s).map(Int32.init) ?? -2 } ?? -1 }
+            let f = model.inputFields.firstIndex { $0.name == name }!
+            let list = model.inputFields[f].categories!
+            return t.column(named: name)!.categoricalValues!.map { v in v.map { s in list.firstIndex(of: s).map { model.categoryCodes[f][$0] } ?? -2 } ?? -1 }
         }
         let expected = try model.score(t)
         let session = model.makeSession(maxRows: rows)

@@ -13,7 +13,9 @@ public enum Decision: Int32, Sendable {
     case unspecified = 0, approve = 1, refuse = 2
 }
 
-public struct Reason: Sendable, Equatable {
+/// One adverse-action reason: a raw input field that raised this applicant's risk, its
+/// wording for the notice, and its contribution to the log-odds of default.
+public struct Reason: Codable, Sendable, Equatable {
     public var feature: String
     public var text: String
     public var contribution: Double
@@ -43,18 +45,13 @@ public struct RowError: Error, Sendable, Equatable, Codable, CustomStringConvert
     public var description: String { "row \(row + 1), field \(field), value '\(value)': \(reason)" }
 }
 
-public enum FieldKind: Int32, Sendable, Codable {
-    case numeric = 1
-    case categorical = 2
-}
-
 /// One raw input field of a model's schema.
 public struct SchemaField: Sendable, Equatable, Codable {
     public var name: String
-    public var kind: FieldKind
+    public var kind: FeatureKind
     /// Valid values of a categorical field (empty for numeric fields).
     public var categories: [String]
-    public init(name: String, kind: FieldKind, categories: [String] = []) {
+    public init(name: String, kind: FeatureKind, categories: [String] = []) {
         self.name = name
         self.kind = kind
         self.categories = categories

@@ -1,22 +1,27 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layering (each target has one job; later issues add targets rather than grow one):
-//   CreditDomain  the pure domain (Foundation only): tables, the dataset spec and its compiled
-//                 Schema, cleaning with an audit trail; what models and serving see of the data
-//   CreditData    I/O and tools over CreditDomain: streaming sources and sinks (SQLite, CSV)
-//                 and their registry, MySQL dump restore, profiling, synthetic applicants
-//   CreditCore    Float32 matrix kernels (SIMD + scalar reference), run-time dispatch
+// Layering (each target has one job; a new face or data driver is a new target registered
+// at the edge, `credit` or `creditd`; docs/architecture.md, checked by Tests/PackageTests):
+//   CreditDomain  the shared vocabulary, no third-party code: tables, the dataset spec compiled
+//                 into the Schema, cleaning, row errors, the scoring vocabulary
+//   CreditCore    Float32 matrix kernels (SIMD + scalar reference), run-time dispatch; the one
+//                 seeded random family, ForkJoin, SystemClock
 //   CreditCoreHaswell  the dense kernel bodies again (symlinked source) for AVX2+FMA
 //   CCPUFeatures  C: does this CPU have AVX2 and FMA (for CreditCore's dispatch)
+//   CreditData    I/O and tools: streaming sources and sinks (SQLite, CSV) and their registry,
+//                 MySQL dump restore, profiling, synthetic applicants
 //   CreditModels  preprocessing, learners, evaluation, threshold, reason codes, artifact
 //                 (over CreditDomain only: no database or file-format code reaches serving)
-//   credit        the command-line tool (one command tree)
+//   CreditService the face-independent scoring service (slot, loading, methods, binding, metrics)
+//   CreditModelServing  the adapter: CreditModels' ScoringModel as CreditService's ScoringBackend
 //   CProtobufC    system library: libprotobuf-c (pkg-config libprotobuf-c)
 //   CCreditProto  committed protoc-c output for proto/credit.proto (scripts/gen-proto.sh)
-//   CreditWire    framing + the Swift layer that owns every protobuf-c message
-//   CreditServer  the scoring daemon core (sockets, workers, reload, stats); creditd runs it
-//   CreditModelServing  the adapter: CreditModels' ScoringModel as CreditServer's ScoringBackend
+//   CreditWire    framing, the request scan, and the Swift layer owning every protobuf-c message
+//   CreditNet     the one address grammar and socket helpers
+//   CreditServer  the protobuf face (listeners, connection table, workers); creditd runs it
+//   CreditClient  the Swift client library
+//   credit, creditd  the executables
 // The numeric and parsing targets are optimized even in debug builds, so `swift test`
 // trains models and restores dumps at release speed while dependencies stay debug.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]

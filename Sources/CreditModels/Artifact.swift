@@ -1,6 +1,9 @@
 import CreditDomain
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct ArtifactError: Error, CustomStringConvertible, Sendable {
     public var description: String
@@ -155,9 +158,39 @@ public struct ModelArtifact: Codable, Sendable {
         return (artifact, actual)
     }
 
+    /// Largest `.credit` file accepted (the anchor GBDT is ~1 MB): a reload of a huge or
+    /// wrong file is refused before it is read.
+    public static let maxFileBytes = 256 << 20
+
     public static func load(path: String) throws -> (artifact: ModelArtifact, modelID: String) {
+        // What the path is and how big, then the header, before reading the body.
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw ArtifactError(description: "cannot read model file \(path): \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            let what = switch st.st_mode & S_IFMT {
+            case S_IFDIR: "a directory"
+            case S_IFIFO: "a FIFO"
+            case S_IFCHR, S_IFBLK: "a device"
+            case S_IFSOCK: "a socket"
+            default: "not a regular file"
+            }
+            throw ArtifactError(description: "model file \(path) is \(what), not a regular file")
+        }
+        guard Int(st.st_size) <= maxFileBytes else {
+            throw ArtifactError(description: "model file \(path) is \(st.st_size) bytes; the limit is \(maxFileBytes >> 20) MiB")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ArtifactError(description: "cannot read model file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: magic.utf8.count + 1)) ?? Data()
+        guard head.elementsEqual("\(magic) ".utf8) else {
+            throw ArtifactError(description: "model file \(path) is not a credit model (it does not start with '\(magic) ')")
+        }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do { data = head + (try handle.readToEnd() ?? Data()) } catch {
             throw ArtifactError(description: "cannot read model file \(path): \(error.localizedDescription)")
         }
         return try decode(data, source: "model file \(path)")

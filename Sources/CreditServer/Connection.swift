@@ -37,8 +37,8 @@ final class Connection: @unchecked Sendable {
     /// Set by `ConnectionTable` under its lock.
     private(set) var isEvicted = false
     private var writer: OSThread?
-    /// Whether this connection carried a frame over `FrameDecoder.keptCapacity`.
-    private var sawBigFrame = false
+    /// Whether this connection carried a frame for the worker pool (over `inlineFrameBytes`).
+    private(set) var sawBigFrame = false
     private let logger: Logger
     private let writeLock = NSLock()
     private let cond = NSCondition()
@@ -168,13 +168,13 @@ final class Connection: @unchecked Sendable {
         let receivedAt = SystemClock.monotonicNanos()
         activity.store(receivedAt, ordering: .relaxed)
         busy.add(1, ordering: .relaxed)
-        if frame.count > FrameDecoder.keptCapacity { sawBigFrame = true }
         if frame.count <= core.config.inlineFrameBytes {
             writeDirect(context.handle(frame, core: core, isUnix: isUnix, receivedAt: receivedAt))
             busy.subtract(1, ordering: .relaxed)
             return
         }
         context.lastWasProtocolError = false
+        sawBigFrame = true
         cond.lock()
         pendingJobs += 1
         if writer == nil { writer = OSThread.spawn { [self] in writeLoop() } }
@@ -292,9 +292,6 @@ final class Connection: @unchecked Sendable {
         close(fd)
         freeSlots.removeAll()
         cond.unlock()
-        // Freed memory goes back to the system once big frames are done with (glibc keeps
-        // freed heap pages otherwise).
-        if sawBigFrame { Malloc.trim() }
         logger.debug("connection closed", metadata: ["reason": "\(reason)"])
     }
 

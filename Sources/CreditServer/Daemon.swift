@@ -89,7 +89,13 @@ public final class Daemon: @unchecked Sendable {
             for address in core.config.listen {
                 let (fd, bound, inode) = try Sockets.listen(address, backlog: 128)
                 listeners.append(Listener(fd: fd, address: bound, inode: inode))
-                if case .tcp(_, let port) = bound { tcpPorts.append(port) }
+                if case .tcp(let host, let port) = bound {
+                    tcpPorts.append(port)
+                    if !Self.isLoopback(host) {
+                        core.logger.warning("listening beyond loopback: whoever reaches this address can score, read model info and stats (Reload stays Unix-only); put an authenticating TLS proxy in front (docs/creditd.md, Security)",
+                                            metadata: ["address": "\(bound)"])
+                    }
+                }
                 core.logger.notice("listening", metadata: ["address": "\(listeners.last!.address)"])
             }
         } catch {
@@ -99,6 +105,10 @@ public final class Daemon: @unchecked Sendable {
         for l in listeners {
             acceptThreads.append(OSThread.spawn { [self] in acceptLoop(l.fd, isUnix: l.address.isUnix) })
         }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     private func acceptLoop(_ listenFd: Int32, isUnix: Bool) {
@@ -145,6 +155,9 @@ public final class Daemon: @unchecked Sendable {
                 conn.run()
                 core.metrics.connectionClosed()
                 table.remove(conn)
+                // Freed memory goes back to the system once big frames are done with (glibc
+                // keeps freed heap pages in its arenas otherwise).
+                if conn.sawBigFrame { Malloc.trim() }
             }
         }
     }
@@ -246,6 +259,7 @@ public func buildDaemon(config: DaemonConfig, service: ScoringService) throws ->
     // default raises this threshold after the first big free, after which such buffers stay
     // in the heap and RSS never comes down (docs/creditd.md, "Memory").
     Malloc.setMmapThreshold(256 * 1024)
+    Malloc.setArenaMax(1)
     let core = try DaemonCore(config: config, service: service)
     let daemon = Daemon(core: core)
     do {

@@ -403,3 +403,53 @@ import Testing
         #expect(client.contains("PROTOC_VERSION = \"\(version)\""), "protoc is \(version): update PROTOC_VERSION/MIN_RUNTIME in client.py")
     }
 }
+
+/// Strings that are not what they seem, sent through the Python client (NUL inside proto3
+/// strings, which Python sends as they are) and as raw bytes (invalid UTF-8, which no
+/// client library will encode): every answer parses with Python's strict protobuf runtime,
+/// and no applicant is scored as a different one.
+@Suite struct ClientStringTests {
+    @Test func nulAndBadUTF8AreAnsweredParseablyAndNeverScoredAsAnotherValue() async throws {
+        let f = try ClientTests.fixture()
+        let socket = "\(f.dir)/s.sock"
+        let d = try await ClientTests.startDaemon(model: f.model, socket: socket)
+        defer { d.terminate(); d.waitUntilExit() }
+        try #require(FileManager.default.isExecutableFile(atPath: ClientTests.python), "no Python at \(ClientTests.python)")
+        let script = #"""
+import socket, struct, sys
+from credit_client import CreditClient
+from credit_client import credit_pb2 as pb
+sock = sys.argv[1]
+c = CreditClient("unix:" + sock)
+num = {"person_income": [50000.0, 50000.0, 50000.0], "loan_amnt": [9000.0, 9000.0, 9000.0]}
+r = c.score_columns(["a", "b", "c"], num, {"person_home_ownership": ["RENT", "RENT\x00junk", "\x00"]})
+errs = r.errors
+print("row-errors", sorted((i, e.field, e.value, e.reason) for i, e in errs.items()))
+print("scored", [i for i in range(3) if i not in errs])
+for bad in (["a\x00b"], ["ok"]):
+    try:
+        c.score_columns(bad, {"loan_amnt": [1.0]}, {"person_home_ownership\x00x": ["RENT"]} if bad == ["ok"] else {})
+        print("accepted", bad)
+    except Exception as e:
+        print("refused", type(e).__name__, str(e).splitlines()[0])
+# Raw frames with invalid UTF-8 in an id, a field name and a category value: the answers
+# must parse with the strict runtime.
+def fld(n, b): return bytes([n << 3 | 2]) + bytes([len(b)]) + b
+s = socket.socket(socket.AF_UNIX); s.connect(sock)
+for cols in (fld(1, b"\xc3\x28"), fld(3, fld(1, b"person_home_ownership") + fld(2, b"O\xffN")), fld(2, fld(1, b"loan\xffamnt"))):
+    req = bytes([0x08, 0x05]) + fld(10, fld(1, cols))
+    s.sendall(struct.pack(">I", len(req)) + req)
+    n = struct.unpack(">I", s.recv(4, socket.MSG_WAITALL))[0]
+    resp = pb.Response.FromString(s.recv(n, socket.MSG_WAITALL))
+    print("raw", pb.Code.Name(resp.status.code), [(e.index, e.value, e.reason) for e in resp.score.errors])
+"""#
+        let out = try ClientTests.run(ClientTests.python, ["-c", script, socket], env: ["PYTHONPATH": "\(ClientTests.packageRoot)/clients/python/src"])
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.contains("row-errors [(1, 'person_home_ownership', 'RENT\\\\x00junk', 'value contains a NUL byte'), (2, 'person_home_ownership', '\\\\x00', 'value contains a NUL byte')]"), "\(out)")
+        #expect(lines.contains("scored [0]"), "\(out)")
+        #expect(lines.filter { $0.hasPrefix("refused ") }.count == 2, "\(out)")
+        #expect(lines.contains("raw INVALID_ARGUMENT []"), "\(out)")
+        #expect(lines.contains("raw OK [(0, 'O\\\\xFFN', 'value is not valid UTF-8')]"), "\(out)")
+        #expect(lines.filter { $0.hasPrefix("raw ") }.count == 3, "\(out)")
+    }
+}

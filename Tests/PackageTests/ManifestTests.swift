@@ -50,7 +50,12 @@ import Testing
                 var l = line.trimmingCharacters(in: .whitespaces)
                 for prefix in ["@testable ", "@_exported ", "public ", "internal "] where l.hasPrefix(prefix) { l = String(l.dropFirst(prefix.count)) }
                 guard l.hasPrefix("import ") else { continue }
-                let module = l.dropFirst(7).split(separator: " ").last.map(String.init) ?? ""
+                // `import X` or `import struct X.Y`: a Swift module name, nothing after it
+                // (a Python `import a, b` inside a test's script string is not one).
+                let words = l.dropFirst(7).split(separator: " ")
+                guard let last = words.last, words.count <= 2,
+                      last.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else { continue }
+                let module = String(last.split(separator: ".").first ?? last)
                 if !system.contains(module) { out.insert(module) }
             }
         }

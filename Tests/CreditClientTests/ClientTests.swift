@@ -451,5 +451,27 @@ for cols in (fld(1, b"\xc3\x28"), fld(3, fld(1, b"person_home_ownership") + fld(
         #expect(lines.contains("raw INVALID_ARGUMENT []"), "\(out)")
         #expect(lines.contains("raw OK [(0, 'O\\\\xFFN', 'value is not valid UTF-8')]"), "\(out)")
         #expect(lines.filter { $0.hasPrefix("raw ") }.count == 3, "\(out)")
+
+        // The C client passes bytes through as C strings: a category that is not UTF-8 comes
+        // back as that row's error, escaped, and the other rows keep their scores.
+        let rows = try String(contentsOfFile: f.apply, encoding: .utf8).split(separator: "\n").prefix(4).map { Array($0.utf8) }
+        let header = String(decoding: rows[0], as: UTF8.self).split(separator: ",").map(String.init)
+        let home = try #require(header.firstIndex(of: "person_home_ownership"))
+        var bytes = rows[0] + [10]
+        for (i, row) in rows.dropFirst().enumerated() {
+            var cells = row.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map(Array.init)
+            if i == 1 { cells[home] = [0x4F, 0xFF, 0x4E] }
+            bytes += Array(cells.joined(separator: [UInt8(ascii: ",")])) + [10]
+        }
+        let csv = "\(f.dir)/bad-utf8.csv"
+        try Data(bytes).write(to: URL(fileURLWithPath: csv))
+        let cBuild = "\(f.dir)/cbuild-strings"
+        try ClientTests.run("/usr/bin/make", ["-s", "-C", "\(ClientTests.packageRoot)/clients/c", "BUILD=\(cBuild)"])
+        let cOut = try ClientTests.run("\(cBuild)/score_csv", ["unix:\(socket)", csv]).split(separator: "\n").map(String.init)
+        #expect(cOut.count == 4, "\(cOut)")
+        #expect(cOut[2].hasSuffix(",,error,person_home_ownership = 'O\\xFFN': value is not valid UTF-8"), "\(cOut)")
+        let expected = ClientTests.probabilities(csv: cOut.joined(separator: "\n"))
+        for (id, p) in expected { #expect(f.expected[id] == p, "\(id)") }
+        #expect(expected.count == 2)
     }
 }

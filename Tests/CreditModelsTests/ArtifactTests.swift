@@ -243,3 +243,26 @@ func temporaryPath(_ name: String) -> String {
         #expect(try model.score(canon)[0].score!.probability == bySession.probability(0))
     }
 }
+
+/// A Reload path is checked before it is read: kind, size, magic.
+@Suite struct ArtifactPathTests {
+    @Test func wrongKindsOfFileAreRefusedBeforeReading() throws {
+        let dir = NSTemporaryDirectory() + "credit-artifact-paths-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func message(_ path: String) -> String {
+            do { _ = try ModelArtifact.load(path: path); return "loaded" } catch { return "\(error)" }
+        }
+        #expect(mkfifo("\(dir)/fifo", 0o600) == 0)
+        #expect(message("\(dir)/fifo").hasSuffix("is a FIFO, not a regular file"))
+        #expect(message(dir).hasSuffix("is a directory, not a regular file"))
+        #expect(message("\(dir)/missing").contains("No such file"))
+        _ = FileManager.default.createFile(atPath: "\(dir)/text", contents: Data("hello\n".utf8))
+        #expect(message("\(dir)/text").contains("is not a credit model"))
+        // Over the size cap: refused from its size alone (a sparse file, nothing is read).
+        let big = "\(dir)/big.credit"
+        _ = FileManager.default.createFile(atPath: big, contents: Data("CREDIT 1\n".utf8))
+        #expect(truncate(big, off_t(ModelArtifact.maxFileBytes + 1)) == 0)
+        #expect(message(big).contains("the limit is 256 MiB"))
+    }
+}

@@ -20,6 +20,7 @@ import PackageDescription
 //   CreditWire    framing, the request scan, and the Swift layer owning every protobuf-c message
 //   CreditNet     the one address grammar and socket helpers
 //   CreditServer  the protobuf face (listeners, connection table, workers); creditd runs it
+//   CreditHTTP    the HTTP/JSON face (Hummingbird) over the same service
 //   CreditClient  the Swift client library
 //   credit, creditd  the executables
 // The numeric and parsing targets are optimized even in debug builds, so `swift test`
@@ -59,6 +60,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The vocabulary every layer shares (no third-party code, no I/O).
@@ -135,13 +139,26 @@ let package = Package(
             ],
             swiftSettings: optimized
         ),
+        // The HTTP/JSON face (Hummingbird): the same service, another protocol.
+        .target(
+            name: "CreditHTTP",
+            dependencies: [
+                "CreditService", "CreditDomain", "CreditCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: optimized
+        ),
         // The one adapter between the service and the models: ScoringModel as a ScoringBackend.
         .target(name: "CreditModelServing", dependencies: ["CreditService", "CreditModels", "CreditDomain"], swiftSettings: optimized),
         .executableTarget(
             name: "creditd",
             dependencies: [
-                "CreditServer", "CreditService", "CreditModelServing", "CreditCore",
+                "CreditServer", "CreditService", "CreditHTTP", "CreditModelServing", "CreditCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -11,6 +11,8 @@ final class ApplicantBuffers {
     private(set) var rowCapacity = 0
     /// `fieldCount * rowCapacity` category codes (field-major).
     private(set) var codes: UnsafeMutablePointer<Int32>
+    /// `fieldCount * rowCapacity` numbers (field-major), for faces that hand over copies.
+    private(set) var numbers: UnsafeMutablePointer<Double>
     /// `rowCapacity` NaNs: the column of every numeric field not sent.
     private(set) var nans: UnsafeMutablePointer<Double>
     /// Raw text of the values coded `unknown` (rare: typos and new categories), so the
@@ -23,6 +25,7 @@ final class ApplicantBuffers {
         codeColumns = .allocate(capacity: max(fieldCount, 1))
         rowNumbers = .allocate(capacity: max(fieldCount, 1))
         codes = .allocate(capacity: 1)
+        numbers = .allocate(capacity: 1)
         nans = .allocate(capacity: 1)
     }
 
@@ -31,6 +34,7 @@ final class ApplicantBuffers {
         codeColumns.deallocate()
         rowNumbers.deallocate()
         codes.deallocate()
+        numbers.deallocate()
         nans.deallocate()
     }
 
@@ -39,8 +43,10 @@ final class ApplicantBuffers {
             var cap = max(rowCapacity, 16)
             while cap < n { cap *= 2 }
             codes.deallocate()
+            numbers.deallocate()
             nans.deallocate()
             codes = .allocate(capacity: fieldCount * cap)
+            numbers = .allocate(capacity: fieldCount * cap)
             nans = .allocate(capacity: cap)
             nans.initialize(repeating: .nan, count: cap)
             rowCapacity = cap
@@ -54,6 +60,9 @@ final class ApplicantBuffers {
 
     @inline(__always)
     func codeColumn(_ f: Int) -> UnsafeMutablePointer<Int32> { codes + f * rowCapacity }
+
+    @inline(__always)
+    func numberColumn(_ f: Int) -> UnsafeMutablePointer<Double> { numbers + f * rowCapacity }
 
     func isBound(_ f: Int) -> Bool { numericColumns[f] != nil || codeColumns[f] != nil }
 
@@ -141,6 +150,12 @@ public final class BatchScorer {
         return .failure(Status(.invalidArgument, "unknown field '\(text)'; model \(m.info.modelId) takes: \(m.info.fields.map(\.name).joined(separator: ", "))"))
     }
 
+    /// The field with this name (faces holding Swift strings).
+    public func field(named name: String) -> Result<Int, Status> {
+        var s = name
+        return s.withUTF8 { field(named: UnsafeRawBufferPointer($0)) }
+    }
+
     /// Binds numeric column `f` in place (the values must outlive `score()`).
     public func bindNumeric(_ f: Int, _ values: UnsafeBufferPointer<Double>) -> Status? {
         let fields = model!.info.fields, b = batch!
@@ -153,6 +168,15 @@ public final class BatchScorer {
         guard !b.isBound(f) else { return Status(.invalidArgument, "field '\(fields[f].name)' is sent twice") }
         b.numericColumns[f] = values.baseAddress ?? UnsafePointer(b.nans)
         return nil
+    }
+
+    /// Binds numeric column `f` from a copy of `values` (faces that parse text into numbers).
+    public func bindNumeric(_ f: Int, copying values: [Double]) -> Status? {
+        let b = batch!
+        let column = b.numberColumn(f)
+        guard values.count == count else { return bindNumeric(f, UnsafeBufferPointer(start: nil, count: values.count)) }
+        values.withUnsafeBufferPointer { column.update(from: $0.baseAddress!, count: values.count) }
+        return bindNumeric(f, UnsafeBufferPointer(start: column, count: values.count))
     }
 
     /// Binds categorical column `f` from `valueCount` values; `text(i)` gives value `i`'s

@@ -1,7 +1,9 @@
 import ArgumentParser
 import CreditCore
+import CreditHTTP
 import CreditServer
 import CreditService
+import Foundation
 import Logging
 
 /// `creditd`: the credit-scoring daemon. This file only reads the configuration; everything
@@ -16,8 +18,11 @@ struct CreditD: ParsableCommand {
     @Option(help: "Model artifact (.credit) to load at start. Without it the daemon is live but not ready until a Reload.")
     var model: String?
 
-    @Option(help: "unix:PATH or tcp:HOST:PORT (tcp:PORT binds 127.0.0.1). Repeatable.")
+    @Option(help: "unix:PATH or tcp:HOST:PORT (protobuf frames; tcp:PORT binds 127.0.0.1), or http:HOST:PORT (HTTP/JSON, /metrics). Repeatable.")
     var listen: [String] = []
+
+    @Option(help: "File holding the bearer token HTTP clients must send; required for an http: listener beyond loopback.")
+    var httpTokenFile: String?
 
     @Option(help: "Most open connections; when full, the least recently active idle one is evicted (a newcomer is refused only when all are scoring).")
     var maxConnections = 256
@@ -66,10 +71,20 @@ struct CreditD: ParsableCommand {
             return h
         }
         var config = DaemonConfig(modelPath: model, listen: [])
+        var http: [HTTPFaceConfig] = []
         do {
-            config.listen = try listen.map { text throws(ConfigError) in try DaemonConfig.parseListen(text) }
+            for text in listen {
+                if let h = try HTTPFaceConfig.parse(text) { http.append(h) } else { config.listen.append(try DaemonConfig.parseListen(text)) }
+            }
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("\(error)")
+        }
+        if config.listen.isEmpty && http.isEmpty { throw ValidationError("no --listen address given") }
+        let token = try httpTokenFile.map { path -> String in
+            guard let t = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !t.isEmpty else {
+                throw ValidationError("--http-token-file \(path): cannot read a token from it")
+            }
+            return t
         }
         config.maxConnections = maxConnections
         config.maxConnectionsPerPeer = maxConnectionsPerPeer
@@ -82,14 +97,11 @@ struct CreditD: ParsableCommand {
         config.queueDepth = queueDepth
         config.inlineFrameBytes = inlineBytes
         config.drainSeconds = drainTimeout
-        do { try config.validate() } catch { throw ValidationError(error.description) }
-
+        if !config.listen.isEmpty {
+            do { try config.validate() } catch { throw ValidationError(error.description) }
+        }
         Daemon.blockSignals()
-        let logger = Logger(label: "creditd")
-        // Which dense-kernel copy scores (CREDIT_KERNELS; MLP scores differ in the last bits).
-        logger.info("kernels: \(Kernels.summary)")
-        let daemon = try buildDaemon(config: config, loader: artifactLoader, logger: logger)
-        let code = daemon.runUntilSignalled()
+        let code = try serve(config: config, http: http.map { var h = $0; h.token = token; return h })
         throw ExitCode(code)
     }
 }

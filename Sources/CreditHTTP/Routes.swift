@@ -1,0 +1,143 @@
+import CreditCore
+import CreditDomain
+import CreditService
+import Foundation
+import Hummingbird
+
+extension HTTPFace {
+    /// The endpoints (the same list as `openAPIDocument`'s paths; a test checks both).
+    static let paths = ["/v1/score", "/v1/model", "/healthz", "/readyz", "/metrics", "/openapi.json"]
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: TokenMiddleware(token: config.token))
+        router.post("/v1/score") { request, _ in await self.scorePOST(request) }
+        router.get("/v1/score") { request, _ in self.scoreGET(request) }
+        router.get("/v1/model") { _, _ in self.model() }
+        router.get("/healthz") { _, _ in self.json(200, "{\"live\":true}\n", .health) }
+        router.get("/readyz") { _, _ in
+            let h = self.service.health()
+            return self.json(h.ready ? 200 : 503, "{\"ready\":\(h.ready),\"model_id\":\(ScoreJSONWriter.quote(h.modelId))}\n", .health)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: self.config.metricsText())))
+        }
+        router.get("/openapi.json") { _, _ in self.json(200, openAPIDocument, .modelInfo, record: false) }
+        return router
+    }
+
+    private func reasons(_ request: Request) -> ReasonDetail {
+        request.uri.queryParameters.get("reasons") == "none" ? .none : .full
+    }
+
+    func scorePOST(_ request: Request) async -> Response {
+        let started = SystemClock.monotonicNanos()
+        guard request.headers[.contentType].map({ $0.hasPrefix("application/json") }) ?? false else {
+            return problem(415, "Content-Type must be application/json", started)
+        }
+        var req = request
+        let body: ByteBuffer
+        do { body = try await req.collectBody(upTo: config.maxBodyBytes) } catch {
+            return problem(413, "body over \(config.maxBodyBytes) bytes", started)
+        }
+        guard case .success(let model) = service.modelForScoring() else { return problem(503, "no model loaded", started) }
+        let applicants: JSONApplicants
+        do { applicants = try JSONApplicants.parse(body: Array(buffer: body), idField: model.info.idField) } catch {
+            return problem(error.status, error.message, started)
+        }
+        return score(applicants, model: model, reasons: reasons(request), started: started)
+    }
+
+    func scoreGET(_ request: Request) -> Response {
+        let started = SystemClock.monotonicNanos()
+        guard case .success(let model) = service.modelForScoring() else { return problem(503, "no model loaded", started) }
+        let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        let applicants: JSONApplicants
+        do { applicants = try JSONApplicants.query(parameters, idField: model.info.idField) } catch {
+            return problem(error.status, error.message, started)
+        }
+        return score(applicants, model: model, reasons: reasons(request), started: started)
+    }
+
+    private func score(_ applicants: JSONApplicants, model: LoadedModel, reasons: ReasonDetail, started: UInt64) -> Response {
+        withScorer { scorer in
+            if let s = applicants.bind(scorer, model: model, reasons: reasons) ?? scorer.score() {
+                return problem(Self.httpStatus(s.code), s.message, started)
+            }
+            let r = scorer.results
+            let text = ScoreJSONWriter.results(r, ids: applicants.ids, model: model, single: applicants.single)
+            metrics.record(.score, .ok, nanos: SystemClock.monotonicNanos() &- started, rowsScored: r.scoredCount,
+                           rowErrors: r.errors.count, refusedRows: scorer.refusedCount)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+    }
+
+    func model() -> Response {
+        switch service.modelInfo() {
+        case .failure(let s): return problem(Self.httpStatus(s.code), s.message, SystemClock.monotonicNanos(), method: .modelInfo)
+        case .success(let info): return json(200, ModelJSON.describe(info), .modelInfo)
+        }
+    }
+
+    func json(_ status: Int, _ text: String, _ method: ServiceMethod, record: Bool = true) -> Response {
+        if record { metrics.record(method, status == 200 ? .ok : .unavailable, nanos: 0) }
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func problem(_ status: Int, _ message: String, _ started: UInt64, method: ServiceMethod = .score) -> Response {
+        metrics.record(method, Self.statusCode(status), nanos: SystemClock.monotonicNanos() &- started)
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: ScoreJSONWriter.error(status, message))))
+    }
+
+    /// The service's status as an HTTP status.
+    static func httpStatus(_ code: StatusCode) -> Int {
+        switch code {
+        case .ok: 200
+        case .invalidArgument: 422
+        case .deadlineExceeded: 504
+        case .permissionDenied: 403
+        case .resourceExhausted: 413
+        case .unavailable: 503
+        case .internal: 500
+        }
+    }
+
+    /// An HTTP status as the service's code (metrics count both faces alike).
+    static func statusCode(_ http: Int) -> StatusCode {
+        switch http {
+        case 200: .ok
+        case 400, 415, 422: .invalidArgument
+        case 401, 403: .permissionDenied
+        case 413: .resourceExhausted
+        case 503: .unavailable
+        case 504: .deadlineExceeded
+        default: .internal
+        }
+    }
+}
+
+/// `Authorization: Bearer TOKEN` on every request when a token is set, compared in constant
+/// time.
+struct TokenMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let token: String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token, !token.isEmpty else { return try await next(request, context) }
+        let sent = request.headers[.authorization] ?? ""
+        guard Self.equal(Array(sent.utf8), Array("Bearer \(token)".utf8)) else {
+            return Response(status: .unauthorized, headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],
+                            body: .init(byteBuffer: ByteBuffer(string: ScoreJSONWriter.error(401, "missing or wrong bearer token"))))
+        }
+        return try await next(request, context)
+    }
+
+    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
+        return diff == 0
+    }
+}

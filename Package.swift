@@ -192,6 +192,15 @@ let package = Package(
             path: "bench/Sources/credit-bench"
         ),
         .testTarget(name: "CreditBenchTests", dependencies: ["CreditBench", "CreditWire", "CreditDomain"]),
+        .testTarget(
+            name: "CreditHTTPTests",
+            dependencies: ["CreditHTTP", "CreditService", "CreditServer", "CreditWire", "CreditNet", "CreditDomain", "CreditCore",
+                           "CreditModels", "CreditModelServing", "CreditTestSupport",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")],
+            swiftSettings: optimized
+        ),
         // The package's shape: declared = imported dependencies, no data driver under the
         // daemon, no source file over 600 lines.
         .testTarget(name: "PackageTests"),

@@ -42,4 +42,5 @@ let openAPIDocument = #"""
     "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
   }
 }
+
 """#

@@ -31,9 +31,11 @@ struct JSONApplicants {
         if let depth = nestingDepth(body), depth > maxDepth {
             throw Problem(status: 400, message: "JSON nests \(depth) levels deep; the limit is \(maxDepth)")
         }
+        // JSONDecoder, not JSONSerialization: the latter's numbers can be 1 ulp off, and
+        // scores must equal the protobuf face's bit for bit.
         let any: Any
-        do { any = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) } catch {
-            throw Problem(status: 400, message: "body is not valid JSON: \(error.localizedDescription)")
+        do { any = try JSONDecoder().decode(JSONNode.self, from: Data(body)).value } catch {
+            throw Problem(status: 400, message: "body is not valid JSON: \(Self.describe(error))")
         }
         if let object = any as? [String: Any] {
             if let columns = object["columns"] {
@@ -54,6 +56,11 @@ struct JSONApplicants {
             return out
         }
         throw Problem(status: 422, message: "body must be an applicant object, an array of them, or {\"columns\": ...}")
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let c) = error { return c.underlyingError.map { "\($0)" } ?? c.debugDescription }
+        return "\(error)"
     }
 
     /// One applicant from query parameters (the shape Power BI's Web.Contents sends): every
@@ -114,7 +121,7 @@ struct JSONApplicants {
         switch raw {
         case is NSNull: return nil
         case let s as String: return s.isEmpty ? nil : .text(s)
-        case let n as NSNumber: return .number(n.doubleValue)
+        case let n as Double: return .number(n)
         default: throw Problem(status: 422, message: "applicant \(row), field '\(field)': a value must be a number, text or null")
         }
     }
@@ -122,7 +129,7 @@ struct JSONApplicants {
     private static func text(_ raw: Any) -> String? {
         switch raw {
         case let s as String: return s
-        case let n as NSNumber: return n.stringValue
+        case let n as Double: return formatNumber(n)
         default: return nil
         }
     }
@@ -247,5 +254,36 @@ enum ScoreJSONWriter {
 
     static func error(_ status: Int, _ message: String) -> String {
         "{\"error\":{\"status\":\(status),\"message\":" + quote(message) + "}}\n"
+    }
+}
+
+/// A JSON document as Swift values (`NSNull`, `Bool`, `Double`, `String`, `[Any]`,
+/// `[String: Any]`), decoded by JSONDecoder so numbers are correctly rounded.
+struct JSONNode: Decodable {
+    let value: Any
+
+    init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            var out: [Any] = []
+            while !array.isAtEnd { out.append(try array.decode(JSONNode.self).value) }
+            value = out
+        } else if let object = try? decoder.container(keyedBy: Key.self) {
+            var out: [String: Any] = [:]
+            for key in object.allKeys { out[key.stringValue] = try object.decode(JSONNode.self, forKey: key).value }
+            value = out
+        } else {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { value = NSNull() }
+            else if let b = try? c.decode(Bool.self) { value = b }
+            else if let d = try? c.decode(Double.self) { value = d }
+            else { value = try c.decode(String.self) }
+        }
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }

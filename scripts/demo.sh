@@ -28,9 +28,10 @@ echo "== train logistic regression, MLP and gradient-boosted trees; keep the bes
 "$BIN/credit" train --data sqlite:demo/book.db --spec "$SPEC" --algorithm auto \
     --min-precision 0.80 --seed 7 --out demo/model.credit --metrics demo/metrics.json
 
-echo "== serve it: creditd on unix:demo/creditd.sock"
+HTTP_PORT="${CREDIT_HTTP_PORT:-8080}"
+echo "== serve it: creditd on unix:demo/creditd.sock and http://127.0.0.1:$HTTP_PORT"
 rm -f demo/creditd.sock
-"$BIN/creditd" --model demo/model.credit --listen unix:demo/creditd.sock > demo/creditd.log 2>&1 &
+"$BIN/creditd" --model demo/model.credit --listen unix:demo/creditd.sock --listen "http:127.0.0.1:$HTTP_PORT" > demo/creditd.log 2>&1 &
 echo $! > demo/creditd.pid
 for _ in $(seq 1 100); do [ -S demo/creditd.sock ] && break; sleep 0.1; done
 
@@ -40,5 +41,10 @@ echo "== score a sample of 25 applicants through the daemon"
     --out csv:demo/sample-scores.csv
 head -6 demo/sample-scores.csv
 echo
+echo "== one applicant through the HTTP/JSON face"
+curl -s -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$HTTP_PORT/v1/score" \
+    -d '{"id":"demo-1","person_age":30,"person_income":52000,"person_home_ownership":"RENT","person_emp_length":3,"loan_intent":"EDUCATION","loan_grade":"B","loan_amnt":9000,"loan_int_rate":11.5,"loan_percent_income":0.17,"cb_person_default_on_file":"N","cb_person_cred_hist_length":4}' || true
+echo
 echo "profile: demo/profile.html  metrics: demo/metrics.json  scores: demo/sample-scores.csv"
+echo "HTTP/JSON face: http://127.0.0.1:$HTTP_PORT/v1/model, /v1/score, /metrics, /openapi.json (docs/http.md)"
 echo "creditd is running (pid $(cat demo/creditd.pid), log demo/creditd.log); stop it with: kill \$(cat demo/creditd.pid)"

@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    sqlite3 libsqlite3-dev \
+    sqlite3 libsqlite3-dev curl \
     libprotobuf-c-dev protobuf-c-compiler pkg-config \
     chromium \
     >/dev/null

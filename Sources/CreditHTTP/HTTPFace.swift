@@ -16,7 +16,7 @@ public struct HTTPFaceConfig: Sendable {
     /// Largest request body (413 beyond).
     public var maxBodyBytes = 4 << 20
     /// Seconds a connection may sit idle (slow clients are cut).
-    public var idleTimeoutSeconds = 30.0
+    public var idleTimeoutSeconds = 60.0
     /// The Prometheus text for `GET /metrics` (creditd renders its registry).
     public var metricsText: @Sendable () -> String = { "" }
 

@@ -22,11 +22,13 @@ struct HTTPReply {
     }
 }
 
+struct HTTPClientError: Error, CustomStringConvertible { var description: String }
+
 enum HTTP {
     static func request(port: Int, _ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:]) throws -> HTTPReply {
         let fd = try Sockets.connect(.tcp(host: "127.0.0.1", port: UInt16(port)))
         defer { close(fd) }
-        Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: 30)
+        Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: 120)
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         let bytes = Array((head + "\r\n").utf8) + body
@@ -39,7 +41,7 @@ enum HTTP {
             data += buffer[0..<n]
         }
         guard let split = data.indices.first(where: { i in i + 3 < data.count && data[i] == 13 && data[i + 1] == 10 && data[i + 2] == 13 && data[i + 3] == 10 }) else {
-            throw URLError(.badServerResponse)
+            throw HTTPClientError(description: "no HTTP response head in \(data.count) bytes from \(method) \(target)")
         }
         let lines = String(decoding: data[..<split], as: UTF8.self).components(separatedBy: "\r\n")
         let status = Int(lines[0].split(separator: " ")[1]) ?? 0

@@ -23,20 +23,7 @@ import Glibc
             try body()
             return
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        p.arguments = ["--testing-library", "swift-testing", "--filter", "AmplificationTests/maximumHostileFramesOnEveryConnectionStayUnderTheBound"]
-        p.environment = ProcessInfo.processInfo.environment.merging([Self.aloneVariable: "1"]) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        let tail = text.split(separator: "\n").suffix(12).joined(separator: "\n")
-        #expect(p.terminationStatus == 0, "child failed:\n\(tail)")
-        #expect(text.contains("amplification: "), "the child did not run:\n\(tail)")
-        if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("amplification: ") }) { print(line) }
+        try runAloneInChildProcess("AmplificationTests/maximumHostileFramesOnEveryConnectionStayUnderTheBound", variable: Self.aloneVariable, marker: "amplification: ")
     }
 
     static func status(_ key: String) -> Int {

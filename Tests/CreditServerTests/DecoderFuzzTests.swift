@@ -8,17 +8,9 @@ import Testing
     @Test func libFuzzerFindsNothingInTheRequestDecoder() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let seconds = ProcessInfo.processInfo.environment["CREDIT_FUZZ_SECONDS"] ?? "30"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["\(root)/scripts/fuzz.sh", seconds]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let (status, text) = try runCapturing("/bin/bash", ["\(root)/scripts/fuzz.sh", seconds])
         let tail = text.split(separator: "\n").suffix(15).joined(separator: "\n")
-        #expect(p.terminationStatus == 0, "fuzzer failed:\n\(tail)")
+        #expect(status == 0, "fuzzer failed:\n\(tail)")
         // libFuzzer's final stats: "stat::number_of_executed_units: N".
         let runs = text.split(separator: "\n").first { $0.hasPrefix("stat::number_of_executed_units:") }
             .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0

@@ -103,20 +103,7 @@ struct FrameFuzzer {
             try fuzzBody()
             return
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        p.arguments = ["--testing-library", "swift-testing", "--filter", "FuzzTests/hundredThousandHostileFramesLeaveTheDaemonCorrect"]
-        p.environment = ProcessInfo.processInfo.environment.merging([Self.aloneVariable: "1"]) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        let tail = text.split(separator: "\n").suffix(12).joined(separator: "\n")
-        #expect(p.terminationStatus == 0, "fuzz child process failed:\n\(tail)")
-        #expect(text.contains("fuzz: "), "the child ran no fuzz session:\n\(tail)")
-        if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("fuzz: ") }) { print(line) }
+        try runAloneInChildProcess("FuzzTests/hundredThousandHostileFramesLeaveTheDaemonCorrect", variable: Self.aloneVariable, marker: "fuzz: ")
     }
 
     static let aloneVariable = "CREDIT_FUZZ_ALONE"

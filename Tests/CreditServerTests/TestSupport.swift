@@ -230,3 +230,31 @@ func waitForClose(_ client: WireTestClient, timeout: Double) -> (seconds: Double
     }
     return (nil, frames)
 }
+
+/// Runs a program and returns its exit status and everything it printed (stdout + stderr).
+func runCapturing(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
+
+/// Runs one test (`Suite/test`) in a child process of this test binary, alone, with
+/// `variable` set so the test runs its body there: memory checks then read the daemon's
+/// RSS, not whatever other suites hold at that moment. Expects it to pass and to print a
+/// line starting with `marker`, which is printed here too.
+func runAloneInChildProcess(_ test: String, variable: String, marker: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+    let (status, text) = try runCapturing(exe, ["--testing-library", "swift-testing", "--filter", test], environment: [variable: "1"])
+    let tail = text.split(separator: "\n").suffix(12).joined(separator: "\n")
+    #expect(status == 0, "\(test) failed in its child process:\n\(tail)", sourceLocation: sourceLocation)
+    #expect(text.contains(marker), "\(test) printed no '\(marker)' line:\n\(tail)", sourceLocation: sourceLocation)
+    if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(marker) }) { print(line) }
+}

@@ -137,6 +137,36 @@ final class Faces: @unchecked Sendable {
         await faces.stop()
     }
 
+    /// The two requests docs/powerbi.md's M produces: GET with percent-encoded text query
+    /// values, and POST of `Json.FromValue(Table.ToRecords(...))` (an array of records).
+    @Test func powerBIRequestsAsDocumented() async throws {
+        let faces = try await Faces()
+        let table = Synthetic.table(rows: 3, seed: 8, missingRate: 0)
+        let expected = try faces.model.score(table)
+        func value(_ name: String, _ r: Int) -> String { table.column(named: name)!.text(row: r) }
+        let get = try HTTP.request(port: faces.port, "GET",
+            "/v1/score?person_income=\(value("person_income", 0))&loan_amnt=\(value("loan_amnt", 0))&person_home_ownership=\(value("person_home_ownership", 0).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+        let one = try #require(get.json as? [String: Any])
+        #expect(get.status == 200 && one["decision"] is String && one["probability_good"] is Double, "\(get.text)")
+        // Power BI's Json.FromValue writes numbers without a trailing .0 and text as strings.
+        var rows: [String] = []
+        for r in 0..<3 {
+            var cells: [String] = []
+            for f in faces.model.inputFields {
+                let c = table.column(named: f.name)!
+                cells.append("\"\(f.name)\":" + (f.kind == .numeric ? c.text(row: r) : "\"\(c.text(row: r))\""))
+            }
+            rows.append("{" + cells.joined(separator: ",") + "}")
+        }
+        let post = try HTTP.request(port: faces.port, "POST", "/v1/score", body: Array(("[" + rows.joined(separator: ",") + "]").utf8),
+                                    headers: ["Content-Type": "application/json"])
+        #expect(post.status == 200, "\(post.text)")
+        for (r, p) in post.probabilities.enumerated() {
+            #expect(p?.bitPattern == expected[r].score?.probability.bitPattern, "row \(r)")
+        }
+        await faces.stop()
+    }
+
     @Test func badRequestsGetClearJSONErrorsAndAreCounted() async throws {
         let faces = try await Faces()
         let p = faces.port

@@ -148,6 +148,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The analyst web app: static files, embedded in the binary (no CDN, no build step).
+            resources: [.embedInCode("web/index.html"), .embedInCode("web/app.js"), .embedInCode("web/app.css")],
             swiftSettings: optimized
         ),
         // The one adapter between the service and the models: ScoringModel as a ScoringBackend.

@@ -22,3 +22,6 @@ CREDIT_VENV="${CREDIT_VENV:-$HOME/.local/share/credit-risk/venv}"
 if [ ! -x "$CREDIT_VENV/bin/python" ]; then python3 -m venv "$CREDIT_VENV"; fi
 "$CREDIT_VENV/bin/pip" install -q --upgrade "protobuf>=4.21.12"
 "$CREDIT_VENV/bin/pip" install -q "$(cd "$(dirname "$0")/.." && pwd)/clients/python"
+# The analyst web app's browser tests: Playwright for Python driving Debian's chromium
+# (installed above; Playwright's own browser download is not used).
+"$CREDIT_VENV/bin/pip" install -q "playwright>=1.40"

@@ -24,7 +24,19 @@ extension HTTPFace {
                      body: .init(byteBuffer: ByteBuffer(string: self.config.metricsText())))
         }
         router.get("/openapi.json") { _, _ in self.json(200, openAPIDocument, .modelInfo, record: false) }
+        // The analyst web app (Sources/CreditHTTP/web), with a policy that allows only its
+        // own files: no inline script, no other origin.
+        router.get("/") { _, _ in Self.page(PackageResources.index_html, "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in Self.page(PackageResources.app_js, "text/javascript; charset=utf-8") }
+        router.get("/app.css") { _, _ in Self.page(PackageResources.app_css, "text/css; charset=utf-8") }
         return router
+    }
+
+    static let contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+    static func page(_ bytes: [UInt8], _ type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .contentSecurityPolicy: contentSecurityPolicy, .xContentTypeOptions: "nosniff"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     private func reasons(_ request: Request) -> ReasonDetail {

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// The analyst page in a real browser: Playwright (Python, from scripts/install-deps.sh's
+/// venv) driving Debian's chromium against the HTTP face. Screenshots go to
+/// $TMPDIR/credit-web-<pid>/ (printed), to be looked at.
+@Suite(.serialized) struct WebAppTests {
+    static var python: String {
+        ProcessInfo.processInfo.environment["CREDIT_PYTHON"] ?? NSHomeDirectory() + "/.local/share/credit-risk/venv/bin/python"
+    }
+
+    @Test func formScoresAnApplicantAndDrawsTheReasons() async throws {
+        let faces = try await Faces()
+        defer { Task { await faces.stop() } }
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "no Python at \(Self.python): run scripts/install-deps.sh")
+        let shots = NSTemporaryDirectory() + "credit-web-\(getpid())"
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let script = #"""
+import json, sys, urllib.request
+from playwright.sync_api import sync_playwright
+base, shots = sys.argv[1], sys.argv[2]
+applicant = {"person_age": 31, "person_income": 41000, "person_emp_length": 2, "loan_amnt": 15000,
+             "loan_int_rate": 16.5, "loan_percent_income": 0.37, "cb_person_cred_hist_length": 3,
+             "person_home_ownership": "Rent", "loan_intent": "Medical", "loan_grade": "D", "cb_person_default_on_file": "Y"}
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    response = page.goto(base + "/")
+    print("csp", "script-src 'self'" in (response.headers.get("content-security-policy") or ""))
+    page.wait_for_selector("#field-person_home_ownership option >> nth=2", state="attached")
+    print("fields", page.locator("#fields label").count())
+    page.fill("#field-id", "<script>alert(1)</script>")
+    for name, value in applicant.items():
+        if isinstance(value, str):
+            page.select_option("#field-" + name, value)
+        else:
+            page.fill("#field-" + name, str(value))
+    page.click("#score")
+    page.wait_for_selector("#result:not([hidden])")
+    page.wait_for_function("document.getElementById('decision').textContent.length > 0")
+    print("decision", page.text_content("#decision"))
+    print("probability", page.text_content("#probability"))
+    print("bars", page.locator("#reasons rect.reason-bar").count())
+    page.screenshot(path=shots + "/score.png", full_page=True)
+    direct = json.load(urllib.request.urlopen(urllib.request.Request(base + "/v1/score", data=json.dumps(applicant).encode(),
+                                                                     headers={"Content-Type": "application/json"})))
+    print("direct", direct["decision"], "%.4f" % direct["probability_default"], len(direct["reasons"]))
+    print("errors", errors)
+    browser.close()
+"""#
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python)
+        p.arguments = ["-c", script, "http://127.0.0.1:\(faces.port)", shots]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        let lines = Dictionary(text.split(separator: "\n").compactMap { line -> (String, String)? in
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }, uniquingKeysWith: { a, _ in a })
+        #expect(lines["csp"] == "True")
+        #expect(lines["fields"] == "11", "\(text)")
+        let direct = (lines["direct"] ?? "").split(separator: " ").map(String.init)
+        #expect(direct.count == 3, "\(text)")
+        if direct.count == 3 {
+            #expect(lines["decision"] == direct[0], "\(text)")
+            #expect(lines["probability"] == direct[1], "\(text)")
+            #expect(lines["bars"] == direct[2], "\(text)")
+        }
+        #expect(lines["errors"] == "[]", "\(text)")
+        print("WebAppTests: screenshot \(shots)/score.png")
+    }
+}

@@ -24,8 +24,20 @@ struct HTTPReply {
 
 struct HTTPClientError: Error, CustomStringConvertible { var description: String }
 
+/// Runs blocking work on a Dispatch thread: a test blocking a thread of Swift's small
+/// cooperative pool would starve the HTTP face it talks to, which runs on that pool.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        DispatchQueue.global().async { c.resume(with: Result { try work() }) }
+    }
+}
+
 enum HTTP {
-    static func request(port: Int, _ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:]) throws -> HTTPReply {
+    static func request(port: Int, _ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:]) async throws -> HTTPReply {
+        try await offPool { try blockingRequest(port: port, method, target, body: body, headers: headers) }
+    }
+
+    static func blockingRequest(port: Int, _ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:]) throws -> HTTPReply {
         let fd = try Sockets.connect(.tcp(host: "127.0.0.1", port: UInt16(port)))
         defer { close(fd) }
         Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: 120)
@@ -54,9 +66,9 @@ enum HTTP {
         return HTTPReply(status: status, headers: h, body: body)
     }
 
-    static func post(port: Int, _ target: String, json: Any, headers: [String: String] = [:]) throws -> HTTPReply {
+    static func post(port: Int, _ target: String, json: Any, headers: [String: String] = [:]) async throws -> HTTPReply {
         let body = Array(try JSONSerialization.data(withJSONObject: json))
-        return try request(port: port, "POST", target, body: body, headers: ["Content-Type": "application/json"].merging(headers) { $1 })
+        return try await request(port: port, "POST", target, body: body, headers: ["Content-Type": "application/json"].merging(headers) { $1 })
     }
 
     static func dechunk(_ b: [UInt8]) -> [UInt8] {

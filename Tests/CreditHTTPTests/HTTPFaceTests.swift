@@ -29,7 +29,8 @@ final class Faces: @unchecked Sendable {
         var o = TrainingOptions()
         o.algorithm = "gbdt"
         o.seed = 5
-        let outcome = try Trainer.train(raw: Synthetic.table(rows: 3000, seed: 99), spec: Synthetic.spec, options: o)
+        let options = o
+        let outcome = try await offPool { try Trainer.train(raw: Synthetic.table(rows: 3000, seed: 99), spec: Synthetic.spec, options: options) }
         let path = "\(dir)/m.credit"
         try outcome.fileData.write(to: URL(fileURLWithPath: path))
         model = try ScoringModel(path: path)
@@ -84,7 +85,7 @@ final class Faces: @unchecked Sendable {
             }
             return o
         }
-        let batch = try HTTP.post(port: faces.port, "/v1/score", json: (0..<2000).map(applicant))
+        let batch = try await HTTP.post(port: faces.port, "/v1/score", json: (0..<2000).map(applicant))
         #expect(batch.status == 200, "\(batch.text.prefix(300))")
         let results = try #require((batch.json as? [String: Any])?["results"] as? [[String: Any]])
         let probabilities = batch.probabilities
@@ -96,7 +97,8 @@ final class Faces: @unchecked Sendable {
             case .categorical(let v): cb.categorical.append((f.name, v.map { $0 ?? "" }))
             }
         }
-        let wire = try WireTestClient(.unix(path: "\(faces.dir)/d.sock")).call(Request(id: 1, .score(.columns(cb)))).score!
+        let socket = "\(faces.dir)/d.sock", request = Request(id: 1, .score(.columns(cb)))
+        let wire = try await offPool { try WireTestClient(.unix(path: socket)).call(request).score! }
         var compared = 0
         for r in 0..<2000 {
             let expected = inProcess[r]
@@ -119,13 +121,13 @@ final class Faces: @unchecked Sendable {
         #expect(compared > 1800)
         // A sample one by one: POST one object, and GET with query parameters (all text).
         for r in stride(from: 0, to: 2000, by: 97) {
-            let one = try HTTP.post(port: faces.port, "/v1/score", json: applicant(r))
+            let one = try await HTTP.post(port: faces.port, "/v1/score", json: applicant(r))
             let obj = try #require(one.json as? [String: Any])
             var query: [String] = []
             for (k, v) in applicant(r) where !(v is NSNull) {
                 query.append("\(k)=\(String(describing: v).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
             }
-            let get = try HTTP.request(port: faces.port, "GET", "/v1/score?" + query.joined(separator: "&"))
+            let get = try await HTTP.request(port: faces.port, "GET", "/v1/score?" + query.joined(separator: "&"))
             let g = try #require(get.json as? [String: Any])
             if let s = inProcess[r].score {
                 #expect(one.probabilities[0]?.bitPattern == s.probability.bitPattern, "POST row \(r)")
@@ -144,7 +146,7 @@ final class Faces: @unchecked Sendable {
         let table = Synthetic.table(rows: 3, seed: 8, missingRate: 0)
         let expected = try faces.model.score(table)
         func value(_ name: String, _ r: Int) -> String { table.column(named: name)!.text(row: r) }
-        let get = try HTTP.request(port: faces.port, "GET",
+        let get = try await HTTP.request(port: faces.port, "GET",
             "/v1/score?person_income=\(value("person_income", 0))&loan_amnt=\(value("loan_amnt", 0))&person_home_ownership=\(value("person_home_ownership", 0).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
         let one = try #require(get.json as? [String: Any])
         #expect(get.status == 200 && one["decision"] is String && one["probability_good"] is Double, "\(get.text)")
@@ -158,7 +160,7 @@ final class Faces: @unchecked Sendable {
             }
             rows.append("{" + cells.joined(separator: ",") + "}")
         }
-        let post = try HTTP.request(port: faces.port, "POST", "/v1/score", body: Array(("[" + rows.joined(separator: ",") + "]").utf8),
+        let post = try await HTTP.request(port: faces.port, "POST", "/v1/score", body: Array(("[" + rows.joined(separator: ",") + "]").utf8),
                                     headers: ["Content-Type": "application/json"])
         #expect(post.status == 200, "\(post.text)")
         for (r, p) in post.probabilities.enumerated() {
@@ -175,17 +177,17 @@ final class Faces: @unchecked Sendable {
             let message = ((r.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? ""
             #expect(message.contains(words), "\(message)", sourceLocation: sourceLocation)
         }
-        check(try HTTP.request(port: p, "POST", "/v1/score", body: Array("{".utf8), headers: ["Content-Type": "application/json"]), 400, "not valid JSON")
-        check(try HTTP.request(port: p, "POST", "/v1/score", body: Array("{}".utf8), headers: ["Content-Type": "text/plain"]), 415, "application/json")
-        check(try HTTP.request(port: p, "POST", "/v1/score", body: Array((String(repeating: "[", count: 50) + String(repeating: "]", count: 50)).utf8),
+        check(try await HTTP.request(port: p, "POST", "/v1/score", body: Array("{".utf8), headers: ["Content-Type": "application/json"]), 400, "not valid JSON")
+        check(try await HTTP.request(port: p, "POST", "/v1/score", body: Array("{}".utf8), headers: ["Content-Type": "text/plain"]), 415, "application/json")
+        check(try await HTTP.request(port: p, "POST", "/v1/score", body: Array((String(repeating: "[", count: 50) + String(repeating: "]", count: 50)).utf8),
                                headers: ["Content-Type": "application/json"]), 400, "nests 50 levels")
-        check(try HTTP.request(port: p, "POST", "/v1/score", body: [UInt8](repeating: 0x20, count: 5 << 20), headers: ["Content-Type": "application/json"]), 413, "bytes")
-        check(try HTTP.post(port: p, "/v1/score", json: ["no_such_field": 1]), 422, "unknown field 'no_such_field'")
-        check(try HTTP.post(port: p, "/v1/score", json: ["columns": ["loan_amnt": [1, 2], "person_age": [3]]]), 422, "has 1 values for 2 applicants")
+        check(try await HTTP.request(port: p, "POST", "/v1/score", body: [UInt8](repeating: 0x20, count: 5 << 20), headers: ["Content-Type": "application/json"]), 413, "bytes")
+        check(try await HTTP.post(port: p, "/v1/score", json: ["no_such_field": 1]), 422, "unknown field 'no_such_field'")
+        check(try await HTTP.post(port: p, "/v1/score", json: ["columns": ["loan_amnt": [1, 2], "person_age": [3]]]), 422, "has 1 values for 2 applicants")
         // An id of <script> is data: escaped in the JSON answer, never markup.
-        let script = try HTTP.post(port: p, "/v1/score", json: ["id": "<script>alert(1)</script>", "loan_amnt": 1000])
+        let script = try await HTTP.post(port: p, "/v1/score", json: ["id": "<script>alert(1)</script>", "loan_amnt": 1000])
         #expect(script.status == 200 && !script.text.contains("<script>") && (script.json as? [String: Any])?["id"] as? String == "<script>alert(1)</script>")
-        let metrics = try HTTP.request(port: p, "GET", "/metrics").text
+        let metrics = try await HTTP.request(port: p, "GET", "/metrics").text
         #expect(metrics.contains(#"credit_requests_total{face="http",method="score",code="INVALID_ARGUMENT"} 5"#), "\(metrics.prefix(2000))")
         #expect(metrics.contains(#"credit_requests_total{face="http",method="score",code="RESOURCE_EXHAUSTED"} 1"#))
         #expect(metrics.contains("credit_model_info{"))
@@ -196,9 +198,9 @@ final class Faces: @unchecked Sendable {
         let service = ScoringService(config: ServiceConfig(), loader: { _ in throw CancellationError() }, logger: Logger(label: "t"))
         await #expect(throws: HTTPFaceError.self) { _ = try await startHTTPFace(config: HTTPFaceConfig(host: "0.0.0.0", port: 0), service: service) }
         let faces = try await Faces(token: "s3cret")
-        #expect(try HTTP.request(port: faces.port, "GET", "/v1/model").status == 401)
-        #expect(try HTTP.request(port: faces.port, "GET", "/v1/model", headers: ["Authorization": "Bearer wrong"]).status == 401)
-        #expect(try HTTP.request(port: faces.port, "GET", "/v1/model", headers: ["Authorization": "Bearer s3cret"]).status == 200)
+        #expect(try await HTTP.request(port: faces.port, "GET", "/v1/model").status == 401)
+        #expect(try await HTTP.request(port: faces.port, "GET", "/v1/model", headers: ["Authorization": "Bearer wrong"]).status == 401)
+        #expect(try await HTTP.request(port: faces.port, "GET", "/v1/model", headers: ["Authorization": "Bearer s3cret"]).status == 200)
         await faces.stop()
     }
 
@@ -207,19 +209,19 @@ final class Faces: @unchecked Sendable {
         let faces = try await Faces()
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let committed = try String(contentsOf: root.appendingPathComponent("docs/openapi.json"), encoding: .utf8)
-        let served = try HTTP.request(port: faces.port, "GET", "/openapi.json")
+        let served = try await HTTP.request(port: faces.port, "GET", "/openapi.json")
         #expect(served.status == 200 && served.text == committed)
         let doc = try #require(served.json as? [String: Any])
         #expect(doc["openapi"] as? String == "3.1.0")
         let paths = try #require(doc["paths"] as? [String: [String: Any]])
         for (path, methods) in paths {
             for method in methods.keys {
-                let r = method == "post" ? try HTTP.post(port: faces.port, path, json: ["loan_amnt": 1000])
-                                         : try HTTP.request(port: faces.port, method.uppercased(), path)
+                let r = method == "post" ? try await HTTP.post(port: faces.port, path, json: ["loan_amnt": 1000])
+                                         : try await HTTP.request(port: faces.port, method.uppercased(), path)
                 #expect(r.status != 404 && r.status != 405, "\(method) \(path): \(r.status)")
             }
         }
-        #expect(try HTTP.request(port: faces.port, "GET", "/v1/nothing").status == 404)
+        #expect(try await HTTP.request(port: faces.port, "GET", "/v1/nothing").status == 404)
         await faces.stop()
     }
 }

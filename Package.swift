@@ -11,6 +11,8 @@ import PackageDescription
 //   CCPUFeatures  C: does this CPU have AVX2 and FMA (for CreditCore's dispatch)
 //   CreditData    I/O and tools: streaming sources and sinks (SQLite, CSV) and their registry,
 //                 MySQL dump restore, profiling, synthetic applicants
+//   CreditPostgres, CreditMySQL  the server data drivers (libpq through CPostgres, MariaDB
+//                 Connector/C through CMariaDB): sources and sinks registered by `credit` only
 //   CreditModels  preprocessing, learners, evaluation, threshold, reason codes, artifact
 //                 (over CreditDomain only: no database or file-format code reaches serving)
 //   CreditService the face-independent scoring service (slot, loading, methods, binding, metrics)
@@ -86,14 +88,23 @@ let package = Package(
             dependencies: ["CreditDomain", "CreditCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimized
         ),
+        // Server data drivers (docs/data.md, "Databases"): each its own target over a system
+        // library, registered by `credit` only (never linked into creditd or the model layers).
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "CreditPostgres", dependencies: ["CPostgres", "CreditData", "CreditDomain"], swiftSettings: optimized),
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+        .target(name: "CreditMySQL", dependencies: ["CMariaDB", "CreditData", "CreditDomain"], swiftSettings: optimized),
         .executableTarget(
             name: "credit",
             dependencies: [
                 "CreditData", "CreditCore", "CreditModels", "CreditClient", "CreditWire", "CreditDomain",
+                "CreditPostgres", "CreditMySQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CreditDomainTests", dependencies: ["CreditDomain"]),
+        // The server drivers against live servers (scripts/databases.sh); `credit` for the CLI runs.
+        .testTarget(name: "CreditDatabaseTests", dependencies: ["CreditPostgres", "CreditMySQL", "CreditData", "CreditDomain", "credit"]),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData", "CreditDomain", "CreditCore"]),
         // Test fixtures shared by the test targets (synthetic book, the shared loan book).
         .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore", "CreditDomain", "CreditNet", "CreditWire"],

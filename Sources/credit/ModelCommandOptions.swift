@@ -6,11 +6,14 @@ import Foundation
 
 /// `--data SOURCE [--query SQL|@file.sql]`: where rows come from (train, evaluate, score, profile).
 struct InputDataOptions: ParsableArguments {
-    @Option(name: .long, help: "Data source: sqlite:PATH or csv:PATH.")
+    @Option(name: .long, help: "Data source: sqlite:PATH, csv:PATH, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB.")
     var data: String
 
     @Option(name: .long, help: "SQL query, or @file.sql, for SQL sources (default: the spec's query/query_file). Not for CSV.")
     var query: String?
+
+    @Option(name: .customLong("password-file"), help: "Database password: the file's first line (else the URL's, PGPASSWORD/~/.pgpass, MYSQL_PWD).")
+    var passwordFile: String?
 
     /// The rows to read, resolved the one way every command reads (`DataRequest`): the data
     /// location, `--query` ("SQL" or @file), else `defaultQuery` (the spec's) for sources that
@@ -18,7 +21,8 @@ struct InputDataOptions: ParsableArguments {
     /// the spec's; scoring: only the id, so a bad value becomes a row error instead of failing
     /// the whole read).
     func request(defaultQuery: String?, kinds: ColumnKinds, ids: IDFilterOptions? = nil, idColumn: String? = nil) throws -> DataRequest {
-        try inputRequest(data: data, query: query, defaultQuery: defaultQuery, kinds: kinds,
+        if let passwordFile { DatabaseCredentials.passwordFile = passwordFile }
+        return try inputRequest(data: data, query: query, defaultQuery: defaultQuery, kinds: kinds,
                          idColumn: idColumn, onlyIDs: ids?.onlyIDs, excludeIDs: ids?.excludeIDs)
     }
 }

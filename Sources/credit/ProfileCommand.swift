@@ -29,7 +29,7 @@ struct Profile: ParsableCommand {
         var spec = try DatasetSpec.load(from: self.spec)
         let table = try input.request(defaultQuery: spec.query, kinds: spec.forcedKinds).read()
         spec = try spec.resolvingKinds(with: table)
-        let profile = try Profiler(spec: spec).profile(table, source: input.data)
+        let profile = try Profiler(spec: spec).profile(table, source: DatabaseURL.redact(input.data))
         try ProfileHTML.render(profile).write(toFile: out, atomically: true, encoding: .utf8)
         if let json { try profile.jsonData().write(to: URL(fileURLWithPath: json)) }
         var line = "profiled \(profile.rows) rows, \(profile.columns.count) columns → \(out)"

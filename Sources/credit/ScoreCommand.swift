@@ -15,7 +15,7 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup(title: "Scoring through a daemon") var daemon: ConnectOptions
     @OptionGroup(title: "Data") var input: InputDataOptions
     @OptionGroup(title: "Row selection") var ids: IDFilterOptions
-    @Option(help: "Output: csv:PATH or sqlite:PATH[#table].") var out: String
+    @Option(help: "Output: csv:PATH, sqlite:PATH[#table], postgres://USER@HOST:PORT/DB#[schema.]table or mysql://USER@HOST:PORT/DB#table (upserted by id).") var out: String
 
     func validate() throws {
         if (model == nil) == (daemon.connect == nil) {
@@ -37,14 +37,14 @@ struct ScoreCommand: ParsableCommand {
             switch r.outcome {
             case .scored(let s):
                 if s.refuse { refused += 1 }
-                return .scored(probability: s.probability, refuse: s.refuse, reasons: s.reasons.map(\.text))
+                return .scored(probability: s.probability, refuse: s.refuse, reasons: s.reasons)
             case .error(let e):
                 errors += 1
                 return .error(field: e.field, value: e.value, reason: e.reason)
             }
         }
-        let output = ScoreOutput.table(idColumn: spec.id, ids: results.map(\.id), rows: rows)
-        try DataSources.sink(out).write(output)
+        try writeScores(to: out, idColumn: spec.id, ids: results.map(\.id), rows: rows,
+                        threshold: scoring.threshold, modelID: scoring.modelID)
         FileHandle.standardError.write(Data("scored \(results.count - errors) of \(results.count) rows (\(refused) refused, \(errors) errors) with model \(scoring.modelID)\n".utf8))
     }
 }

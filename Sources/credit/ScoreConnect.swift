@@ -72,6 +72,7 @@ struct ConnectedScorer: Sendable {
         reconnect = o.reconnectSeconds
         timeout = o.timeout
         data = input.data
+        if let f = input.passwordFile { DatabaseCredentials.passwordFile = f }
         query = input.query
         onlyIDs = ids.onlyIDs
         excludeIDs = ids.excludeIDs
@@ -172,12 +173,13 @@ struct ConnectedScorer: Sendable {
             let k = doneBatches.firstIndex(of: false) ?? batches.count
             let resume = k < batches.count ? batches[k].lowerBound : total
             let n = resume - first
-            try DataSources.sink(out).write(ScoreOutput.table(idColumn: idColumn, ids: Array(ids[0..<n]), rows: results[0..<n].map { $0! }))
-            throw CommandFailure(description: "stopped: \(failure.error). Rows \(first)..<\(resume) were scored and written to \(out); "
+            try writeScores(to: out, idColumn: idColumn, ids: Array(ids[0..<n]), rows: results[0..<n].map { $0! },
+                            threshold: info.threshold, modelID: info.modelId)
+            throw CommandFailure(description: "stopped: \(failure.error). Rows \(first)..<\(resume) were scored and written to \(DatabaseURL.redact(out)); "
                 + "resume with --start-row \(resume) (and another --out)")
         }
         let rows = results.map { $0! }
-        try DataSources.sink(out).write(ScoreOutput.table(idColumn: idColumn, ids: ids, rows: rows))
+        try writeScores(to: out, idColumn: idColumn, ids: ids, rows: rows, threshold: info.threshold, modelID: info.modelId)
         var errors = 0, refused = 0
         for r in rows {
             switch r {
@@ -267,7 +269,7 @@ struct BatchPlan: Sendable {
             guard i < r.probability.count, !r.probability[i].isNaN else {
                 return (row, .error("the daemon returned no probability for this row"))
             }
-            let reasons = i < r.reasons.count ? r.reasons[i].map(\.text) : []
+            let reasons = i < r.reasons.count ? r.reasons[i] : []
             return (row, .scored(probability: r.probability[i], refuse: r.decision[i] == .refuse, reasons: reasons))
         }
     }

@@ -1,9 +1,11 @@
+import CreditData
 import CreditDomain
+import Foundation
 
 /// One output row of `credit score` (in-process or through a daemon).
 enum ScoreRow: Sendable {
-    /// probability of default, refuse at the model's threshold, reason wordings (≤ 4).
-    case scored(probability: Double, refuse: Bool, reasons: [String])
+    /// probability of default, refuse at the model's threshold, reasons (≤ 4).
+    case scored(probability: Double, refuse: Bool, reasons: [Reason])
     /// Why the row could not be scored (names the field and value).
     case error(String)
 
@@ -26,7 +28,7 @@ enum ScoreOutput {
             case .scored(let p, let refuse, let texts):
                 probability.append(p)
                 decision.append(refuse ? "refuse" : "approve")
-                for k in 0..<4 { reasons[k].append(k < texts.count ? texts[k] : nil) }
+                for k in 0..<4 { reasons[k].append(k < texts.count ? texts[k].text : nil) }
                 message.append(nil)
             case .error(let m):
                 probability.append(nil)
@@ -40,5 +42,57 @@ enum ScoreOutput {
         for k in 0..<4 { output.append(.categorical("reason_\(k + 1)", reasons[k])) }
         output.append(.categorical("error", message))
         return output
+    }
+
+    /// The table a database sink receives (`--out postgres://...#schema.table`,
+    /// `mysql://...#table`), upserted by `id`: id, probability_default, decision, threshold,
+    /// reason_k and reason_k_contribution (k = 1...4), error, model_id, scored_at (ISO 8601 UTC).
+    static func databaseTable(ids: [String?], rows: [ScoreRow], threshold: Double, modelID: String, scoredAt: String) -> DataTable {
+        precondition(ids.count == rows.count)
+        var probability: [Double?] = [], decision: [String?] = [], message: [String?] = []
+        var texts: [[String?]] = Array(repeating: [], count: 4), contributions: [[Double?]] = Array(repeating: [], count: 4)
+        for r in rows {
+            switch r {
+            case .scored(let p, let refuse, let reasons):
+                probability.append(p)
+                decision.append(refuse ? "refuse" : "approve")
+                for k in 0..<4 {
+                    texts[k].append(k < reasons.count ? reasons[k].text : nil)
+                    contributions[k].append(k < reasons.count ? reasons[k].contribution : nil)
+                }
+                message.append(nil)
+            case .error(let m):
+                probability.append(nil)
+                decision.append("error")
+                for k in 0..<4 { texts[k].append(nil); contributions[k].append(nil) }
+                message.append(m)
+            }
+        }
+        var output = DataTable(columns: [.categorical("id", ids), .numeric("probability_default", probability),
+                                         .categorical("decision", decision),
+                                         .numeric("threshold", Array(repeating: threshold, count: rows.count))])
+        for k in 0..<4 {
+            output.append(.categorical("reason_\(k + 1)", texts[k]))
+            output.append(.numeric("reason_\(k + 1)_contribution", contributions[k]))
+        }
+        output.append(.categorical("error", message))
+        output.append(.categorical("model_id", Array(repeating: modelID, count: rows.count)))
+        output.append(.categorical("scored_at", Array(repeating: scoredAt, count: rows.count)))
+        return output
+    }
+}
+
+/// Writes `credit score`'s rows to `--out`: a database sink (postgres://, mysql://) gets
+/// `ScoreOutput.databaseTable` upserted by id in transactions of `batchRows` rows; a file
+/// sink (csv:, sqlite:) gets `ScoreOutput.table`, replacing what it held.
+func writeScores(to out: String, idColumn: String, ids: [String?], rows: [ScoreRow], threshold: Double,
+                 modelID: String, batchRows: Int = 5000) throws {
+    let sink = try DataSources.sink(out)
+    if let keyed = sink as? UpsertingSink {
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        try keyed.upsert(ScoreOutput.databaseTable(ids: ids, rows: rows, threshold: threshold, modelID: modelID, scoredAt: stamp),
+                         key: "id", batchRows: batchRows)
+    } else {
+        try sink.write(ScoreOutput.table(idColumn: idColumn, ids: ids, rows: rows))
     }
 }

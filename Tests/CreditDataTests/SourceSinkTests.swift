@@ -71,7 +71,8 @@ import Testing
     }
 
     @Test func factoryIsExtensibleAndRejectsUnknownSchemes() throws {
-        #expect(throws: DataSourceError.self) { try DataSources.open("postgres://db/loans") }
+        // (postgres:// is registered by the credit executable and CreditDatabaseTests, which share this process.)
+        #expect(throws: DataSourceError.self) { try DataSources.open("nosuchdb://db/loans") }
         struct Fixed: DataSource {
             var description: String { "fixed:" }
             func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws {

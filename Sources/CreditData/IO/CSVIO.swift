@@ -134,7 +134,11 @@ struct CSVRecordChunks {
 }
 
 /// `csv:PATH`: writes a header row and one line per row; missing cells are empty, numbers
-/// are written without a spurious ".0", fields with commas, quotes or newlines are quoted.
+/// are written without a spurious ".0", fields with commas, quotes or line breaks are quoted
+/// (quotes doubled, RFC 4180, as CSV.swift reads them back). Lines end with "\n".
+///
+/// The bytes are built in a 1 MiB buffer and written a buffer at a time: CSV.swift's writer
+/// calls `write()` once per byte (5.2 million system calls for the 34,485-row book's scores).
 public struct CSVSink: DataSink {
     public var path: String
 
@@ -145,26 +149,45 @@ public struct CSVSink: DataSink {
     public var description: String { "csv:\(path)" }
 
     public func write(_ table: DataTable) throws {
-        guard let stream = OutputStream(toFileAtPath: path, append: false) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: path) else {
             throw DataSourceError.failed(source: description, message: "cannot open for writing")
         }
-        do {
-            let writer = try CSVWriter(stream: stream)
-            try writer.write(row: table.columnNames)
-            for row in 0..<table.rowCount {
-                writer.beginNewRow()
-                for column in table.columns {
-                    try writer.write(field: column.text(row: row))
+        defer { try? handle.close() }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        func flush() throws {
+            try handle.write(contentsOf: buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+        func field(_ text: String) {
+            let bytes = text.utf8
+            if bytes.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                buffer.append(0x22)
+                for b in bytes {
+                    if b == 0x22 { buffer.append(0x22) }
+                    buffer.append(b)
                 }
+                buffer.append(0x22)
+            } else {
+                buffer.append(contentsOf: bytes)
             }
-            writer.stream.close()
-            // CSVWriter omits the final newline; POSIX text files end with one.
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data([0x0A]))
-            try handle.close()
-        } catch let e as DataSourceError {
-            throw e
+        }
+        do {
+            for (i, name) in table.columnNames.enumerated() {
+                if i > 0 { buffer.append(0x2C) }
+                field(name)
+            }
+            buffer.append(0x0A)
+            for row in 0..<table.rowCount {
+                for (i, column) in table.columns.enumerated() {
+                    if i > 0 { buffer.append(0x2C) }
+                    field(column.text(row: row))
+                }
+                buffer.append(0x0A)
+                if buffer.count >= 1 << 20 { try flush() }
+            }
+            try flush()
         } catch {
             throw DataSourceError.failed(source: description, message: "\(error)")
         }

@@ -58,7 +58,7 @@ public struct DataRequest: Sendable {
     public func filter(_ table: DataTable) throws -> DataTable {
         guard onlyIDs != nil || excludeIDs != nil else { return table }
         guard let idColumn, let ids = table.column(named: idColumn) else {
-            throw DataSourceError.failed(source: location, message: "cannot filter by id: the data has no column \(idColumn ?? "(no id column given)")")
+            throw DataSourceError.failed(source: DatabaseURL.redact(location), message: "cannot filter by id: the data has no column \(idColumn ?? "(no id column given)")")
         }
         let keep = (0..<table.rowCount).filter { r in
             let id = ids.text(row: r)

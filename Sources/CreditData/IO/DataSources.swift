@@ -18,7 +18,7 @@ public enum DataSourceError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         switch self {
         case .unknownScheme(let l, let known):
-            return "unknown data location '\(l)'; expected one of: " + known.map { "\($0):..." }.joined(separator: ", ")
+            return "unknown data location '\(DatabaseURL.redact(l))'; expected one of: " + known.map { "\($0):..." }.joined(separator: ", ")
         case .queryNotSupported(let s): return "\(s) has no query language; drop --query"
         case .queryRequired(let s): return "\(s) needs a query (--query \"SQL\" or --query @file.sql, or query/query_file in the spec)"
         case .fileNotFound(let p): return "file not found: \(p)"

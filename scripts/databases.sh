@@ -65,7 +65,8 @@ up() {
 
     # PostgreSQL: a fresh cluster, trust on the socket (setup only), scram on TCP.
     rm -rf "$dir/pg"; mkdir -p "$dir/pg/sock"
-    [ -n "$pguser" ] && chown -R "$pguser" "$dir/pg"
+    # The postgres account must be able to reach DIR (mktemp -d makes it 0700).
+    if [ -n "$pguser" ]; then chmod a+x "$dir"; chown -R "$pguser" "$dir/pg"; fi
     aspg "$pgbin/initdb" -D "$dir/pg/data" --no-locale -E UTF8 -A trust -U postgres >"$dir/pg/initdb.log" 2>&1 \
         || { cat "$dir/pg/initdb.log" >&2; exit 1; }
     printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' | aspg tee "$dir/pg/data/pg_hba.conf" >/dev/null

@@ -156,8 +156,9 @@ public final class Daemon: @unchecked Sendable {
                 core.metrics.connectionClosed()
                 table.remove(conn)
                 // Freed memory goes back to the system once big frames are done with (glibc
-                // keeps freed heap pages in its arenas otherwise).
-                if conn.sawBigFrame { Malloc.trim() }
+                // keeps freed heap pages in its arenas otherwise); once more when the last
+                // connection is gone, after every other thread has freed its part.
+                if conn.sawBigFrame || table.count == 0 { Malloc.trim() }
             }
         }
     }

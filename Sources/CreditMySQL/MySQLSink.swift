@@ -31,37 +31,19 @@ public final class MySQLSink: UpsertingSink {
 
     public func write(_ data: DataTable) throws {
         let c = try db()
-        let d = c.dialect
-        try c.execute("DROP TABLE IF EXISTS \(d.qualified(table))")
-        try c.execute(d.createTable(table, for: data, key: nil, ifNotExists: false))
-        try c.execute("START TRANSACTION")
-        do {
-            for sql in d.inserts(into: table, table: data, rows: 0..<data.rowCount, key: nil) { try c.execute(sql) }
-            try c.execute("COMMIT")
-        } catch {
-            try? c.execute("ROLLBACK")
-            throw error
-        }
+        // MySQL commits DDL implicitly: the drop and create stand outside the transaction.
+        try c.execute("DROP TABLE IF EXISTS \(c.dialect.qualified(table))")
+        try c.execute(c.dialect.createTable(table, for: data, key: nil, ifNotExists: false))
+        try SQLTableWrites.insertAll(data, into: table, over: c)
     }
 
     public func upsert(_ data: DataTable, key: String, batchRows: Int) throws {
-        let c = try db()
-        let d = c.dialect
-        try c.execute(d.createTable(table, for: data, key: key, ifNotExists: true))
-        var start = 0
-        while start < data.rowCount {
-            let end = min(start + max(1, batchRows), data.rowCount)
-            try c.execute("START TRANSACTION")
-            do {
-                for sql in d.inserts(into: table, table: data, rows: start..<end, key: key) { try c.execute(sql) }
-                try c.execute("COMMIT")
-            } catch {
-                try? c.execute("ROLLBACK")
-                throw error
-            }
-            start = end
-        }
+        try SQLTableWrites.upsert(data, into: table, key: key, batchRows: batchRows, over: try db())
     }
+}
+
+extension MySQLConnection: SQLStatementConnection {
+    var beginStatement: String { "START TRANSACTION" }
 }
 
 /// Registers `mysql://` and `mariadb://` as source and sink schemes (the `credit` executable

@@ -34,37 +34,21 @@ public final class PostgresSink: UpsertingSink {
 
     public func write(_ data: DataTable) throws {
         let c = try db()
-        let d = c.dialect
-        try c.execute("BEGIN")
-        do {
-            try c.execute("DROP TABLE IF EXISTS \(d.qualified(table))")
-            try c.execute(d.createTable(table, for: data, key: nil, ifNotExists: false))
-            for sql in d.inserts(into: table, table: data, rows: 0..<data.rowCount, key: nil) { try c.execute(sql) }
-            try c.execute("COMMIT")
-        } catch {
-            try? c.execute("ROLLBACK")
-            throw error
+        // PostgreSQL's DDL is transactional: the whole replacement is one transaction.
+        try SQLTableWrites.transaction(c) {
+            try c.execute("DROP TABLE IF EXISTS \(c.dialect.qualified(table))")
+            try c.execute(c.dialect.createTable(table, for: data, key: nil, ifNotExists: false))
+            for sql in c.dialect.inserts(into: table, table: data, rows: 0..<data.rowCount, key: nil) { try c.execute(sql) }
         }
     }
 
     public func upsert(_ data: DataTable, key: String, batchRows: Int) throws {
-        let c = try db()
-        let d = c.dialect
-        try c.execute(d.createTable(table, for: data, key: key, ifNotExists: true))
-        var start = 0
-        while start < data.rowCount {
-            let end = min(start + max(1, batchRows), data.rowCount)
-            try c.execute("BEGIN")
-            do {
-                for sql in d.inserts(into: table, table: data, rows: start..<end, key: key) { try c.execute(sql) }
-                try c.execute("COMMIT")
-            } catch {
-                try? c.execute("ROLLBACK")
-                throw error
-            }
-            start = end
-        }
+        try SQLTableWrites.upsert(data, into: table, key: key, batchRows: batchRows, over: try db())
     }
+}
+
+extension PostgresConnection: SQLStatementConnection {
+    var beginStatement: String { "BEGIN" }
 }
 
 /// Registers `postgres://` and `postgresql://` as source and sink schemes (the `credit`

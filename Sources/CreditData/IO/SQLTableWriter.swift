@@ -78,3 +78,48 @@ public struct SQLDialect: Sendable {
         return out
     }
 }
+
+/// A server connection a SQL sink writes through (PostgreSQL, MySQL/MariaDB drivers).
+public protocol SQLStatementConnection: AnyObject {
+    var dialect: SQLDialect { get }
+    /// The statement that opens a transaction ("BEGIN", "START TRANSACTION").
+    var beginStatement: String { get }
+    func execute(_ sql: String) throws
+}
+
+/// The writes every SQL sink makes, written once: transactions, replace, upsert by id.
+public enum SQLTableWrites {
+    /// Runs `body` in one transaction; rolls back and rethrows on any error.
+    public static func transaction(_ c: some SQLStatementConnection, _ body: () throws -> Void) throws {
+        try c.execute(c.beginStatement)
+        do {
+            try body()
+            try c.execute("COMMIT")
+        } catch {
+            try? c.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Inserts all rows of `data` into `table` (already created) in one transaction.
+    public static func insertAll(_ data: DataTable, into table: String, over c: some SQLStatementConnection) throws {
+        try transaction(c) {
+            for sql in c.dialect.inserts(into: table, table: data, rows: 0..<data.rowCount, key: nil) { try c.execute(sql) }
+        }
+    }
+
+    /// Creates `table` keyed by `key` if missing, then inserts or updates `data` by `key` in
+    /// transactions of `batchRows` rows: a rerun after a crash neither loses nor duplicates.
+    public static func upsert(_ data: DataTable, into table: String, key: String, batchRows: Int, over c: some SQLStatementConnection) throws {
+        let d = c.dialect
+        try c.execute(d.createTable(table, for: data, key: key, ifNotExists: true))
+        var start = 0
+        while start < data.rowCount {
+            let end = min(start + max(1, batchRows), data.rowCount)
+            try transaction(c) {
+                for sql in d.inserts(into: table, table: data, rows: start..<end, key: key) { try c.execute(sql) }
+            }
+            start = end
+        }
+    }
+}

@@ -196,22 +196,28 @@ struct JSONApplicants {
 enum ScoreJSONWriter {
     static func results(_ r: ScoreResults, ids: [String?], model: LoadedModel, single: Bool) -> String {
         var out = "{\"model_id\":" + quote(model.info.modelId)
+        // `errors` are in row order: one pass pairs each with its row.
+        var nextError = 0
+        func error(_ i: Int) -> RowError? {
+            while nextError < r.errors.count && r.errors[nextError].row < i { nextError += 1 }
+            return nextError < r.errors.count && r.errors[nextError].row == i ? r.errors[nextError] : nil
+        }
         if single {
-            out += "," + applicant(r, 0, ids.first ?? nil, model: model)
+            out += "," + applicant(r, 0, ids.first ?? nil, error(0), model: model)
         } else {
             out += ",\"results\":["
             for i in 0..<r.count {
                 if i > 0 { out += "," }
-                out += "{" + applicant(r, i, i < ids.count ? ids[i] : nil, model: model) + "}"
+                out += "{" + applicant(r, i, i < ids.count ? ids[i] : nil, error(i), model: model) + "}"
             }
             out += "]"
         }
         return out + "}\n"
     }
 
-    private static func applicant(_ r: ScoreResults, _ i: Int, _ id: String?, model: LoadedModel) -> String {
+    private static func applicant(_ r: ScoreResults, _ i: Int, _ id: String?, _ error: RowError?, model: LoadedModel) -> String {
         var out = "\"id\":" + (id.map(quote) ?? "null")
-        if let e = r.errors.first(where: { $0.row == i }) {
+        if let e = error {
             return out + ",\"error\":{\"field\":" + quote(e.field) + ",\"value\":" + quote(e.value) + ",\"reason\":" + quote(e.reason) + "}"
         }
         let p = r.probability[i]

@@ -158,25 +158,31 @@ public final class BatchScorer {
 
     /// Binds numeric column `f` in place (the values must outlive `score()`).
     public func bindNumeric(_ f: Int, _ values: UnsafeBufferPointer<Double>) -> Status? {
-        let fields = model!.info.fields, b = batch!
+        if let problem = checkNumeric(f, valueCount: values.count) { return problem }
+        let b = batch!
+        b.numericColumns[f] = values.baseAddress ?? UnsafePointer(b.nans)
+        return nil
+    }
+
+    private func checkNumeric(_ f: Int, valueCount: Int) -> Status? {
+        let fields = model!.info.fields
         guard fields[f].kind == .numeric else {
             return Status(.invalidArgument, "field '\(fields[f].name)' is categorical; send it as a categorical column")
         }
-        guard values.count == count else {
-            return Status(.invalidArgument, "numeric column '\(fields[f].name)' has \(values.count) values for \(count) applicants")
+        guard valueCount == count else {
+            return Status(.invalidArgument, "numeric column '\(fields[f].name)' has \(valueCount) values for \(count) applicants")
         }
-        guard !b.isBound(f) else { return Status(.invalidArgument, "field '\(fields[f].name)' is sent twice") }
-        b.numericColumns[f] = values.baseAddress ?? UnsafePointer(b.nans)
+        guard !batch!.isBound(f) else { return Status(.invalidArgument, "field '\(fields[f].name)' is sent twice") }
         return nil
     }
 
     /// Binds numeric column `f` from a copy of `values` (faces that parse text into numbers).
     public func bindNumeric(_ f: Int, copying values: [Double]) -> Status? {
-        let b = batch!
-        let column = b.numberColumn(f)
-        guard values.count == count else { return bindNumeric(f, UnsafeBufferPointer(start: nil, count: values.count)) }
+        if let problem = checkNumeric(f, valueCount: values.count) { return problem }
+        let b = batch!, column = b.numberColumn(f)
         values.withUnsafeBufferPointer { column.update(from: $0.baseAddress!, count: values.count) }
-        return bindNumeric(f, UnsafeBufferPointer(start: column, count: values.count))
+        b.numericColumns[f] = UnsafePointer(column)
+        return nil
     }
 
     /// Binds categorical column `f` from `valueCount` values; `text(i)` gives value `i`'s

@@ -104,7 +104,7 @@ done
 step "serving: creditd vs floor (+ FastAPI peer, + allocations)"
 "$BIN/credit-bench" serve --creditd "$BIN/creditd" --model "$SERVED" --floor "$OUT/echo" \
     --data "sqlite:$OUT/book.db" --query-file "$QUERY" --malloc-counter "$OUT/malloc_count.so" \
-    --http "tcp:127.0.0.1:17400/score" --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN" \
+    --http "tcp:127.0.0.1:17400/score" --http-face --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN" \
     --out-json "$OUT/serve.json" --out-md "$OUT/serve.md"
 kill $UVICORN 2>/dev/null || true
 if [[ "$SERVED" != "$OUT/logistic.credit" && -f "$OUT/logistic.credit" ]]; then

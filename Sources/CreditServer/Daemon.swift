@@ -22,6 +22,9 @@ final class DaemonCore: @unchecked Sendable {
     /// Written once at stop; never read, so it stays readable and wakes every accept loop.
     let stopPipe: (read: Int32, write: Int32)
     private let stopping = Atomic<Bool>(false)
+    /// Memory was freed after big frames: trim once more when the accept loops have been
+    /// quiet for a second, since threads that exit after the last close still free things.
+    let trimPending = Atomic<Bool>(false)
 
     init(config: DaemonConfig, service: ScoringService) throws(SocketError) {
         self.config = config
@@ -117,8 +120,13 @@ public final class Daemon: @unchecked Sendable {
         while !core.isStopping {
             fds[0].revents = 0
             fds[1].revents = 0
-            let rc = poll(&fds, 2, -1)
+            // Wakes once a second when idle, for the deferred trim (a negligible cost).
+            let rc = poll(&fds, 2, 1000)
             if rc < 0 { if errno == EINTR { continue }; break }
+            if rc == 0 {
+                if core.trimPending.exchange(false, ordering: .relaxed) { Malloc.trim() }
+                continue
+            }
             if fds[1].revents != 0 || core.isStopping { break }
             let fd = accept(listenFd, nil, nil)
             if fd < 0 {
@@ -158,7 +166,10 @@ public final class Daemon: @unchecked Sendable {
                 // Freed memory goes back to the system once big frames are done with (glibc
                 // keeps freed heap pages in its arenas otherwise); once more when the last
                 // connection is gone, after every other thread has freed its part.
-                if conn.sawBigFrame || table.count == 0 { Malloc.trim() }
+                if conn.sawBigFrame || table.count == 0 {
+                    Malloc.trim()
+                    core.trimPending.store(true, ordering: .relaxed)
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ import CreditServer
 import CreditTestSupport
 import CreditWire
 import Foundation
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,16 @@ import Glibc
         return [empties, ids, Array(unknown), doubles]
     }
 
+    static func batch(_ t: DataTable, fields: [SchemaField]) -> ColumnBatch {
+        var b = ColumnBatch(ids: (0..<t.rowCount).map { "a\($0)" })
+        for f in fields {
+            guard let c = t.column(named: f.name) else { continue }
+            if let v = c.numericValues { b.numeric.append((f.name, v.map { $0 ?? .nan })) }
+            if let v = c.categoricalValues { b.categorical.append((f.name, v.map { $0 ?? "" })) }
+        }
+        return b
+    }
+
     @Test func maximumHostileFramesOnEveryConnectionStayUnderTheBound() throws {
         let dir = TempDir()
         var o = TrainingOptions()
@@ -52,9 +63,25 @@ import Glibc
         defer { p.terminate(); p.waitUntilExit() }
         var warm: WireTestClient?
         for _ in 0..<500 where warm == nil { warm = try? WireTestClient(.unix(path: dir.socket)); if warm == nil { usleep(10_000) } }
-        _ = try #require(warm).call(Request(id: 1, .health))
+        let warmClient = try #require(warm)
+        let info = try #require(try warmClient.call(Request(id: 1, .modelInfo)).modelInfo)
         warm = nil
-        Thread.sleep(forTimeInterval: 0.3)
+        // "Start" is a daemon that has scored: every worker has taken a largest legal batch
+        // (its scorer's buffers reach their working size), as in production after warm-up.
+        let legal = Self.batch(Synthetic.table(rows: 10_000, seed: 5), fields: info.fields)
+        let socket = dir.socket
+        let scored = Mutex(0)
+        for round in 0..<3 {
+            DispatchQueue.concurrentPerform(iterations: 4) { i in
+                guard let c = try? WireTestClient(.unix(path: socket), timeoutSeconds: 60) else { return }
+                if let r = try? c.call(Request(id: UInt64(round * 4 + i), reasons: .full, .score(.columns(legal)))), r.status.code == .ok {
+                    scored.withLock { $0 += 1 }
+                }
+                c.close()
+            }
+        }
+        #expect(scored.withLock { $0 } == 12, "warm-up batches answered")
+        Thread.sleep(forTimeInterval: 1.5)
         let pid = p.processIdentifier
         let start = Self.status(pid, "VmRSS")
         let payloads = Self.payloads(size: frame - 64).map { Frame.encode($0) }
@@ -74,7 +101,8 @@ import Glibc
             }
             for c in clients.value { c.close() }
             var now = Self.status(pid, "VmRSS")
-            // Under load the daemon's 512 threads take a while to finish and free.
+            // Under load the daemon's 512 threads take a while to finish and free; it trims
+            // again after a quiet second.
             for _ in 0..<300 where now > start + start / 5 { Thread.sleep(forTimeInterval: 0.1); now = Self.status(pid, "VmRSS") }
             afterWave.append(now)
         }
@@ -85,12 +113,13 @@ import Glibc
         let bound = start + (connections * (frame + (2 << 20) + (256 << 10)) + 64 * frame + 2 * (2 * frame + 64 * e)) / 1024
         #expect(answered == 2 * connections)
         #expect(peak < bound, "peak RSS \(peak) KiB over the bound \(bound) KiB")
-        // Alone, RSS comes back to within 20% of the start after each wave (+13% measured);
-        // while other test suites keep both cores busy it has stayed up to +46 MB (cause not
-        // found, docs/creditd.md "Memory"). Held here: no more than +96 MiB after either wave,
-        // a tenth of what the attack took at its peak, so a leak per frame or connection fails.
+        // The issue asks for +20% of the start after the connections close. Measured from a
+        // warmed start of 60 MB with both cores busy: 46–91 MB (docs/creditd.md "Memory"):
+        // heap memory still in use, not freed pages kept (malloc_stats: 21 MB in use in the
+        // heap after a wave). Held here: +64 MiB, a fifth of the attack's peak, so a leak per
+        // frame or connection fails; the 20% goal is not met under load.
         for (w, rss) in afterWave.enumerated() {
-            #expect(rss <= start + 96 * 1024, "RSS \(rss) KiB after wave \(w + 1), started at \(start) KiB")
+            #expect(rss <= start + 64 * 1024, "RSS \(rss) KiB after wave \(w + 1), started at \(start) KiB")
         }
         print("amplification: creditd, 2 waves × 256 connections × hostile 1 MiB frames: RSS \(start) KiB at start, peak \(peak) KiB (bound \(bound) KiB), \(afterWave[0]) and \(afterWave[1]) KiB after each wave")
     }

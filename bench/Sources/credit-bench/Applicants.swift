@@ -60,6 +60,22 @@ struct ApplicantSource {
         }
         return Array(("{" + parts.joined(separator: ",") + "}").utf8)
     }
+
+    /// `count` applicants from row `first` on, as the HTTP face's columnar JSON body
+    /// (`{"ids": [...], "columns": {field: [values]}}`; missing values as null).
+    func jsonColumns(first: Int, count: Int) -> [UInt8] {
+        let rows = (0..<count).map { (first + $0) % table.rowCount }
+        var cols: [String] = []
+        for f in fields {
+            guard let c = table.column(named: f.name) else { continue }
+            if let v = c.numericValues { cols.append("\"\(f.name)\":[" + rows.map { v[$0].map { "\($0)" } ?? "null" }.joined(separator: ",") + "]") }
+            if let v = c.categoricalValues {
+                cols.append("\"\(f.name)\":[" + rows.map { v[$0].map { "\"" + $0.filter { $0 != "\"" && $0 != "\\" } + "\"" } ?? "null" }.joined(separator: ",") + "]")
+            }
+        }
+        let ids = rows.map { "\"loan-\($0)\"" }.joined(separator: ",")
+        return Array(("{\"ids\":[" + ids + "],\"columns\":{" + cols.joined(separator: ",") + "}}").utf8)
+    }
 }
 
 struct BenchError: Error, CustomStringConvertible {

@@ -91,6 +91,24 @@ struct ReportCommand: ParsableCommand {
         } else {
             goals.add(["one applicant: creditd p50 ≥ 1000× lower than FastAPI+XGBoost", "HTTP peer not run", "not measured"])
         }
+        if let s = serve, let face = s.httpFace {
+            let proto = s.runs.filter { $0.target == "creditd" && $0.transport == "tcp" && $0.mode == "closed, 1 conn" }
+            if let j1 = face.first(where: { $0.applicantsPerRequest == 1 }), let p1 = proto.first(where: { $0.applicantsPerRequest == 1 }) {
+                let r = j1.latencyMicros.p50Micros / p1.latencyMicros.p50Micros
+                goals.add(["one applicant (\(s.algorithm) model), TCP loopback: `POST /v1/score` p50 ≤ 2× protobuf p50",
+                           "\(Fmt.micros(j1.latencyMicros.p50Micros)) µs vs \(Fmt.micros(p1.latencyMicros.p50Micros)) µs = \(Fmt.ratio(r))", verdict(r <= 2)])
+                if let h = s.http {
+                    let rf = h.latencyMicros.p50Micros / j1.latencyMicros.p50Micros
+                    goals.add(["one applicant (\(s.algorithm) model): `POST /v1/score` p50 ≥ 40× lower than \(h.target) p50",
+                               "\(Fmt.micros(h.latencyMicros.p50Micros)) µs vs \(Fmt.micros(j1.latencyMicros.p50Micros)) µs = \(Fmt.ratio(rf))", verdict(rf >= 40)])
+                }
+            }
+            if let jb = face.first(where: { $0.applicantsPerRequest == 1024 }), let pb = proto.first(where: { $0.applicantsPerRequest == 1024 }) {
+                let r = jb.applicantsPerSecond / pb.applicantsPerSecond
+                goals.add(["batches of 1024 (\(s.algorithm) model, with reason codes, TCP, 1 connection): JSON applicants/s ≥ 25% of protobuf",
+                           "\(Fmt.count(jb.applicantsPerSecond))/s vs \(Fmt.count(pb.applicantsPerSecond))/s = \(Fmt.ratio(r))", verdict(r >= 0.25)])
+            }
+        }
         func best1024(_ r: ServeReport?, target: String = "creditd") -> LoadResult? {
             r?.runs.filter { $0.applicantsPerRequest == 1024 && $0.target == target && $0.outcomes.errorTotal == 0 }
                 .max { $0.applicantsPerSecond < $1.applicantsPerSecond }

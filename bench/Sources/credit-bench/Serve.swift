@@ -22,6 +22,8 @@ struct ServeCommand: ParsableCommand {
     var mallocCounter: String?
     @Option(help: "HTTP peer serving one applicant as JSON: tcp:HOST:PORT/PATH (e.g. FastAPI+XGBoost).") var http: String?
     @Option(name: .customLong("http-label"), help: "Name of the HTTP peer in the tables.") var httpLabel = "FastAPI+XGBoost"
+    @Flag(name: .customLong("http-face"), help: "Also serve creditd's HTTP/JSON face and measure POST /v1/score (1 applicant, 1024 columnar).")
+    var httpFace = false
     @Option(help: "Warm-up seconds per run (discarded).") var warmup: Double = 1
     @Option(help: "Measured seconds per run.") var seconds: Double = 3
     @Option(name: .customLong("open-rate"), help: "Open-loop rate (requests/s) for one-applicant runs.") var openRate: Double = 2000
@@ -35,10 +37,12 @@ struct ServeCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let creditdUnix = dir + "/creditd.sock", floorUnix = dir + "/floor.sock"
-        let creditdPort = UInt16(tcpPort), floorPort = UInt16(tcpPort + 1)
+        let creditdPort = UInt16(tcpPort), floorPort = UInt16(tcpPort + 1), httpPort = UInt16(tcpPort + 3)
 
+        // The HTTP face runs in the same daemon, on the same model slot, as in production.
+        let httpListen = httpFace ? ["--listen", "http:127.0.0.1:\(httpPort)"] : []
         let daemon = try Spawned(creditd, ["--model", model, "--listen", "unix:\(creditdUnix)", "--listen", "tcp:\(creditdPort)",
-                                           "--log-level", "warning"], wait: .unix(path: creditdUnix))
+                                           "--log-level", "warning"] + httpListen, wait: .unix(path: creditdUnix))
         defer { daemon.stop() }
         let echo = try Spawned(floor, ["unix:\(floorUnix)", "tcp:\(floorPort)"], wait: .unix(path: floorUnix))
         defer { echo.stop() }
@@ -106,13 +110,29 @@ struct ServeCommand: ParsableCommand {
             httpResult = r
         }
 
+        var faceRuns: [LoadResult]?
+        if httpFace {
+            faceRuns = []
+            for shape in shapeList where shape == 1 || shape == 1024 {
+                let body = shape == 1 ? applicants.json(0) : applicants.jsonColumns(first: 0, count: shape)
+                let head = "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+                let r = try runLoad(LoadSpec(endpoint: .tcp(host: "127.0.0.1", port: httpPort),
+                                             payload: .http(request: Array(head.utf8) + body, applicants: shape),
+                                             mode: .closed(connections: 1), warmupSeconds: warmup, measureSeconds: seconds),
+                                    target: ServeReport.httpFaceTarget)
+                let f = results.first { $0.target == "floor" && $0.transport == "tcp" && $0.applicantsPerRequest == shape && $0.mode == "closed, 1 conn" }
+                add(r, floor: f)
+                faceRuns?.append(r)
+            }
+        }
+
         var alloc: AllocationResult?
         if let mallocCounter {
             alloc = try measureAllocations(counter: mallocCounter, dir: dir, applicants: applicants, port: UInt16(tcpPort + 2))
         }
 
         let report = ServeReport(model: info.modelId, algorithm: info.algorithm, runs: results, http: httpResult,
-                                 allocations: alloc, warmupSeconds: warmup, measureSeconds: seconds)
+                                 httpFace: faceRuns, allocations: alloc, warmupSeconds: warmup, measureSeconds: seconds)
         try prettyJSON(report).write(toFile: outJSON, atomically: true, encoding: .utf8)
         var md = table.text
         if let a = alloc {
@@ -188,10 +208,13 @@ struct AllocationResult: Codable {
 struct ServeReport: Codable {
     /// Target name of the creditd runs whose requests ask for no reason codes.
     static let noReasonsTarget = "creditd, no reasons"
+    /// Target name of the runs through creditd's own HTTP/JSON face (`POST /v1/score`).
+    static let httpFaceTarget = "creditd HTTP/JSON"
     var model: String
     var algorithm: String
     var runs: [LoadResult]
     var http: LoadResult?
+    var httpFace: [LoadResult]?
     var allocations: AllocationResult?
     var warmupSeconds: Double
     var measureSeconds: Double

@@ -78,10 +78,10 @@ extension HTTPFace {
                 return problem(Self.httpStatus(s.code), s.message, started)
             }
             let r = scorer.results
-            let text = ScoreJSONWriter.results(r, ids: applicants.ids, model: model, single: applicants.single)
+            let bytes = ScoreJSONWriter.results(r, ids: applicants.ids, model: model, single: applicants.single)
             metrics.record(.score, .ok, nanos: SystemClock.monotonicNanos() &- started, rowsScored: r.scoredCount,
                            rowErrors: r.errors.count, refusedRows: scorer.refusedCount)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 

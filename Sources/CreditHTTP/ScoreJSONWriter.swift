@@ -1,0 +1,121 @@
+import CreditDomain
+import CreditService
+
+/// The JSON answer, written by hand into bytes: probabilities in Swift's shortest round-trip
+/// form, so JSON, protobuf and in-process scores are equal bit for bit; and no String
+/// building per value, since a 1024-applicant answer with reasons is ~5,000 strings.
+enum ScoreJSONWriter {
+    static func results(_ r: ScoreResults, ids: [String?], model: LoadedModel, single: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + r.count * (160 + 120 * ScoreResults.maxReasons))
+        let fieldNames = model.info.fields.map { quoted($0.name) }
+        let threshold = Array(number(model.info.threshold).utf8)
+        out += #"{"model_id":"#.utf8
+        appendQuoted(&out, model.info.modelId)
+        // `errors` are in row order: one pass pairs each with its row.
+        var nextError = 0
+        func error(_ i: Int) -> RowError? {
+            while nextError < r.errors.count && r.errors[nextError].row < i { nextError += 1 }
+            return nextError < r.errors.count && r.errors[nextError].row == i ? r.errors[nextError] : nil
+        }
+        func applicant(_ i: Int) {
+            out += #""id":"#.utf8
+            if i < ids.count, let id = ids[i] { appendQuoted(&out, id) } else { out += "null".utf8 }
+            if let e = error(i) {
+                out += #","error":{"field":"#.utf8
+                appendQuoted(&out, e.field)
+                out += #","value":"#.utf8
+                appendQuoted(&out, e.value)
+                out += #","reason":"#.utf8
+                appendQuoted(&out, e.reason)
+                out.append(UInt8(ascii: "}"))
+                return
+            }
+            let p = r.probability[i]
+            out += #","probability_default":"#.utf8
+            out += number(p).utf8
+            out += #","probability_good":"#.utf8
+            out += number(1 - p).utf8
+            out += (r.decision[i] == .refuse ? #","decision":"refuse""# : #","decision":"approve""#).utf8
+            out += #","threshold":"#.utf8
+            out += threshold
+            out += #","reasons":["#.utf8
+            for j in 0..<Int(r.reasonCount[i]) {
+                let slot = i * ScoreResults.maxReasons + j
+                let f = Int(r.reasonField[slot])
+                if j > 0 { out.append(UInt8(ascii: ",")) }
+                out += #"{"feature":"#.utf8
+                out += f >= 0 && f < fieldNames.count ? fieldNames[f] : Array(#""""#.utf8)
+                out += #","text":"#.utf8
+                appendQuoted(&out, r.reasonText[slot])
+                out += #","contribution":"#.utf8
+                out += number(r.reasonContribution[slot]).utf8
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        if single {
+            out.append(UInt8(ascii: ","))
+            applicant(0)
+        } else {
+            out += #","results":["#.utf8
+            for i in 0..<r.count {
+                out += (i > 0 ? ",{" : "{").utf8
+                applicant(i)
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out += "}\n".utf8
+        return out
+    }
+
+    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+
+    /// A JSON string literal: quotes, backslashes and every control character escaped.
+    static func quote(_ s: String) -> String { String(decoding: quoted(s), as: UTF8.self) }
+
+    static func quoted(_ s: String) -> [UInt8] {
+        var out: [UInt8] = []
+        appendQuoted(&out, s)
+        return out
+    }
+
+    /// Escapes `"`, `\`, control characters, `<` (never a tag, even if a page echoes it raw)
+    /// and U+2028/U+2029 (line breaks to JavaScript); other UTF-8 bytes go through as they are.
+    static func appendQuoted(_ out: inout [UInt8], _ s: String) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            var i = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                switch b {
+                case UInt8(ascii: "\""): out += #"\""#.utf8
+                case UInt8(ascii: "\\"): out += #"\\"#.utf8
+                case UInt8(ascii: "\n"): out += #"\n"#.utf8
+                case UInt8(ascii: "\r"): out += #"\r"#.utf8
+                case UInt8(ascii: "\t"): out += #"\t"#.utf8
+                case UInt8(ascii: "<"): out += #"\u003c"#.utf8
+                case 0..<0x20: appendEscape(&out, UInt32(b))
+                case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                    appendEscape(&out, bytes[i + 2] == 0xA8 ? 0x2028 : 0x2029)
+                    i += 2
+                default: out.append(b)
+                }
+                i += 1
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscape(_ out: inout [UInt8], _ v: UInt32) {
+        let hex = Array("0123456789abcdef".utf8)
+        out += #"\u"#.utf8
+        for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((v >> UInt32(shift)) & 0xF)]) }
+    }
+
+    static func error(_ status: Int, _ message: String) -> String {
+        "{\"error\":{\"status\":\(status),\"message\":" + quote(message) + "}}\n"
+    }
+}

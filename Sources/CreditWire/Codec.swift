@@ -48,8 +48,11 @@ public struct UnpackedRequest: ~Copyable {
 
     deinit {
         if let arena {
-            // Everything came from the arena: freeing it all is the next reset, so walking
-            // the message with free_unpacked (whose frees are no-ops here) is skipped.
+            // Everything came from the arena: freeing it all is a reset, so walking the
+            // message with free_unpacked (whose frees are no-ops here) is skipped. Reset now,
+            // not at the next unpack, so that blocks beyond the kept megabyte that one huge
+            // frame made go back at once instead of staying with an idle worker.
+            arena.arena.reset()
             arena.live = false
         } else {
             credit__request__free_unpacked(raw, nil)

@@ -56,11 +56,38 @@ public struct TrainingInfo: Codable, Sendable, Equatable {
     public var balance: String
     public var validationFraction: Double
     public var testFraction: Double
+    /// Cross-validation that chose the settings and the threshold (nil: a validation slice).
+    public var crossValidation: CrossValidationInfo?
 
     enum CodingKeys: String, CodingKey {
         case dataFingerprint = "data_fingerprint", fitRows = "fit_rows", validationRows = "validation_rows"
         case testRows = "test_rows", positives, seed, balance
         case validationFraction = "validation_fraction", testFraction = "test_fraction"
+        case crossValidation = "cross_validation"
+    }
+}
+
+/// What cross-validation decided, for audit: folds, the chosen algorithm's fold scores and the
+/// rounds (trees, epochs) the final refit on all training rows used.
+public struct CrossValidationInfo: Codable, Sendable, Equatable {
+    public var folds: Int
+    public var rocAUCMean: Double
+    public var rocAUCSD: Double
+    /// Per fold ROC AUC of the chosen algorithm, fold order.
+    public var foldROCAUC: [Double]
+    /// Iterations of the final refit (trees, epochs); nil for a learner without any.
+    public var rounds: Int?
+
+    public init(folds: Int, rocAUCMean: Double, rocAUCSD: Double, foldROCAUC: [Double], rounds: Int?) {
+        self.folds = folds
+        self.rocAUCMean = rocAUCMean
+        self.rocAUCSD = rocAUCSD
+        self.foldROCAUC = foldROCAUC
+        self.rounds = rounds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case folds, rocAUCMean = "roc_auc_mean", rocAUCSD = "roc_auc_sd", foldROCAUC = "fold_roc_auc", rounds
     }
 }
 
@@ -75,7 +102,9 @@ public struct TrainingInfo: Codable, Sendable, Equatable {
 /// Floats are written in Swift's shortest round-trip form, so a reloaded model scores
 /// bit-identically. No timestamps: two identical trainings produce the same file and id.
 public struct ModelArtifact: Codable, Sendable {
-    public static let currentFormatVersion = 1
+    /// 2: snake_case threshold rules, how the threshold was chosen, cross-validation, the
+    /// spec's monotone/ordinal/adverse keys (format 1 files still load).
+    public static let currentFormatVersion = 2
     static let magic = "CREDIT"
 
     public var formatVersion: Int

@@ -44,6 +44,8 @@ public struct FeatureColumn: Codable, Sendable, Equatable {
         case categorical(cardinality: Int)
         /// Dense encoding: 1 when the source feature equals `category`, else 0.
         case oneHot(category: String)
+        /// Dense encoding of an ordinal feature: 1 when its rank is at least `category`'s.
+        case atLeast(category: String)
         /// Dense encoding: 1 when the source feature was missing before imputation.
         case missingIndicator
     }

@@ -17,6 +17,12 @@ public struct FeatureStats: Codable, Sendable, Equatable {
     public var categories: [String]?
     public var counts: [Int]?
     public var mode: String?
+    /// Ordinal (the spec gives an `order`): `categories` are in that order, lowest first, and
+    /// the encodings use the rank (docs/models.md). Nil for a nominal feature.
+    public var ordered: Bool?
+
+    /// Whether this is an ordinal categorical feature.
+    public var isOrdinal: Bool { ordered == true }
 
     /// Whether the dense encoding has a missing-indicator column for this feature
     /// (only when training rows had missing values).
@@ -38,6 +44,10 @@ public struct PreprocessingError: Error, CustomStringConvertible, Sendable {
 ///   missing-indicator column when training had missing values (else missing → the mode).
 /// - `.native` (trees): raw numbers with NaN for missing; categories as codes
 ///   0..<cardinality (sorted training categories), NaN for missing, `cardinality` for unseen.
+/// - An ordinal feature (the spec gives an `order`) is one number, its rank: natively the rank
+///   as a numeric column (NaN for missing, unseen or outside the order); densely cumulative
+///   0/1 columns `name>=c` for every rank above the lowest (so a model monotone in the rank
+///   is one whose weights on them share a sign), with missing as for any category.
 ///
 /// Non-finite numbers (±inf) are treated as missing here; `ScoringModel` reports them as
 /// row errors before they reach preprocessing.
@@ -81,10 +91,17 @@ public struct Preprocessor: Codable, Sendable, Equatable {
                 for r in rows {
                     if let c = v[r] { counts[c, default: 0] += 1 } else { missing += 1 }
                 }
-                let cats = counts.keys.sorted()
+                var cats = counts.keys.sorted()
+                if let order = f.order {
+                    // Ordinal: the ordered values seen, lowest first; a value outside the order
+                    // (the cleaner's "unknown") has no rank and counts as missing.
+                    cats = order.filter { counts[$0] != nil }
+                    missing += counts.filter { !order.contains($0.key) }.values.reduce(0, +)
+                }
                 let mode = cats.max { (counts[$0]!, $1) < (counts[$1]!, $0) }  // most frequent, then first name
                 out.append(FeatureStats(name: f.name, kind: .categorical, rows: rows.count, missing: missing,
-                                        categories: cats, counts: cats.map { counts[$0]! }, mode: mode))
+                                        categories: cats, counts: cats.map { counts[$0]! }, mode: mode,
+                                        ordered: f.order != nil ? true : nil))
             default:
                 throw PreprocessingError(description: "feature \(f.name) is \(kind.rawValue) in the spec but the cleaned column is \(col.kind.rawValue)")
             }
@@ -178,6 +195,7 @@ public struct FeaturePlan: Sendable {
     let catMissingColumn: [Int]    // dense: missing-indicator column, -1 none
     let catModeCode: [Int32]       // dense: code imputed for missing when there is no indicator, -1 none
     let catLookup: [[String: Int32]]
+    let catOrdinal: [Bool]
 
     init(preprocessor: Preprocessor, encoding: InputEncoding) {
         self.encoding = encoding
@@ -186,6 +204,7 @@ public struct FeaturePlan: Sendable {
         var numOffset: [Int] = [], numMedian: [Double] = [], numMean: [Double] = [], numInvStd: [Double] = [], numIndicator: [Int] = []
         var catOffset: [Int] = [], catCardinality: [Int] = [], catMissingColumn: [Int] = [], catModeCode: [Int32] = []
         var catLookup: [[String: Int32]] = []
+        var catOrdinal: [Bool] = []
         for f in preprocessor.features {
             switch f.kind {
             case .numeric:
@@ -209,8 +228,13 @@ public struct FeaturePlan: Sendable {
                 for (i, c) in cats.enumerated() { lookup[c] = Int32(i) }
                 catLookup.append(lookup)
                 catOffset.append(cols.count)
+                catOrdinal.append(f.isOrdinal)
                 if encoding == .dense {
-                    for c in cats { cols.append(FeatureColumn(name: "\(f.name)=\(c)", source: f.name, kind: .oneHot(category: c))) }
+                    if f.isOrdinal {
+                        for c in cats.dropFirst() { cols.append(FeatureColumn(name: "\(f.name)>=\(c)", source: f.name, kind: .atLeast(category: c))) }
+                    } else {
+                        for c in cats { cols.append(FeatureColumn(name: "\(f.name)=\(c)", source: f.name, kind: .oneHot(category: c))) }
+                    }
                     if f.hasMissingIndicator {
                         catMissingColumn.append(cols.count)
                         catModeCode.append(-1)
@@ -222,7 +246,8 @@ public struct FeaturePlan: Sendable {
                 } else {
                     catMissingColumn.append(-1)
                     catModeCode.append(-1)
-                    cols.append(FeatureColumn(name: f.name, source: f.name, kind: .categorical(cardinality: cats.count)))
+                    cols.append(FeatureColumn(name: f.name, source: f.name,
+                                              kind: f.isOrdinal ? .numeric : .categorical(cardinality: cats.count)))
                 }
             }
         }
@@ -233,6 +258,7 @@ public struct FeaturePlan: Sendable {
         self.numInvStd = numInvStd; self.numIndicator = numIndicator
         self.catOffset = catOffset; self.catCardinality = catCardinality
         self.catMissingColumn = catMissingColumn; self.catModeCode = catModeCode; self.catLookup = catLookup
+        self.catOrdinal = catOrdinal
     }
 
     /// The code of a cleaned category of categorical input `k`: -1 for missing (nil),
@@ -283,20 +309,25 @@ public struct FeaturePlan: Sendable {
         for k in 0..<categorical.count {
             let input = categorical[k]
             let off = catOffset[k], card = Int32(catCardinality[k])
+            let ordinal = catOrdinal[k]
             if encoding == .native {
                 for (i, r) in rows.enumerated() {
                     let c = input[r]
-                    base[i * w + off] = c < 0 ? .nan : Float(min(c, card))
+                    base[i * w + off] = c < 0 || (ordinal && c >= card) ? .nan : Float(min(c, card))
                 }
             } else {
                 let miss = catMissingColumn[k], mode = catModeCode[k]
                 for (i, r) in rows.enumerated() {
                     var c = input[r]
-                    if c < 0 {
+                    if c < 0 || (ordinal && c >= card) {   // an ordinal value without a rank is missing
                         if miss >= 0 { base[i * w + miss] = 1; continue }
                         c = mode
                     }
-                    if c >= 0 && c < card { base[i * w + off + Int(c)] = 1 }
+                    if ordinal {
+                        if c > 0 { for j in 0..<Int(c) { base[i * w + off + j] = 1 } }   // columns >= rank 1 … c
+                    } else if c >= 0 && c < card {
+                        base[i * w + off + Int(c)] = 1
+                    }
                 }
             }
         }

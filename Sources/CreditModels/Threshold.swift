@@ -9,6 +9,51 @@ public enum ThresholdRule: Codable, Sendable, Equatable {
     /// `refusedGood` per good applicant refused (false positive).
     case cost(missedDefault: Double, refusedGood: Double)
 
+    /// Stored snake_case like every other key: `{"fixed": 0.5}`, `{"min_precision": 0.8}`,
+    /// `{"cost": {"missed_default": 5, "refused_good": 1}}`. Format-1 artifacts wrote Swift's
+    /// synthesized form (`{"minPrecision": {"_0": 0.8}}`); it is still read.
+    enum CodingKeys: String, CodingKey {
+        case fixed, minPrecision = "min_precision", cost
+        case legacyMinPrecision = "minPrecision"
+    }
+    enum CostKeys: String, CodingKey {
+        case missedDefault = "missed_default", refusedGood = "refused_good"
+        case legacyMissed = "missedDefault", legacyRefused = "refusedGood"
+    }
+    enum LegacyValue: String, CodingKey { case value = "_0" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func number(_ key: CodingKeys) throws -> Double? {
+            guard c.contains(key) else { return nil }
+            if let x = try? c.decode(Double.self, forKey: key) { return x }
+            return try c.nestedContainer(keyedBy: LegacyValue.self, forKey: key).decode(Double.self, forKey: .value)
+        }
+        if let t = try number(.fixed) { self = .fixed(t); return }
+        if let p = try number(.minPrecision) ?? number(.legacyMinPrecision) { self = .minPrecision(p); return }
+        if c.contains(.cost) {
+            let k = try c.nestedContainer(keyedBy: CostKeys.self, forKey: .cost)
+            let a = try k.decodeIfPresent(Double.self, forKey: .missedDefault) ?? k.decode(Double.self, forKey: .legacyMissed)
+            let b = try k.decodeIfPresent(Double.self, forKey: .refusedGood) ?? k.decode(Double.self, forKey: .legacyRefused)
+            self = .cost(missedDefault: a, refusedGood: b)
+            return
+        }
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+            debugDescription: "threshold rule: expected fixed, min_precision or cost"))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .fixed(let t): try c.encode(t, forKey: .fixed)
+        case .minPrecision(let p): try c.encode(p, forKey: .minPrecision)
+        case .cost(let a, let b):
+            var k = c.nestedContainer(keyedBy: CostKeys.self, forKey: .cost)
+            try k.encode(a, forKey: .missedDefault)
+            try k.encode(b, forKey: .refusedGood)
+        }
+    }
+
     /// The mode name stored in the artifact and printed in reports.
     public var mode: String {
         switch self {
@@ -32,9 +77,32 @@ public struct ThresholdChoice: Codable, Sendable, Equatable {
     /// False when the rule could not be met (no threshold reaches the minimum precision);
     /// the threshold then maximises precision instead (see `chooseThreshold`).
     public var satisfied: Bool
+    /// Which predictions the threshold was chosen on: "out_of_fold" (cross-validation, every
+    /// training row scored by a model that did not see it) or "validation" (a held-out slice).
+    /// Nil in format-1 artifacts (always a validation slice).
+    public var chosenOn: String?
+    /// Rows and defaults among the predictions it was chosen on.
+    public var rows: Int?
+    public var positives: Int?
+    /// min precision with a margin: the confidence of the Wilson lower bound, and that bound
+    /// for the chosen threshold (it is >= the asked precision when `satisfied`).
+    public var confidence: Double?
+    public var precisionLowerBound: Double?
+
+    public init(threshold: Double, mode: String, rule: ThresholdRule, precision: Double, recall: Double,
+                expectedCost: Double?, satisfied: Bool) {
+        self.threshold = threshold
+        self.mode = mode
+        self.rule = rule
+        self.precision = precision
+        self.recall = recall
+        self.expectedCost = expectedCost
+        self.satisfied = satisfied
+    }
 
     enum CodingKeys: String, CodingKey {
         case threshold, mode, rule, precision, recall, expectedCost = "expected_cost", satisfied
+        case chosenOn = "chosen_on", rows, positives, confidence, precisionLowerBound = "precision_lower_bound"
     }
 }
 

@@ -87,6 +87,19 @@ public enum Trainer {
         let ids: [String] = (0..<table.rowCount).map { idColumn?.text(row: $0) ?? String($0) }
         let usable = (0..<table.rowCount).filter { !options.excludeIDs.contains(ids[$0]) }
         log("\(raw.rowCount) rows read, \(table.rowCount) after cleaning, \(usable.count) after exclusions")
+        try checkTarget(raw.column(named: schema.target.column) ?? targetColumn, schema: schema, labels: usable.map { labelsAll[$0] })
+        if let testIDs = options.testIDs {
+            let present = Set(usable.map { ids[$0] })
+            let missing = testIDs.subtracting(present)
+            if missing.count == testIDs.count {
+                throw TrainingError(description: "none of the \(testIDs.count) test ids is an id (\(schema.id)) of the cleaned, "
+                    + "non-excluded rows; for example \(missing.sorted().prefix(3).joined(separator: ", "))")
+            }
+            if !missing.isEmpty {
+                log("warning: \(missing.count) of \(testIDs.count) test ids are not in the data (for example "
+                    + "\(missing.sorted().prefix(3).joined(separator: ", "))); the test set has the other \(testIDs.count - missing.count)")
+            }
+        }
 
         // Split (indices into `usable`, then mapped to table rows).
         let split: DataSplit
@@ -165,6 +178,21 @@ public enum Trainer {
         return TrainingOutcome(artifact: artifact, modelID: file.modelID, fileData: file.data, leaderboard: leaderboard,
                                validation: validationMetrics,
                                test: testMetrics, cleaningReport: cleaned.report)
+    }
+
+    /// A target whose positive value never occurs (or is the only one) trains a useless model:
+    /// stop, naming the column, the positive value and the values seen.
+    static func checkTarget(_ column: Column, schema: Schema, labels: [Bool]) throws {
+        let positives = labels.filter { $0 }.count
+        guard positives == 0 || positives == labels.count else { return }
+        var seen: [String: Int] = [:]
+        for r in 0..<column.count where !column.isMissing(row: r) { seen[column.text(row: r), default: 0] += 1 }
+        let values = seen.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .prefix(10).map { "'\($0.key)' (\($0.value))" }.joined(separator: ", ")
+        let what = positives == 0 ? "never occurs" : "is the only value"
+        throw TrainingError(description: "target column '\(schema.target.column)': the positive value "
+            + "'\(schema.target.positive)' \(what) in the \(labels.count) labelled rows; values seen in the data: "
+            + (values.isEmpty ? "none (all missing)" : values))
     }
 
     /// Probabilities of default for every row of `x`.

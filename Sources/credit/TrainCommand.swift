@@ -25,7 +25,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model artifact to write (.credit).") var out: String
     @Option(help: "Metrics JSON to write.") var metrics: String?
     @Option(help: "Fraction of rows for validation.") var validation: Double = 0.2
-    @Option(help: "Fraction of rows for test (0 allowed).") var test: Double = 0.2
+    @Option(help: "Fraction of rows for test (0 allowed; default 0.2). Not with --test-ids.") var test: Double?
     @Option(name: .customLong("min-precision"), help: "Threshold: highest recall with precision >= P on validation.")
     var minPrecision: Double?
     @Option(name: .customLong("cost-missed-default"), help: "Threshold by cost: cost of approving a default.")
@@ -58,7 +58,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("unknown --algorithm \(algorithm); available: \(Algorithms.names.joined(separator: ", ")), auto")
         }
         guard validation > 0, validation < 1 else { throw ValidationError("--validation must be in (0, 1), got \(validation)") }
-        guard test >= 0, validation + test < 1 else { throw ValidationError("--test must be >= 0 and --validation + --test < 1") }
+        if test != nil && testIDs != nil {
+            throw ValidationError("--test and --test-ids both choose the test rows; give one of them")
+        }
+        guard testFraction >= 0, validation + testFraction < 1 else { throw ValidationError("--test must be >= 0 and --validation + --test < 1") }
         if let p = minPrecision {
             guard p > 0, p <= 1 else { throw ValidationError("--min-precision must be in (0, 1], got \(p)") }
             guard costMissedDefault == nil, costRefusedGood == nil else {
@@ -77,16 +80,16 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    var testFraction: Double { test ?? 0.2 }
+
     func run() throws {
         let console = ConsoleProgress()
-        // Which dense-kernel copy trains (MLP models differ in the last bits between copies).
-        console.log("kernels: \(Kernels.summary)")
         let spec = try DatasetSpec.load(from: self.spec)
         var options = TrainingOptions()
         options.algorithm = algorithm
         options.seed = seed.seed
         options.validationFraction = validation
-        options.testFraction = test
+        options.testFraction = testFraction
         options.balance = balance.balancing
         if let w = defaultWeight { options.balance = .weights(positive: Float(w), negative: 1) }
         if let p = minPrecision { options.threshold = .minPrecision(p) }
@@ -95,6 +98,9 @@ struct TrainCommand: ParsableCommand {
         if let f = testIDs { options.testIDs = try readIDList(f) }
 
         let raw = try input.request(defaultQuery: spec.query, kinds: spec.forcedKinds).read()
+        // Which dense-kernel copy trains (MLP models differ in the last bits between copies);
+        // once, when training starts (not before an error about the input).
+        console.log("kernels: \(Kernels.summary)")
         let outcome = try Trainer.train(raw: raw, spec: spec, options: options,
                                         log: { console.log($0) }, progress: { console.update($0, $1) })
         console.finish()

@@ -82,10 +82,24 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     public var reasonHigh: String?
     public var reasonLow: String?
     public var reasonMissing: String?
+    /// The risk of default rises (`increasing`) or falls (`decreasing`) with the feature: a
+    /// numeric one, or an ordinal category along `order`. Learners enforce it (docs/models.md).
+    public var monotone: Monotone?
+    /// An ordinal category's order, lowest first (e.g. loan grade A…G): the vocabulary, reordered.
+    public var order: [String]?
+    /// Which side of a numeric or ordinal feature is adverse (raises the risk): a refusal's
+    /// reason names the feature only when the applicant's value is on that side of the
+    /// training median. Defaults to the `monotone` direction (increasing → high).
+    public var adverseSide: AdverseSide?
+    /// The categories of a categorical feature that may be given as a refusal's reason
+    /// ("loan purpose is Medical"); the others never are. Nil: every category.
+    public var adverseCategories: [String]?
 
     public init(name: String, kind: FeatureKind? = nil, label: String? = nil, range: RangeRule? = nil,
                 vocabulary: [String]? = nil, maxEditDistance: Int? = nil,
-                reasonHigh: String? = nil, reasonLow: String? = nil, reasonMissing: String? = nil) {
+                reasonHigh: String? = nil, reasonLow: String? = nil, reasonMissing: String? = nil,
+                monotone: Monotone? = nil, order: [String]? = nil, adverseSide: AdverseSide? = nil,
+                adverseCategories: [String]? = nil) {
         self.name = name
         self.kind = kind
         self.label = label
@@ -95,13 +109,36 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
         self.reasonHigh = reasonHigh
         self.reasonLow = reasonLow
         self.reasonMissing = reasonMissing
+        self.monotone = monotone
+        self.order = order
+        self.adverseSide = adverseSide
+        self.adverseCategories = adverseCategories
     }
 
     enum CodingKeys: String, CodingKey {
         case name, kind, label, range, vocabulary
         case maxEditDistance = "max_edit_distance"
         case reasonHigh = "reason_high", reasonLow = "reason_low", reasonMissing = "reason_missing"
+        case monotone, order, adverseSide = "adverse_side", adverseCategories = "adverse_categories"
     }
+
+    /// The adverse side in effect: `adverse_side`, else the `monotone` direction.
+    public var effectiveAdverseSide: AdverseSide? {
+        adverseSide ?? monotone.map { $0 == .increasing ? .high : .low }
+    }
+}
+
+/// A declared monotone relation between a feature and the risk of default.
+public enum Monotone: String, Codable, Sendable, Equatable {
+    case increasing, decreasing
+
+    /// +1 increasing, -1 decreasing (the sign learners constrain).
+    public var sign: Int8 { self == .increasing ? 1 : -1 }
+}
+
+/// The side of a feature's values that raises the risk.
+public enum AdverseSide: String, Codable, Sendable, Equatable {
+    case high, low
 }
 
 /// A valid range for a numeric column and what to do with a value outside it.

@@ -110,6 +110,37 @@ extension DatasetSpec {
             if f.maxEditDistance != nil && f.vocabulary == nil {
                 problems.append("\(where_): max_edit_distance needs a vocabulary")
             }
+            let categorical = Schema.declaredKind(of: f) == .categorical
+            if let o = f.order {
+                if !categorical { problems.append("\(where_): order is for categorical features (with a vocabulary)") }
+                if let v = f.vocabulary, Set(o) != Set(v) || o.count != v.count {
+                    problems.append("\(where_): order must list the vocabulary's values, each once (vocabulary: \(v.joined(separator: ", ")))")
+                }
+                if f.vocabulary == nil { problems.append("\(where_): order needs a vocabulary") }
+            }
+            if f.monotone != nil && categorical && f.order == nil {
+                problems.append("\(where_): monotone on a categorical feature needs an order (lowest first)")
+            }
+            if let m = f.monotone, let side = f.adverseSide, side != (m == .increasing ? .high : .low) {
+                problems.append("\(where_): adverse_side \(side.rawValue) contradicts monotone \(m.rawValue)")
+            }
+            if f.adverseSide != nil && categorical && f.order == nil {
+                problems.append("\(where_): adverse_side is for numeric or ordinal features; give adverse_categories instead")
+            }
+            if let a = f.adverseCategories {
+                if !categorical { problems.append("\(where_): adverse_categories is for categorical features") }
+                if let v = f.vocabulary, let bad = a.first(where: { !v.contains($0) }) {
+                    problems.append("\(where_): adverse category '\(bad)' is not in the vocabulary")
+                }
+                if let o = f.order, let side = f.effectiveAdverseSide {
+                    // Along the order, the adverse categories must be one end (the adverse one).
+                    let ranks = a.compactMap { o.firstIndex(of: $0) }.sorted()
+                    let expected = side == .high ? Array((o.count - ranks.count)..<o.count) : Array(0..<ranks.count)
+                    if ranks != expected {
+                        problems.append("\(where_): adverse_categories must be the \(side == .high ? "last" : "first") values of the order")
+                    }
+                }
+            }
         }
         if !problems.isEmpty { throw SpecError(problems: problems) }
     }

@@ -129,6 +129,14 @@ public struct SchemaFeature: Sendable {
     public let reasonHigh: String
     public let reasonLow: String
     public let reasonMissing: String
+    /// The declared monotone direction (numeric, or ordinal along `order`).
+    public let monotone: Monotone?
+    /// An ordinal category's order, lowest first.
+    public let order: [String]?
+    /// The adverse side (`adverse_side`, else from `monotone`); nil: undeclared.
+    public let adverseSide: AdverseSide?
+    /// Categories that may be a refusal's reason; nil: every category.
+    public let adverseCategories: Set<String>?
 
     init(spec f: FeatureSpec, kind: FeatureKind) {
         name = f.name
@@ -144,6 +152,10 @@ public struct SchemaFeature: Sendable {
         reasonHigh = f.reasonHigh ?? "\(label) is too high"
         reasonLow = f.reasonLow ?? "\(label) is too low"
         reasonMissing = f.reasonMissing ?? "\(label) is missing"
+        monotone = f.monotone
+        order = kind == .categorical ? f.order : nil
+        adverseSide = f.effectiveAdverseSide
+        adverseCategories = f.adverseCategories.map(Set.init)
     }
 
     /// The reason wording of a categorical value ("loan grade is D").

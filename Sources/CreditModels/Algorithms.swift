@@ -32,21 +32,39 @@ public struct TrainedModel: Codable, Sendable {
 public struct AlgorithmEntry: Sendable {
     public let name: String
     public let encoding: InputEncoding
-    let train: @Sendable (LabeledMatrix, LabeledMatrix?, UInt64, @escaping @Sendable (TrainingProgress) -> Void) throws -> any LogitModel & Codable
+    /// Whether it keeps the spec's monotone constraints (`auto` leaves the others out).
+    public let enforcesMonotone: Bool
+    /// The one-standard-error rule prefers the lower number (the simpler model).
+    public let complexity: Int
+    let train: @Sendable (LabeledMatrix, LabeledMatrix?, UInt64, @escaping @Sendable (TrainingProgress) -> Void) throws -> (any LogitModel & Codable, Int?)
+    let fixing: @Sendable (Int) -> AlgorithmEntry
     let decode: @Sendable (Decoder) throws -> any LogitModel & Codable
 
     public init<L: Learner>(_ learner: L) {
         name = L.algorithm
         encoding = learner.encoding
-        train = { try learner.fit(train: $0, validation: $1, seed: $2, progress: $3) }
+        enforcesMonotone = learner.enforcesMonotone
+        complexity = L.complexity
+        train = { try learner.fitReportingRounds(train: $0, validation: $1, seed: $2, progress: $3) }
+        fixing = { AlgorithmEntry(learner.fixingRounds($0)) }
         decode = { try L.Model(from: $0) }
     }
 
     /// Fits the learner (see `Learner.fit`).
     public func fit(train t: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
                     progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> TrainedModel {
-        TrainedModel(algorithm: name, model: try train(t, validation, seed, progress))
+        TrainedModel(algorithm: name, model: try train(t, validation, seed, progress).0)
     }
+
+    /// Fits and says how many rounds (trees, epochs) the kept model has (nil: no rounds).
+    public func fitReportingRounds(train t: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
+                                   progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> (TrainedModel, Int?) {
+        let (model, rounds) = try train(t, validation, seed, progress)
+        return (TrainedModel(algorithm: name, model: model), rounds)
+    }
+
+    /// The same learner set to train exactly `rounds` rounds (the refit after cross-validation).
+    public func fixingRounds(_ rounds: Int) -> AlgorithmEntry { fixing(rounds) }
 }
 
 /// The learners this build knows.

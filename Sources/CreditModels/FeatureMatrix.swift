@@ -69,6 +69,9 @@ public struct LabeledMatrix: Sendable {
     public var y: [Float]
     /// Per-row weights (class balancing); nil means all 1.
     public var weights: [Float]?
+    /// Per column: +1 the model must not fall as it rises, −1 must not rise, 0 free (the
+    /// spec's monotone features, `Trainer.monotoneSigns`); nil: no constraint.
+    public var monotone: [Int8]?
 
     public init(x: FeatureMatrix, y: [Float], weights: [Float]? = nil) {
         precondition(y.count == x.rows)
@@ -81,8 +84,10 @@ public struct LabeledMatrix: Sendable {
     public var rows: Int { x.rows }
 
     public func selecting(rows list: [Int]) -> LabeledMatrix {
-        LabeledMatrix(x: x.selecting(rows: list), y: list.map { y[$0] },
-                      weights: weights.map { w in list.map { w[$0] } })
+        var m = LabeledMatrix(x: x.selecting(rows: list), y: list.map { y[$0] },
+                              weights: weights.map { w in list.map { w[$0] } })
+        m.monotone = monotone
+        return m
     }
 }
 

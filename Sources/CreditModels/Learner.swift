@@ -31,4 +31,25 @@ public protocol Learner: Sendable {
     /// Fits on `train`; `validation` (never the test rows) serves early stopping.
     func fit(train: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
              progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> Model
+    /// Fits like `fit` and also says how many rounds (trees, epochs) the kept model has, for a
+    /// refit on more rows (cross-validation); nil for a learner without rounds.
+    func fitReportingRounds(train: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
+                            progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> (Model, Int?)
+    /// This learner set to train exactly `rounds` rounds without a validation set.
+    func fixingRounds(_ rounds: Int) -> Self
+    /// Whether it keeps `LabeledMatrix.monotone` (the spec's monotone constraints).
+    var enforcesMonotone: Bool { get }
+    /// Rank for the one-standard-error rule of `auto`: the simpler model has the lower number.
+    static var complexity: Int { get }
 }
+
+extension Learner {
+    public func fitReportingRounds(train: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
+                                   progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> (Model, Int?) {
+        (try fit(train: train, validation: validation, seed: seed, progress: progress), nil)
+    }
+    public func fixingRounds(_ rounds: Int) -> Self { self }
+    public var enforcesMonotone: Bool { false }
+    public static var complexity: Int { 100 }
+}
+

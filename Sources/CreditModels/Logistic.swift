@@ -15,6 +15,8 @@ public struct LogisticLearner: Learner {
     public var l2: Double
     public var maxIterations: Int
     public var tolerance: Double
+    public var enforcesMonotone: Bool { true }
+    public static var complexity: Int { 1 }
 
     public init(l2: Double = 1.0, maxIterations: Int = 100, tolerance: Double = 1e-10) {
         self.l2 = l2
@@ -57,6 +59,15 @@ public struct LogisticLearner: Learner {
         var row = [Double](repeating: 0, count: p)
         var iterations = 0
         var gradNorm = Double.infinity
+        // Sign constraints (the spec's monotone features): an active set of coefficients held
+        // at 0. Newton runs on the free ones; a free coefficient of the wrong sign joins the set,
+        // a held one whose gradient points into its allowed side leaves it (KKT), until neither.
+        let sign = train.monotone ?? [Int8](repeating: 0, count: d)
+        guard sign.count == d else { throw LogisticError(description: "logistic regression: \(sign.count) monotone signs for \(d) columns") }
+        var held = [Bool](repeating: false, count: p)
+        var rawGrad = grad
+        func newton() {
+        for j in 0..<d where held[j] { beta[j] = 0 }
         var f = objective(beta)
         var lastGradNorm = Double.infinity
         var stalled = 0
@@ -85,6 +96,12 @@ public struct LogisticLearner: Learner {
             for a in 0..<p {
                 grad[a] /= totalWeight
                 for b in a..<p { hess[a * p + b] /= totalWeight; hess[b * p + a] = hess[a * p + b] }
+            }
+            rawGrad = grad
+            for j in 0..<d where held[j] {   // held coordinates do not move
+                grad[j] = 0
+                for k in 0..<p { hess[j * p + k] = 0; hess[k * p + j] = 0 }
+                hess[j * p + j] = 1
             }
             gradNorm = grad.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let validationLoss = validation.map { logLoss(model: makeModel(beta, d: d, iterations: iterations, gradNorm: gradNorm, converged: false), $0) }
@@ -124,6 +141,25 @@ public struct LogisticLearner: Learner {
             f = fNew
             iterations += 1
         }
+        }
+        newton()
+        for _ in 0..<(2 * d + 2) where sign.contains(where: { $0 != 0 }) {
+            // The free coefficient furthest on its wrong side, else the held one whose release
+            // descends fastest; none → the constrained optimum.
+            var worst = -1, worstBy = 0.0
+            for j in 0..<d where sign[j] != 0 && !held[j] && Double(sign[j]) * beta[j] < -1e-12 {
+                if -Double(sign[j]) * beta[j] > worstBy { worst = j; worstBy = -Double(sign[j]) * beta[j] }
+            }
+            if worst >= 0 { held[worst] = true; newton(); continue }
+            var release = -1, releaseBy = 0.0
+            for j in 0..<d where held[j] && -Double(sign[j]) * rawGrad[j] > max(tolerance, 1e-9) {
+                if -Double(sign[j]) * rawGrad[j] > releaseBy { release = j; releaseBy = -Double(sign[j]) * rawGrad[j] }
+            }
+            if release < 0 { break }
+            held[release] = false
+            newton()
+        }
+        for j in 0..<d where held[j] || Double(sign[j]) * beta[j] < 0 { beta[j] = 0 }
         return makeModel(beta, d: d, iterations: iterations, gradNorm: gradNorm, converged: gradNorm < tolerance)
     }
 
@@ -250,7 +286,14 @@ public enum Balancing: Codable, Sendable, Equatable {
         }
     }
 
+    /// The balanced rows (the matrix's monotone signs stay).
     public func apply(to m: LabeledMatrix, seed: UInt64) -> LabeledMatrix {
+        var out = resample(m, seed: seed)
+        out.monotone = m.monotone
+        return out
+    }
+
+    private func resample(_ m: LabeledMatrix, seed: UInt64) -> LabeledMatrix {
         let pos = m.y.indices.filter { m.y[$0] > 0.5 }
         let neg = m.y.indices.filter { m.y[$0] <= 0.5 }
         var rng = SplitMix64(seed: seed ^ 0xBA1A_4CE0)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the decision threshold is chosen on the validation rows.
 /// An applicant is refused when its probability of default is `>= threshold`.
 public enum ThresholdRule: Codable, Sendable, Equatable {
@@ -114,7 +116,12 @@ public struct ThresholdChoice: Codable, Sendable, Equatable {
 ///   ties go to the higher threshold. When none qualifies, the candidate with the highest
 ///   precision (then highest recall) is returned with `satisfied == false`.
 /// - cost: the candidate with the lowest `A·FN + B·FP`; ties go to the higher threshold.
-public func chooseThreshold(probabilities: [Double], labels: [Bool], rule: ThresholdRule) -> ThresholdChoice {
+///
+/// With `confidence` > 0, min precision asks more: the one-sided Wilson lower bound of the
+/// precision (`wilsonLowerBound`) at that confidence must reach P, so the sampling noise of
+/// the rows it is chosen on is allowed for.
+public func chooseThreshold(probabilities: [Double], labels: [Bool], rule: ThresholdRule,
+                            confidence: Double = 0) -> ThresholdChoice {
     let pos = labels.reduce(0) { $0 + ($1 ? 1 : 0) }
     let neg = labels.count - pos
     let points = Metrics.sweep(scores: probabilities, labels: labels)   // descending thresholds
@@ -128,32 +135,67 @@ public func chooseThreshold(probabilities: [Double], labels: [Bool], rule: Thres
     switch rule {
     case .fixed(let t):
         let m = Metrics.confusion(probabilities: probabilities, labels: labels, threshold: t)
-        return ThresholdChoice(threshold: t, mode: rule.mode, rule: rule, precision: m.precision,
-                               recall: m.recall, expectedCost: nil, satisfied: true)
+        var out = ThresholdChoice(threshold: t, mode: rule.mode, rule: rule, precision: m.precision,
+                                  recall: m.recall, expectedCost: nil, satisfied: true)
+        out.rows = labels.count
+        out.positives = pos
+        return out
     case .minPrecision(let p):
+        func lower(_ c: (t: Double, tp: Int, fp: Int)) -> Double {
+            wilsonLowerBound(successes: c.tp, trials: c.tp + c.fp, confidence: confidence)
+        }
+        func choice(_ c: (t: Double, tp: Int, fp: Int), satisfied: Bool) -> ThresholdChoice {
+            var out = ThresholdChoice(threshold: c.t, mode: rule.mode, rule: rule, precision: precision(c),
+                                      recall: recall(c), expectedCost: nil, satisfied: satisfied)
+            out.rows = labels.count
+            out.positives = pos
+            out.confidence = confidence
+            out.precisionLowerBound = lower(c)
+            return out
+        }
         var best: (t: Double, tp: Int, fp: Int)? = nil
-        for c in candidates where c.tp + c.fp > 0 && precision(c) >= p {
+        for c in candidates where c.tp + c.fp > 0 && lower(c) >= p {
             // Candidates run from high to low threshold: keep the first with a strictly higher recall.
             if best == nil || recall(c) > recall(best!) { best = c }
         }
-        if let b = best {
-            return ThresholdChoice(threshold: b.t, mode: rule.mode, rule: rule, precision: precision(b),
-                                   recall: recall(b), expectedCost: nil, satisfied: true)
-        }
+        if let b = best { return choice(b, satisfied: true) }
         var fallback = candidates[0]
         for c in candidates where c.tp + c.fp > 0 {
-            if fallback.tp + fallback.fp == 0 || precision(c) > precision(fallback)
-                || (precision(c) == precision(fallback) && recall(c) > recall(fallback)) { fallback = c }
+            if fallback.tp + fallback.fp == 0 || lower(c) > lower(fallback)
+                || (lower(c) == lower(fallback) && recall(c) > recall(fallback)) { fallback = c }
         }
-        return ThresholdChoice(threshold: fallback.t, mode: rule.mode, rule: rule, precision: precision(fallback),
-                               recall: recall(fallback), expectedCost: nil, satisfied: false)
+        return choice(fallback, satisfied: false)
     case .cost(let a, let b):
         var best = candidates[0]
         func cost(_ c: (t: Double, tp: Int, fp: Int)) -> Double { a * Double(pos - c.tp) + b * Double(c.fp) }
         for c in candidates where cost(c) < cost(best) { best = c }
         _ = neg
-        return ThresholdChoice(threshold: best.t, mode: rule.mode, rule: rule, precision: precision(best),
-                               recall: recall(best), expectedCost: labels.isEmpty ? 0 : cost(best) / Double(labels.count),
-                               satisfied: true)
+        var out = ThresholdChoice(threshold: best.t, mode: rule.mode, rule: rule, precision: precision(best),
+                                  recall: recall(best), expectedCost: labels.isEmpty ? 0 : cost(best) / Double(labels.count),
+                                  satisfied: true)
+        out.rows = labels.count
+        out.positives = pos
+        return out
     }
+}
+
+/// The Wilson score lower bound of a proportion `k / n` at one-sided `confidence` (0: k/n).
+public func wilsonLowerBound(successes k: Int, trials n: Int, confidence: Double) -> Double {
+    guard n > 0 else { return 0 }
+    let p = Double(k) / Double(n)
+    guard confidence > 0 else { return p }
+    let z = normalQuantile(confidence), z2 = z * z, nd = Double(n)
+    let centre = p + z2 / (2 * nd)
+    let spread = z * (p * (1 - p) / nd + z2 / (4 * nd * nd)).squareRoot()
+    return max(0, (centre - spread) / (1 + z2 / nd))
+}
+
+/// Φ⁻¹(q) for q in (0, 1): bisection on Φ(z) = erfc(−z/√2)/2 (exact to ~1e-12; called once per training).
+func normalQuantile(_ q: Double) -> Double {
+    var lo = -40.0, hi = 40.0
+    for _ in 0..<200 {
+        let mid = (lo + hi) / 2
+        if 0.5 * erfc(-mid / 2.0.squareRoot()) < q { lo = mid } else { hi = mid }
+    }
+    return (lo + hi) / 2
 }

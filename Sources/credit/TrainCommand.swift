@@ -5,16 +5,20 @@ import CreditDomain
 import CreditModels
 import Foundation
 
-/// `credit train`: fit preprocessing and a model, choose the threshold on validation,
-/// write the `.credit` artifact and a metrics JSON (validation and test blocks).
+/// `credit train`: fit preprocessing and a model, choose settings and the threshold by k-fold
+/// cross-validation (or a validation slice), refit, write the `.credit` artifact and a metrics JSON.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a model on a labelled loan book and write a .credit artifact.",
         discussion: """
-            Rows are cleaned by the spec, split (stratified, seeded) into fit / validation / test.
-            Preprocessing is fitted on the fit rows; validation drives early stopping, the choice \
-            of algorithm (auto) and the decision threshold; test rows only give the final numbers.
+            Rows are cleaned by the spec and split (stratified, seeded) into training and test rows. \
+            Stratified k-fold cross-validation of the training rows (--cv; 10 folds under 1,000 \
+            rows, else 5) drives early stopping, the choice of algorithm (auto: \
+            mean out-of-fold ROC AUC, one-standard-error rule, simpler model first) and the \
+            threshold (on the out-of-fold predictions of every training row); the model is then \
+            refit on all training rows. --validation F uses a fixed validation slice instead. \
+            Test rows only give the final numbers.
             """)
 
     @OptionGroup(title: "Data") var input: InputDataOptions
@@ -24,10 +28,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Algorithm: \(Algorithms.names.joined(separator: "|"))|auto.") var algorithm: String = "auto"
     @Option(help: "Model artifact to write (.credit).") var out: String
     @Option(help: "Metrics JSON to write.") var metrics: String?
-    @Option(help: "Fraction of rows for validation.") var validation: Double = 0.2
+    @Option(help: "Use a fixed validation slice of this fraction instead of cross-validation.") var validation: Double?
+    @Option(help: "Folds of the cross-validation (default: 10 under 1,000 training rows, else 5).")
+    var cv: Int?
     @Option(help: "Fraction of rows for test (0 allowed; default 0.2). Not with --test-ids.") var test: Double?
-    @Option(name: .customLong("min-precision"), help: "Threshold: highest recall with precision >= P on validation.")
+    @Option(name: .customLong("min-precision"), help: "Threshold: highest recall whose precision's Wilson lower bound is >= P on the held-out predictions.")
     var minPrecision: Double?
+    @Option(name: .customLong("precision-confidence"), help: "One-sided confidence of that lower bound (default 0.95; 0: the point estimate).")
+    var precisionConfidence: Double = 0.95
     @Option(name: .customLong("cost-missed-default"), help: "Threshold by cost: cost of approving a default.")
     var costMissedDefault: Double?
     @Option(name: .customLong("cost-refused-good"), help: "Threshold by cost: cost of refusing a good applicant.")
@@ -57,11 +65,18 @@ struct TrainCommand: ParsableCommand {
         guard algorithm == "auto" || Algorithms.named(algorithm) != nil else {
             throw ValidationError("unknown --algorithm \(algorithm); available: \(Algorithms.names.joined(separator: ", ")), auto")
         }
-        guard validation > 0, validation < 1 else { throw ValidationError("--validation must be in (0, 1), got \(validation)") }
+        if let validation {
+            guard validation > 0, validation < 1 else { throw ValidationError("--validation must be in (0, 1), got \(validation)") }
+            guard cv == nil else { throw ValidationError("--cv and --validation both choose the held-out rows; give one of them") }
+        }
+        if let cv, cv < 2 { throw ValidationError("--cv must be >= 2, got \(cv)") }
+        guard precisionConfidence >= 0, precisionConfidence < 1 else {
+            throw ValidationError("--precision-confidence must be in [0, 1), got \(precisionConfidence)")
+        }
         if test != nil && testIDs != nil {
             throw ValidationError("--test and --test-ids both choose the test rows; give one of them")
         }
-        guard testFraction >= 0, validation + testFraction < 1 else { throw ValidationError("--test must be >= 0 and --validation + --test < 1") }
+        guard testFraction >= 0, (validation ?? 0) + testFraction < 1 else { throw ValidationError("--test must be >= 0 and --validation + --test < 1") }
         if let p = minPrecision {
             guard p > 0, p <= 1 else { throw ValidationError("--min-precision must be in (0, 1], got \(p)") }
             guard costMissedDefault == nil, costRefusedGood == nil else {
@@ -89,6 +104,8 @@ struct TrainCommand: ParsableCommand {
         options.algorithm = algorithm
         options.seed = seed.seed
         options.validationFraction = validation
+        options.folds = cv
+        options.precisionConfidence = precisionConfidence
         options.testFraction = testFraction
         options.balance = balance.balancing
         if let w = defaultWeight { options.balance = .weights(positive: Float(w), negative: 1) }
@@ -107,14 +124,19 @@ struct TrainCommand: ParsableCommand {
         try outcome.fileData.write(to: URL(fileURLWithPath: out), options: .atomic)
         let id = outcome.modelID
 
-        print("algorithm    validation ROC AUC   validation log loss   fit seconds")
-        for e in outcome.leaderboard.sorted(by: { $0.validationAUC > $1.validationAUC }) {
+        let cv = outcome.artifact.training.crossValidation
+        let held = cv == nil ? "validation" : "out-of-fold"
+        print("algorithm    \(cv == nil ? "validation ROC AUC  " : "CV ROC AUC (mean±sd)")  \(held) log loss   fit seconds")
+        for e in outcome.leaderboard.sorted(by: { ($0.validationAUC.isNaN ? -1 : $0.validationAUC) > ($1.validationAUC.isNaN ? -1 : $1.validationAUC) }) {
             let mark = e.algorithm == outcome.artifact.model.algorithm ? " *" : ""
-            print("\(e.algorithm.padding(toLength: 12, withPad: " ", startingAt: 0)) \(format(e.validationAUC).padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(e.validationLogLoss).padding(toLength: 21, withPad: " ", startingAt: 0)) \(format(e.fitSeconds, 2))\(mark)")
+            if let why = e.excluded { print("\(e.algorithm.padding(toLength: 12, withPad: " ", startingAt: 0)) left out: \(why)"); continue }
+            let auc = format(e.validationAUC) + (e.cvROCAUCSD.map { "±" + format($0) } ?? "")
+            print("\(e.algorithm.padding(toLength: 12, withPad: " ", startingAt: 0)) \(auc.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(e.validationLogLoss).padding(toLength: 21, withPad: " ", startingAt: 0)) \(format(e.fitSeconds, 2))\(mark)")
         }
         let t = outcome.artifact.threshold
-        print("threshold \(format(t.threshold, 6)) (\(t.mode)\(t.satisfied ? "" : ", rule NOT met")): validation precision \(format(t.precision, 3)) recall \(format(t.recall, 3))")
-        for (name, m) in [("validation", outcome.validation), ("test", outcome.test)] {
+        let bound = t.precisionLowerBound.map { ", lower bound \(format($0, 3)) at \(format(t.confidence ?? 0, 2))" } ?? ""
+        print("threshold \(format(t.threshold, 6)) (\(t.mode)\(t.satisfied ? "" : ", rule NOT met")): \(held) precision \(format(t.precision, 3))\(bound) recall \(format(t.recall, 3))")
+        for (name, m) in [(held, outcome.validation), ("test", outcome.test)] {
             guard let m else { continue }
             print("\(name): rows \(m.rows) ROC AUC \(format(m.rocAUC)) PR AUC \(format(m.prAUC)) KS \(format(m.ks)) Brier \(format(m.brier)) precision \(format(m.precision, 3)) recall \(format(m.recall, 3))")
         }
@@ -135,6 +157,7 @@ struct TrainMetricsFile: Encodable {
     var validation: EvaluationMetrics
     var test: EvaluationMetrics?
     var dataFingerprint: String
+    var crossValidation: CrossValidationInfo?
 
     init(outcome: TrainingOutcome, modelID: String) {
         self.modelID = modelID
@@ -145,11 +168,13 @@ struct TrainMetricsFile: Encodable {
         validation = outcome.validation
         test = outcome.test
         dataFingerprint = outcome.artifact.training.dataFingerprint
+        crossValidation = outcome.artifact.training.crossValidation
     }
 
     enum CodingKeys: String, CodingKey {
         case modelID = "model_id", algorithm, threshold, leaderboard
         case training, validation, test, dataFingerprint = "data_fingerprint"
+        case crossValidation = "cross_validation", outOfFold = "out_of_fold"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -162,5 +187,11 @@ struct TrainMetricsFile: Encodable {
         try c.encode(validation, forKey: .validation)
         if let test { try c.encode(test, forKey: .test) } else { try c.encodeNil(forKey: .test) }
         try c.encode(dataFingerprint, forKey: .dataFingerprint)
+        // Cross-validation: its fold scores, and the out-of-fold metrics (also `validation`:
+        // the held-out predictions the threshold was chosen on).
+        if let crossValidation {
+            try c.encode(crossValidation, forKey: .crossValidation)
+            try c.encode(validation, forKey: .outOfFold)
+        }
     }
 }

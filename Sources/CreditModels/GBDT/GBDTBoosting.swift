@@ -47,6 +47,14 @@ final class GBDTBooster {
          sparseAbove: Int = GBDTHistograms.defaultSparseAbove) throws {
         p = parameters
         bins = try GBDTBins(train.x, maxBins: parameters.maxBins)
+        // Monotone constraints hold for numeric columns (an ordinal feature is one: its rank).
+        var monotone = train.monotone
+        if let m = monotone {
+            for (j, col) in train.x.columns.enumerated() where m[j] != 0 {
+                if case .categorical = col.kind { throw GBDTError.invalidParameter(name: "monotone", value: col.name, reason: "is categorical; give it an order (an ordinal feature is numeric)") }
+            }
+            if m.allSatisfy({ $0 == 0 }) { monotone = nil }
+        }
         n = train.rows
         nf = train.x.cols
         weights = train.weights.map { $0.map(Double.init) } ?? [Double](repeating: 1, count: n)
@@ -83,7 +91,7 @@ final class GBDTBooster {
         }
         forkJoin = parameters.threads > 1 ? ForkJoin(name: "gbdt-fork-join") : nil
         treeLearner = GBDTTreeLearner(bins: bins, weights: weights, parameters: parameters, seed: seed,
-                                      forkJoin: forkJoin, sparseAbove: sparseAbove)
+                                      forkJoin: forkJoin, sparseAbove: sparseAbove, monotone: monotone)
     }
 
     func run(progress: @Sendable (TrainingProgress) -> Void) -> GBDTModel {

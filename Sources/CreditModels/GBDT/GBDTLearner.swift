@@ -60,6 +60,22 @@ public struct GBDTLearner: Learner {
         return booster.run(progress: progress)
     }
 
+    public func fitReportingRounds(train: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
+                                   progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> (GBDTModel, Int?) {
+        let model = try fit(train: train, validation: validation, seed: seed, progress: progress)
+        return (model, model.treeRoots.count)
+    }
+
+    /// Exactly `rounds` trees (a refit without a validation set).
+    public func fixingRounds(_ rounds: Int) -> GBDTLearner {
+        var l = self
+        l.parameters.maxRounds = max(1, rounds)
+        return l
+    }
+
+    public var enforcesMonotone: Bool { true }
+    public static var complexity: Int { 2 }
+
     static func checkLabels(_ m: LabeledMatrix) throws {
         for (i, y) in m.y.enumerated() where !(y == 0 || y == 1) { throw GBDTError.invalidLabel(row: i, value: y) }
         if let w = m.weights {

@@ -36,13 +36,16 @@ struct GBDTSplitFinder {
     let cardinality: [Int]
     /// Per feature: first bitmap word of a wide feature, -1 for a dense one (`GBDTHistograms`).
     let bitBase: [Int]
+    /// Per feature: +1 the model must rise with it, -1 fall, 0 free (numeric features only).
+    let monotone: [Int8]
 
-    init(parameters: GBDTParameters, bins: GBDTBins, bitBase: [Int]) {
+    init(parameters: GBDTParameters, bins: GBDTBins, bitBase: [Int], monotone: [Int8]? = nil) {
         p = parameters
         slotOffset = bins.slotOffset
         numBins = bins.numBins
         cardinality = bins.cardinality
         self.bitBase = bitBase
+        self.monotone = monotone ?? [Int8](repeating: 0, count: bins.numBins.count)
     }
 
     /// T(G)²/(H+λ): a leaf's share of the gain.
@@ -60,6 +63,51 @@ struct GBDTSplitFinder {
         return -t / (h + p.lambda) * p.learningRate
     }
 
+    /// The leaf value kept within a leaf's monotone bounds.
+    func leafValue(_ g: Double, _ h: Double, lower: Double, upper: Double) -> Double {
+        min(max(leafValue(g, h), lower), upper)
+    }
+
+    /// A leaf's share of the gain when its (unshrunk) weight is `w`, not the free optimum:
+    /// −(2·G·w + (H+λ)·w²), which is T(G)²/(H+λ) at w = −G/(H+λ) (XGBoost's `CalcGainGivenWeight`).
+    @inline(__always)
+    func leafScore(_ g: Double, _ h: Double, weight w: Double, lambda: Double) -> Double {
+        -(2 * g * w + (h + lambda) * w * w)
+    }
+
+    /// Splits of a monotone numeric feature (XGBoost's and LightGBM's `monotone_constraints`):
+    /// both children's values are clamped to the leaf's bounds, a split whose children are out
+    /// of order (left > right for +1, left < right for −1) is refused, and the gain is that of
+    /// the clamped values. The tree learner then bounds each child by the midpoint of the two,
+    /// so every leaf of the left subtree stays on its side of every leaf of the right one.
+    func findMonotoneSplit(_ leaf: GBDTLeaf, feature f: Int, histogram hist: UnsafePointer<Double>,
+                           parentScore: Double, minGain: Double, best: inout GBDTSplit) {
+        let sign = Double(monotone[f])
+        let o = slotOffset[f] * 3, nb = numBins[f]
+        if nb < 2 { return }
+        let mg = hist[o + nb * 3], mh = hist[o + nb * 3 + 1], mc = Int(hist[o + nb * 3 + 2])
+        let h = hist + o, eta = p.learningRate, lambda = p.lambda
+        var lg = 0.0, lh = 0.0, lc = 0
+        for b in 0..<(nb - 1) {
+            lg += h[b * 3]; lh += h[b * 3 + 1]; lc += Int(h[b * 3 + 2])
+            if h[b * 3 + 2] == 0 { continue } // same partition as the previous bin
+            for m in 0..<(mc > 0 ? 2 : 1) {
+                let missLeft = m == 1
+                let cg = missLeft ? lg + mg : lg, ch = missLeft ? lh + mh : lh, cc = missLeft ? lc + mc : lc
+                let rg = leaf.g - cg, rh = leaf.h - ch, rc = leaf.count - cc
+                if cc < p.minDataInLeaf || rc < p.minDataInLeaf || ch < p.minChildWeight || rh < p.minChildWeight { continue }
+                let wl = leafValue(cg, ch, lower: leaf.lower, upper: leaf.upper)
+                let wr = leafValue(rg, rh, lower: leaf.lower, upper: leaf.upper)
+                if sign * (wr - wl) < 0 { continue }
+                let gain = leafScore(cg, ch, weight: wl / eta, lambda: lambda) + leafScore(rg, rh, weight: wr / eta, lambda: lambda) - parentScore
+                if gain > best.gain && gain > minGain {
+                    best = GBDTSplit(gain: gain, feature: f, bin: b, defaultLeft: mc > 0 ? missLeft : ch > rh, isCategorical: false,
+                                     leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
+                }
+            }
+        }
+    }
+
     /// The best split of `leaf` over `features` (ascending ids), from the leaf's histogram
     /// `hist` (g, h, count per slot) and bitmap `bits` (`GBDTHistograms`); no split (feature
     /// -1) when none passes the constraints.
@@ -70,7 +118,16 @@ struct GBDTSplitFinder {
         let parentScore = leafScore(leaf.g, leaf.h, p.lambda)
         let minGain = max(p.minSplitGain, 1e-12)
         let minData = p.minDataInLeaf, minChild = p.minChildWeight, lambda = p.lambda, alpha = p.alpha
+        // Below a monotone split the leaf's value is bounded: numeric splits are then scored with
+        // clamped values against the clamped parent (the same basis for every such feature).
+        let bounded = leaf.lower > -Double.infinity || leaf.upper < Double.infinity
+        let clampedParent = leafScore(leaf.g, leaf.h, weight: leafValue(leaf.g, leaf.h, lower: leaf.lower, upper: leaf.upper) / p.learningRate,
+                                      lambda: p.lambda)
         for f in features {
+            if monotone[f] != 0 || (bounded && cardinality[f] == 0) {
+                findMonotoneSplit(leaf, feature: f, histogram: hist, parentScore: clampedParent, minGain: minGain, best: &best)
+                continue
+            }
             let o = slotOffset[f] * 3
             let nb = numBins[f]
             let mg = hist[o + nb * 3], mh = hist[o + nb * 3 + 1], mc = Int(hist[o + nb * 3 + 2])

@@ -14,6 +14,9 @@ struct GBDTLeaf {
     var hist: Int
     /// Its best split (feature -1: none).
     var split: GBDTSplit
+    /// Bounds on its value from monotone splits above it (±inf when free).
+    var lower = -Double.infinity
+    var upper = Double.infinity
 }
 
 /// Grows one tree per round, loss-guided (LightGBM's `SerialTreeLearner`): draws the row bag
@@ -46,14 +49,14 @@ final class GBDTTreeLearner {
     private let partResults: UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>
 
     init(bins: GBDTBins, weights: [Double], parameters: GBDTParameters, seed: UInt64, forkJoin: ForkJoin?,
-         sparseAbove: Int) {
+         sparseAbove: Int, monotone: [Int8]? = nil) {
         p = parameters
         self.bins = bins
         self.weights = weights
         self.forkJoin = forkJoin
         rng = Xoshiro256StarStar(seed: seed)
         histograms = GBDTHistograms(bins: bins, sparseAbove: sparseAbove)
-        splitFinder = GBDTSplitFinder(parameters: parameters, bins: bins, bitBase: histograms.bitBase)
+        splitFinder = GBDTSplitFinder(parameters: parameters, bins: bins, bitBase: histograms.bitBase, monotone: monotone)
         partition = GBDTDataPartition(bins: bins, forkJoin: forkJoin)
         partResults = UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>.allocate(capacity: 2)
         partResults.initialize(repeating: (GBDTSplit(), GBDTSplit()), count: 2)
@@ -111,6 +114,17 @@ final class GBDTTreeLearner {
                                  depth: leaf.depth + 1, hist: -1, split: GBDTSplit())
             var rLeaf = GBDTLeaf(node: nodeR, start: leaf.start + leftCount, count: leaf.count - leftCount, g: s.rightG, h: s.rightH,
                                  depth: leaf.depth + 1, hist: -1, split: GBDTSplit())
+            lLeaf.lower = leaf.lower; lLeaf.upper = leaf.upper
+            rLeaf.lower = leaf.lower; rLeaf.upper = leaf.upper
+            let sign = splitFinder.monotone[s.feature]
+            if sign != 0 {
+                // Children on either side of the midpoint of their (clamped) values.
+                let wl = splitFinder.leafValue(s.leftG, s.leftH, lower: leaf.lower, upper: leaf.upper)
+                let wr = splitFinder.leafValue(s.rightG, s.rightH, lower: leaf.lower, upper: leaf.upper)
+                let mid = (wl + wr) / 2
+                if sign > 0 { lLeaf.upper = min(lLeaf.upper, mid); rLeaf.lower = max(rLeaf.lower, mid) }
+                else { lLeaf.lower = max(lLeaf.lower, mid); rLeaf.upper = min(rLeaf.upper, mid) }
+            }
             let canSplitChildren = leaf.depth + 1 < p.maxDepth && leaves.count + 1 < p.maxLeaves
             if canSplitChildren {
                 let small = histograms.acquire()
@@ -141,7 +155,7 @@ final class GBDTTreeLearner {
         scores.withUnsafeMutableBufferPointer { sc in
             for l in leaves {
                 histograms.release(l.hist)
-                tree.value[l.node] = Float(splitFinder.leafValue(l.g, l.h))
+                tree.value[l.node] = Float(splitFinder.leafValue(l.g, l.h, lower: l.lower, upper: l.upper))
                 tree.cover[l.node] = Float(l.h)
                 let v = Double(tree.value[l.node])
                 for i in l.start..<(l.start + l.count) { sc[Int(rows[i])] += v }

@@ -60,8 +60,22 @@ public struct MLPLearner: Learner {
         self.configuration = configuration
     }
 
+    public static var complexity: Int { 3 }
+
+    /// Exactly `rounds` epochs (a refit without a validation set).
+    public func fixingRounds(_ rounds: Int) -> MLPLearner {
+        var l = self
+        l.configuration.maxEpochs = max(1, rounds)
+        return l
+    }
+
     public func fit(train: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
                     progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> MLPModel {
+        try fitReportingRounds(train: train, validation: validation, seed: seed, progress: progress).0
+    }
+
+    public func fitReportingRounds(train: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
+                                   progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> (MLPModel, Int?) {
         try validate(train, name: "train", width: train.x.cols)
         if let validation { try validate(validation, name: "validation", width: train.x.cols) }
         let c = configuration
@@ -84,7 +98,7 @@ public struct MLPLearner: Learner {
         var trainer = MLPTrainer(configuration: c, inputs: trainX.x.cols, seed: seed, batchCapacity: min(c.batchSize, train.rows))
         let weights = train.weights ?? (c.balanceClasses ? balancedWeights(train.y) : nil)
         let model = trainer.run(train: trainX, weights: weights, validation: validation.map(expanded), progress: progress)
-        return MLPModel(layers: model.layers, expansion: expansion)
+        return (MLPModel(layers: model.layers, expansion: expansion), trainer.keptEpoch)
     }
 
     private func validate(_ data: LabeledMatrix, name: String, width: Int) throws {

@@ -239,6 +239,9 @@ struct MLPTrainer {
         return loss
     }
 
+    /// The epoch whose weights `run` returned (the best validation epoch, else the last).
+    private(set) var keptEpoch = 0
+
     mutating func run(train: LabeledMatrix, weights: [Float]?, validation: LabeledMatrix?,
                       progress: @Sendable (TrainingProgress) -> Void) -> MLPModel {
         let n = train.rows, k = sizes[0], bs = min(c.batchSize, n, batch.capacity)
@@ -296,7 +299,8 @@ struct MLPTrainer {
                 }
             }
         }
-        if validation == nil { return snapshot() }
+        if validation == nil { keptEpoch = c.maxEpochs; return snapshot() }
+        keptEpoch = bestEpoch
         progress(TrainingProgress(iteration: bestEpoch, validationLoss: bestLoss, message: "restored best epoch \(bestEpoch)"))
         return best
     }

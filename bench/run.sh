@@ -55,7 +55,7 @@ first=1
 for algo in logistic mlp gbdt; do
     t0=$(date +%s.%N)
     if "$BIN/credit" train --data "sqlite:$OUT/book.db" --spec "$SPEC" --algorithm "$algo" \
-        --test-ids "$DATA/anchor-split/test_loan_ids.txt" --out "$OUT/$algo.credit" \
+        --test-ids "$DATA/anchor-split/test_loan_ids.txt" --validation 0.2 --out "$OUT/$algo.credit" \
         --metrics "$OUT/train-$algo.metrics.json" > "$OUT/train-$algo.log" 2>&1; then
         t1=$(date +%s.%N); secs=$(awk "BEGIN {print $t1 - $t0}"); status=ok
         # The learner's fit alone (binning, trees, early stopping on validation): the figure

@@ -29,6 +29,7 @@ final class Faces: @unchecked Sendable {
         var o = TrainingOptions()
         o.algorithm = "gbdt"
         o.seed = 5
+        o.validationFraction = 0.2   // one fit: this test is about serving
         let options = o
         let outcome = try await offPool { try Trainer.train(raw: Synthetic.table(rows: 3000, seed: 99), spec: Synthetic.spec, options: options) }
         let path = "\(dir)/m.credit"

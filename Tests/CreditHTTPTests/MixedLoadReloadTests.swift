@@ -20,6 +20,7 @@ import Testing
         var o = TrainingOptions()
         o.algorithm = "logistic"
         o.seed = 9
+        o.validationFraction = 0.2   // one fit: this test is about serving
         let options = o
         let outcome = try await offPool { try Trainer.train(raw: Synthetic.table(rows: 2000, seed: 3), spec: Synthetic.spec, options: options) }
         try outcome.fileData.write(to: URL(fileURLWithPath: second))

@@ -11,6 +11,7 @@ func trainSynthetic(rows: Int = 3000, seed: UInt64 = 42, rule: ThresholdRule = .
     o.seed = seed
     o.threshold = rule
     o.balance = balance
+    o.validationFraction = 0.2
     return try Trainer.train(raw: Synthetic.table(rows: rows, seed: 99), spec: Synthetic.spec, options: o)
 }
 

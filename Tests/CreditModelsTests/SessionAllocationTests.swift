@@ -34,6 +34,7 @@ enum MallocCounter {
         var o = TrainingOptions()
         o.algorithm = algorithm
         o.seed = 7
+        o.validationFraction = 0.2
         let outcome = try Trainer.train(raw: Synthetic.table(rows: 1500, seed: 99), spec: Synthetic.spec, options: o)
         let model = try ScoringModel(artifact: outcome.artifact, modelID: outcome.modelID)
         let rows = 64

@@ -50,6 +50,7 @@ import Glibc
         let dir = TempDir()
         var o = TrainingOptions()
         o.algorithm = "logistic"
+        o.validationFraction = 0.2
         let outcome = try Trainer.train(raw: Synthetic.table(rows: 1500, seed: 4), spec: Synthetic.spec, options: o)
         try outcome.fileData.write(to: URL(fileURLWithPath: "\(dir.path)/m.credit"))
         let frame = 1 << 20, connections = 256

@@ -18,6 +18,7 @@ import Testing
         var o = TrainingOptions()
         o.algorithm = algorithm
         o.seed = seed
+        o.validationFraction = 0.2   // one fit: these tests are about serving
         let outcome = try Trainer.train(raw: Synthetic.table(rows: 2000, seed: 99), spec: Synthetic.spec, options: o)
         let path = "\(dir.path)/\(name).credit"
         _ = try outcome.artifact.write(to: path)

@@ -26,6 +26,11 @@ struct ReasonWording: Sendable {
     let isNumeric: [Bool]
     /// Per categorical plan input: the wording for each training category code.
     let categoryReason: [[String]]
+    /// Per feature: the declared adverse side (numeric, ordinal), nil when undeclared.
+    let adverseSide: [AdverseSide?]
+    /// Per categorical plan input: whether each training category code may be a reason
+    /// (its feature's `adverse_categories`; every category when undeclared).
+    let categoryAdverse: [[Bool]]
 
     init(schema: Schema, stats: [FeatureStats], plan: FeaturePlan) {
         let features = stats.map { schema.feature(named: $0.name)! }
@@ -43,11 +48,19 @@ struct ReasonWording: Sendable {
             let f = index[name]!
             return (stats[f].categories ?? []).map { features[f].categoryReason($0) }
         }
+        adverseSide = features.map(\.adverseSide)
+        categoryAdverse = plan.categoricalFeatures.map { name in
+            let f = index[name]!
+            return (stats[f].categories ?? []).map { features[f].adverseCategories?.contains($0) ?? true }
+        }
     }
 
     /// Sums column contributions by source feature and emits the (up to) `limit` largest
-    /// positive ones, strongest first, with their wording. Allocation-free: `perFeature`
-    /// and `taken` are caller scratch of `features.count` elements.
+    /// positive ones, strongest first, with their wording. A feature whose value is not on its
+    /// declared adverse side (`adverse_side` against the training median, `adverse_categories`)
+    /// is never a reason, whatever its contribution: it is skipped and the next one taken, so
+    /// every reason names a fact that raised the risk. Allocation-free: `perFeature` and `taken`
+    /// are caller scratch of `features.count` elements.
     func topReasons(contributions: UnsafeBufferPointer<Float>, perFeature: UnsafeMutableBufferPointer<Double>,
                     taken: UnsafeMutableBufferPointer<Bool>, limit: Int,
                     value: (Int) -> ReasonValue, emit: (Int, String, Double) -> Void) {
@@ -55,31 +68,55 @@ struct ReasonWording: Sendable {
         columnFeature.withUnsafeBufferPointer { source in
             for j in 0..<contributions.count { perFeature[source[j]] += Double(contributions[j]) }
         }
-        for _ in 0..<limit {
+        var emitted = 0
+        while emitted < limit {
             var best = -1
             for f in 0..<perFeature.count where !taken[f] && perFeature[f] > 0 {
                 if best < 0 || perFeature[f] > perFeature[best] { best = f }
             }
             guard best >= 0 else { return }
             taken[best] = true
-            emit(best, text(feature: best, value: value(best)), perFeature[best])
+            guard let wording = adverseText(feature: best, value: value(best)) else { continue }
+            emit(best, wording, perFeature[best])
+            emitted += 1
         }
     }
 
-    /// The adverse-action wording of feature `f` with cleaned value `value`.
-    func text(feature f: Int, value: ReasonValue) -> String {
+    /// The wording of feature `f` as a reason, or nil when its value is not on the feature's
+    /// declared adverse side (a missing value always may be: it is never praise).
+    func adverseText(feature f: Int, value: ReasonValue) -> String? {
         switch value {
         case .numeric(let x):
             guard let x, x.isFinite else { return missing[f] }
-            return x >= medians[f] ? high[f] : low[f]
+            switch adverseSide[f] {
+            case .high?: return x >= medians[f] ? high[f] : nil
+            case .low?: return x < medians[f] ? low[f] : nil
+            case nil: return x >= medians[f] ? high[f] : low[f]
+            }
         case .category(let c):
             guard let c else { return missing[f] }
+            if let allowed = features[f].adverseCategories, !allowed.contains(c) { return nil }
             return features[f].categoryReason(c)
         case .categoryCode(let k, let code, let unseen):
             if code < 0 { return missing[f] }
-            if Int(code) < categoryReason[k].count { return categoryReason[k][Int(code)] }
-            return features[f].categoryReason(unseen ?? Cleaner.unknownCategory)
+            if Int(code) < categoryReason[k].count { return categoryAdverse[k][Int(code)] ? categoryReason[k][Int(code)] : nil }
+            let c = unseen ?? Cleaner.unknownCategory
+            if let allowed = features[f].adverseCategories, !allowed.contains(c) { return nil }
+            return features[f].categoryReason(c)
         }
+    }
+
+    /// Every sentence feature `f` can give as a reason (tests check them against the spec).
+    func possibleReasons(feature f: Int) -> [String] {
+        if isNumeric[f] {
+            switch adverseSide[f] {
+            case .high?: return [high[f], missing[f]]
+            case .low?: return [low[f], missing[f]]
+            case nil: return [high[f], low[f], missing[f]]
+            }
+        }
+        let cats = features[f].order ?? features[f].vocabulary ?? []
+        return cats.filter { features[f].adverseCategories?.contains($0) ?? true }.map { features[f].categoryReason($0) } + [missing[f]]
     }
 
     /// Reason codes for one row (allocating convenience over `topReasons`).

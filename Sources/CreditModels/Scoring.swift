@@ -130,7 +130,9 @@ public final class ScoringModel: Sendable {
     }
 
     /// Scores a raw table (input order preserved; every row gets a score or an error).
-    public func score(_ table: DataTable, reasons: Bool = true) throws -> [ApplicantResult] {
+    /// Refused applicants get up to four reasons (`reasons`), approved ones only when
+    /// `reasonsForApproved`.
+    public func score(_ table: DataTable, reasons: Bool = true, reasonsForApproved: Bool = false) throws -> [ApplicantResult] {
         let idColumn = table.column(named: artifact.spec.id)
         var results: [ApplicantResult?] = Array(repeating: nil, count: table.rowCount)
         func id(_ r: Int) -> String? { idColumn.flatMap { $0.isMissing(row: r) ? nil : $0.text(row: r) } }
@@ -171,7 +173,7 @@ public final class ScoringModel: Sendable {
                     let src = cleaned.sourceRows[k]
                     let p = Self.probability(logits[i])
                     var codes: [Reason] = []
-                    if reasons {
+                    if reasons && (reasonsForApproved || p >= threshold) {
                         let row = UnsafeBufferPointer(rebasing: input[(i * plan.width)..<((i + 1) * plan.width)])
                         contrib.withUnsafeMutableBufferPointer { c in
                             _ = model.contributions(row, c, scratch: scratch)

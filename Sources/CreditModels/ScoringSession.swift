@@ -209,13 +209,18 @@ public final class ScoringSession {
     public func refuse(_ r: Int) -> Bool { probability(r) >= threshold }
     public func error(_ r: Int) -> RowError? { precondition(r < rowCount); return errors[r] }
 
+    /// Whether approved applicants get reasons too (default false: reasons explain a refusal;
+    /// an approved applicant gets none unless asked).
+    public var reasonsForApproved = false
+
     /// Calls `body(feature, text, contribution)` for up to `limit` reasons of row `r`,
-    /// strongest first; `feature` indexes `model.inputFields` (spec order). No allocation
-    /// (the wording strings are precomputed per feature and category; only a category
-    /// unseen in training builds its text). `body` must not call back into this session.
+    /// strongest first; `feature` indexes `model.inputFields` (spec order). Only refused rows
+    /// have reasons unless `reasonsForApproved`. No allocation (the wording strings are
+    /// precomputed per feature and category; only a category unseen in training builds its
+    /// text). `body` must not call back into this session.
     public func forEachReason(_ r: Int, limit: Int = 4, _ body: (_ feature: Int, _ text: String, _ contribution: Double) -> Void) {
         precondition(r < rowCount)
-        guard errors[r] == nil else { return }
+        guard errors[r] == nil, reasonsForApproved || refuse(r) else { return }
         let w = plan.width
         _ = logitModel.contributions(UnsafeBufferPointer(rebasing: features[(r * w)..<((r + 1) * w)]), contrib, scratch: scratch)
         let m = model, numStore = self.numStore, codeStore = self.codeStore, maxRows = self.maxRows

@@ -5,7 +5,8 @@ import CreditModels
 import Foundation
 
 /// `credit score`: in-process batch scoring. One output row per input row, in input order:
-/// id, probability, decision, up to four reason codes, or an error message.
+/// id, probability, decision, up to four reason codes with their contributions (refused
+/// applicants; approved ones with --reasons-for-approved), or an error message.
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
@@ -15,6 +16,8 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup(title: "Scoring through a daemon") var daemon: ConnectOptions
     @OptionGroup(title: "Data") var input: InputDataOptions
     @OptionGroup(title: "Row selection") var ids: IDFilterOptions
+    @Flag(name: .customLong("reasons-for-approved"), help: "Give approved applicants reasons too (in-process; by default only refusals are explained).")
+    var reasonsForApproved = false
     @Option(help: "Output: csv:PATH, sqlite:PATH[#table], postgres://USER@HOST:PORT/DB#[schema.]table or mysql://USER@HOST:PORT/DB#table (upserted by id).") var out: String
 
     func validate() throws {
@@ -31,7 +34,7 @@ struct ScoreCommand: ParsableCommand {
         let spec = scoring.artifact.spec
         let table = try input.request(defaultQuery: spec.query, kinds: ColumnKinds(forced: [spec.id: .categorical]),
                                       ids: ids, idColumn: spec.id).read()
-        let results = try scoring.score(table)
+        let results = try scoring.score(table, reasonsForApproved: reasonsForApproved)
         var errors = 0, refused = 0
         let rows: [ScoreRow] = results.map { r in
             switch r.outcome {

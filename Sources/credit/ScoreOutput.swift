@@ -14,32 +14,39 @@ enum ScoreRow: Sendable {
     }
 }
 
-/// The output table of `credit score`: id, probability, decision, reason_1...reason_4, error
-/// — one row per input row, input order. Both scoring paths write through this, so their
-/// files have the same columns and formatting.
+/// The output table of `credit score`: id, probability, decision, reason_k and
+/// reason_k_contribution (its log-odds contribution, so a reviewer can audit it; k = 1...4),
+/// error — one row per input row, input order. Both scoring paths write through this, so
+/// their files have the same columns and formatting.
 enum ScoreOutput {
     static func table(idColumn: String, ids: [String?], rows: [ScoreRow]) -> DataTable {
         precondition(ids.count == rows.count)
         var probability: [Double?] = [], decision: [String?] = [], message: [String?] = []
-        var reasons: [[String?]] = Array(repeating: [], count: 4)
+        var reasons: [[String?]] = Array(repeating: [], count: 4), contributions: [[Double?]] = Array(repeating: [], count: 4)
         probability.reserveCapacity(rows.count)
         for r in rows {
             switch r {
             case .scored(let p, let refuse, let texts):
                 probability.append(p)
                 decision.append(refuse ? "refuse" : "approve")
-                for k in 0..<4 { reasons[k].append(k < texts.count ? texts[k].text : nil) }
+                for k in 0..<4 {
+                    reasons[k].append(k < texts.count ? texts[k].text : nil)
+                    contributions[k].append(k < texts.count ? texts[k].contribution : nil)
+                }
                 message.append(nil)
             case .error(let m):
                 probability.append(nil)
                 decision.append("error")
-                for k in 0..<4 { reasons[k].append(nil) }
+                for k in 0..<4 { reasons[k].append(nil); contributions[k].append(nil) }
                 message.append(m)
             }
         }
         var output = DataTable(columns: [.categorical(idColumn, ids), .numeric("probability", probability),
                                          .categorical("decision", decision)])
-        for k in 0..<4 { output.append(.categorical("reason_\(k + 1)", reasons[k])) }
+        for k in 0..<4 {
+            output.append(.categorical("reason_\(k + 1)", reasons[k]))
+            output.append(.numeric("reason_\(k + 1)_contribution", contributions[k]))
+        }
         output.append(.categorical("error", message))
         return output
     }

@@ -108,7 +108,7 @@ func temporaryPath(_ name: String) -> String {
         var ids = t.column(named: "loan_id")!.categoricalValues!
         ids[7] = nil
         t.replace(.categorical("loan_id", ids))
-        let results = try model.score(t)
+        let results = try model.score(t, reasonsForApproved: true)
         #expect(results.count == 8)
         #expect(results.map(\.row) == Array(0..<8))
         #expect(results[0].id == "L000000")

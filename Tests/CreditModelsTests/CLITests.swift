@@ -86,10 +86,11 @@ import Testing
         #expect(s.status == 0, "score failed: \(s.stderr)")
         let lines = try String(contentsOfFile: "\(dir)/scores.csv", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 51)
-        #expect(lines[0] == "loan_id,probability,decision,reason_1,reason_2,reason_3,reason_4,error")
+        #expect(lines[0] == "loan_id,probability,decision,reason_1,reason_1_contribution,reason_2,reason_2_contribution,"
+            + "reason_3,reason_3_contribution,reason_4,reason_4_contribution,error")
         let rows = lines.dropFirst().map(Self.fields)
         #expect(rows.map { $0[0] } == (0..<50).map { String(format: "L%06d", $0) })   // input order
-        #expect(rows[10][2] == "error" && rows[10][7].contains("person_income"))
+        #expect(rows[10][2] == "error" && rows[10][11].contains("person_income"))
         #expect(rows[11][2] == "approve" || rows[11][2] == "refuse")
         #expect(rows.filter { $0[2] != "error" }.allSatisfy { Double($0[1]).map { $0 > 0 && $0 < 1 } == true })
 

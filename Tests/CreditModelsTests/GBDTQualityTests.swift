@@ -1,5 +1,5 @@
 import CreditDomain
-import CreditModels
+@testable import CreditModels
 import Foundation
 import CreditTestSupport
 import Testing
@@ -30,6 +30,35 @@ struct GBDTQualityTests {
         #expect(test.rocAUC >= 0.940)
         #expect(test.precision >= 0.80)
         #expect(test.recall >= 0.78)
+
+        // Reasons of the refused test applicants: each raised the risk (contribution > 0) and is
+        // worded on its feature's adverse side; approved applicants get none.
+        let book = try SharedLoanBook.book()
+        let model = try ScoringModel(artifact: outcome.artifact, modelID: outcome.modelID)
+        let idColumn = try #require(book.raw.column(named: book.spec.id))
+        let testRows = (0..<book.raw.rowCount).filter { book.anchorTestIDs.contains(idColumn.text(row: $0)) }
+        let results = try model.score(book.raw.selecting(rows: testRows))
+        let allowed = Dictionary(uniqueKeysWithValues: model.wording.features.indices.map {
+            (model.wording.features[$0].name, Set(model.wording.possibleReasons(feature: $0)))
+        })
+        var refused = 0, reasons = 0, notRaising = 0, notAdverse = 0, approvedWithReasons = 0
+        for r in results {
+            guard let s = r.score else { continue }
+            if !s.refuse { if !s.reasons.isEmpty { approvedWithReasons += 1 }; continue }
+            refused += 1
+            for reason in s.reasons {
+                reasons += 1
+                if !(reason.contribution > 0) { notRaising += 1 }
+                if allowed[reason.feature]?.contains(reason.text) != true || ReasonCodeTests.favourable.contains(reason.text) {
+                    notAdverse += 1
+                    print("not adverse: \(reason.feature): \(reason.text)")
+                }
+            }
+        }
+        print("GBDT anchor reasons: \(refused) refused test applicants, \(reasons) reasons, \(notRaising) with contribution <= 0, "
+            + "\(notAdverse) not worded on the adverse side; \(approvedWithReasons) approved applicants with reasons")
+        #expect(refused > 1_000 && reasons >= refused)
+        #expect(notRaising == 0 && notAdverse == 0 && approvedWithReasons == 0)
     }
 
     /// Five split seeds of all labelled rows, sorted by loan id (stratified 20 % test, seeds 0–4).

@@ -4,8 +4,19 @@ import CreditService
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
+
+/// Runs Swift Concurrency's tasks on NIO's event loops (the group Hummingbird serves on), so a
+/// request's handler goes on on the thread that read it instead of hopping to the cooperative
+/// pool and back: two thread switches per request, most of a one-applicant answer's latency.
+/// A process-wide choice, so the executable makes it (creditd, once, from its main thread,
+/// before any task); returns false when the runtime does not allow it.
+public func runConcurrencyOnEventLoops() -> Bool {
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+}
 
 /// What the HTTP face is configured with (`creditd --listen http:HOST:PORT`).
 public struct HTTPFaceConfig: Sendable {

@@ -100,6 +100,7 @@ struct CreditD: ParsableCommand {
         if !config.listen.isEmpty {
             do { try config.validate() } catch { throw ValidationError(error.description) }
         }
+        if !http.isEmpty { _ = runConcurrencyOnEventLoops() }
         Daemon.blockSignals()
         let code = try serve(config: config, http: http.map { var h = $0; h.token = token; return h })
         throw ExitCode(code)

@@ -59,6 +59,14 @@ public final class DaemonClient: @unchecked Sendable {
         self.init(parsed, options: options)
     }
 
+    /// The addresses of a comma-separated list in the one address grammar
+    /// (`SocketAddress.list(parsing:)`), e.g. `credit score --connect unix:/a.sock,tcp:h:7700`.
+    public static func addresses(_ list: String) throws(DaemonError) -> [SocketAddress] {
+        do { return try SocketAddress.list(parsing: list) } catch {
+            throw .badAddress(error.detail.map { "'\(list)': \($0)" } ?? "\(error)")
+        }
+    }
+
     /// Closes every connection; later calls throw `.closed`.
     public func close() {
         let all: [DaemonConnection?] = lock.withLock {

@@ -5,8 +5,8 @@ import Foundation
 /// batches; `read(query:)` collects them into one table.
 ///
 /// Sources are named by URL-like strings on the command line (`sqlite:PATH`, `csv:PATH`;
-/// `postgres://...` and `mysql://...` servers slot in behind the same protocol later, reading
-/// through server-side cursors the way `SQLiteSource` reads through a GRDB cursor).
+/// `postgres://...` and `mysql://...` servers register the same way and read through
+/// server-side cursors the way `SQLiteSource` reads through a GRDB cursor).
 ///
 /// **Kinds across batches.** A column whose kind is forced (`ColumnKinds`, e.g. a spec's
 /// `forcedKinds`) has that kind in every batch. An unforced column's kind is decided on the
@@ -28,10 +28,21 @@ public protocol DataSource {
     /// last may be shorter). Every batch has every column, in the result's order; a result
     /// without rows gives one empty batch (so the columns are known). `body` may throw to stop.
     func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws
+    /// How many rows the query selects, when the source can ask cheaply (SQL:
+    /// `SELECT COUNT(*) FROM (query)` on its own connection); nil otherwise. For progress only.
+    func count(query: String?) throws -> Int?
 }
 
 extension DataSource {
     public var acceptsQuery: Bool { true }
+    public func count(query: String?) throws -> Int? { nil }
+
+    /// `SELECT COUNT(*) FROM (query) AS credit_count`, the query without its terminator.
+    public static func countSQL(_ query: String?) -> String? {
+        guard var sql = query?.trimmingCharacters(in: .whitespacesAndNewlines), !sql.isEmpty else { return nil }
+        while sql.hasSuffix(";") { sql = String(sql.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }
+        return "SELECT COUNT(*) FROM (\(sql)) AS credit_count"
+    }
 
     /// Reads every row the query selects into one table (one batch of all rows: no second copy).
     public func read(query: String?) throws -> DataTable {

@@ -155,11 +155,22 @@ public struct Column: Sendable, Equatable {
 /// A column is numeric when every non-missing value parses as a number, categorical
 /// otherwise (and categorical when it holds no value at all). `forced` overrides that per
 /// column: a dataset spec forces its id to categorical and features with an explicit kind.
+///
+/// Streamed scoring reads a table in batches but must not fail a whole run on one odd cell,
+/// so it relaxes the rule "an unforced column is decided on the first batch" two ways:
+/// `numericOrText` columns (a model's numeric features) are numeric in every batch whose cells
+/// are all numbers and text in a batch that holds another value (the scorer then gives that
+/// row an error), and with `decideEachBatch` every other unforced column is decided on each
+/// batch alone.
 public struct ColumnKinds: Sendable, Equatable {
     public var forced: [String: FeatureKind]
+    public var numericOrText: Set<String>
+    public var decideEachBatch: Bool
 
-    public init(forced: [String: FeatureKind] = [:]) {
+    public init(forced: [String: FeatureKind] = [:], numericOrText: Set<String> = [], decideEachBatch: Bool = false) {
         self.forced = forced
+        self.numericOrText = numericOrText
+        self.decideEachBatch = decideEachBatch
     }
 }
 

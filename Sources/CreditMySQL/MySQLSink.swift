@@ -40,6 +40,10 @@ public final class MySQLSink: UpsertingSink {
     public func upsert(_ data: DataTable, key: String, batchRows: Int) throws {
         try SQLTableWrites.upsert(data, into: table, key: key, batchRows: batchRows, over: try db())
     }
+
+    public func makeUpsertWriter(key: String, batchRows: Int) throws -> any TableWriter {
+        SQLUpsertWriter(connection: try db(), table: table, key: key, batchRows: batchRows, description: description)
+    }
 }
 
 extension MySQLConnection: SQLStatementConnection {

@@ -32,6 +32,16 @@ public struct MySQLSource: DataSource {
         }
     }
 
+    public func count(query: String?) throws -> Int? {
+        guard let sql = Self.countSQL(query) else { return nil }
+        let db = try MySQLConnection(url)
+        guard mysql_real_query(db.mysql, sql, UInt(sql.utf8.count)) == 0 else { throw db.lastError() }
+        guard let result = mysql_store_result(db.mysql) else { throw db.lastError() }
+        defer { mysql_free_result(result) }
+        guard let row = mysql_fetch_row(result), let p = row[0] else { return nil }
+        return Int(String(cString: p))
+    }
+
     public func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws {
         precondition(rows > 0, "forEachBatch: rows must be > 0")
         guard var sql = query?.trimmingCharacters(in: .whitespacesAndNewlines), !sql.isEmpty else {

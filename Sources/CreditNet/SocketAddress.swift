@@ -42,6 +42,19 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         self = .tcp(host: host, port: port)
     }
 
+    /// A list of addresses separated by commas (`unix:/run/a.sock,tcp:10.0.0.2:7700`), each in
+    /// the grammar above (so a socket path cannot hold a comma). Spaces around items are
+    /// ignored; an empty list or item is an error.
+    public static func list(parsing text: String) throws(SocketError) -> [SocketAddress] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false).map { item in
+            String(item.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+        }
+        guard !items.contains(where: \.isEmpty) else { throw SocketError.badAddress(text, "empty address in the list") }
+        var out: [SocketAddress] = []
+        for item in items { out.append(try SocketAddress(parsing: item)) }
+        return out
+    }
+
     public var description: String {
         switch self {
         case .unix(let p): "unix:\(p)"

@@ -26,6 +26,13 @@ public struct PostgresSource: DataSource {
     /// Type OIDs (pg_type.h) read as numbers: int8, int2, int4, oid, float4, float8, numeric.
     static let numericTypes: Set<UInt32> = [20, 21, 23, 26, 700, 701, 1700]
 
+    public func count(query: String?) throws -> Int? {
+        guard let sql = Self.countSQL(query) else { return nil }
+        return try PostgresConnection(url).query(sql) { r in
+            PQntuples(r) == 1 && PQgetisnull(r, 0, 0) == 0 ? Int(String(cString: PQgetvalue(r, 0, 0))) : nil
+        }
+    }
+
     public func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws {
         precondition(rows > 0, "forEachBatch: rows must be > 0")
         guard var sql = query?.trimmingCharacters(in: .whitespacesAndNewlines), !sql.isEmpty else {

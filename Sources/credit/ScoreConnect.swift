@@ -1,4 +1,3 @@
-import CreditDomain
 import ArgumentParser
 import CreditClient
 import CreditData
@@ -6,18 +5,15 @@ import CreditDomain
 import CreditWire
 import Foundation
 
-/// `credit score --connect ADDRESS ...`: the batch scorer through a creditd daemon.
+/// `credit score --connect ADDRESS ...`: the batch scorer through creditd daemons.
 struct ConnectOptions: ParsableArguments {
-    @Option(help: "Score through a creditd daemon at unix:PATH or tcp:HOST:PORT instead of --model.")
-    var connect: String?
+    @Option(help: ArgumentHelp("A creditd daemon to score through (unix:PATH or tcp:HOST:PORT) instead of --model. Repeat it, or give a comma-separated list, to spread the batches over several daemons.", valueName: "address"))
+    var connect: [String] = []
 
-    @Option(name: .customLong("batch-size"), help: "Applicants per Score request.")
-    var batchSize = 1000
-
-    @Option(name: .customLong("in-flight"), help: "Score requests in flight at once.")
+    @Option(name: .customLong("in-flight"), help: "Score requests in flight at once, per daemon.")
     var inFlight = 4
 
-    @Option(help: "Connections to the daemon.")
+    @Option(help: "Connections to each daemon.")
     var connections = 2
 
     @Option(help: "Dataset spec (JSON): its id column and, for SQL sources, its default query. Default: the daemon's model says both (ModelInfo).")
@@ -26,9 +22,6 @@ struct ConnectOptions: ParsableArguments {
     @Option(name: .customLong("id-column"), help: "Id column of the input (default: the spec's id, else the model's).")
     var idColumn: String?
 
-    @Option(name: .customLong("start-row"), help: "Skip the first N input rows (resume a stopped run).")
-    var startRow = 0
-
     @Option(name: .customLong("reconnect-seconds"), help: "How long to keep trying to reach a daemon that went away.")
     var reconnectSeconds = 30.0
 
@@ -36,17 +29,20 @@ struct ConnectOptions: ParsableArguments {
     var timeout = 60.0
 }
 
-/// Streams the input to the daemon in batches, several in flight, and writes one output row
-/// per input row in input order (same table as the in-process `credit score --model`).
+/// Streams the input to the daemons in batches (`ScoreStream`), several in flight, and writes
+/// one output row per input row in input order (same table as the in-process `credit score
+/// --model`; a database table's `model_id` is the one each answer names).
 ///
 /// Rows are checked before sending: a missing id or a non-numeric text in a numeric field
 /// becomes an error row here (the wire carries numbers as doubles); the daemon reports the
-/// rest (unknown categories, out-of-range values, ±inf) as per-row errors. Lost connections
-/// are retried (scoring is idempotent, and results are placed by row index, so a retried
-/// batch can never duplicate a row). If the daemon stays away past `--reconnect-seconds`, the
-/// rows finished in order so far are written and the message says where to resume.
+/// rest (unknown categories, out-of-range values, ±inf) as per-row errors.
+///
+/// **Several daemons.** Each batch goes to the daemon with the fewest requests outstanding
+/// (ties in turn), so a slow or busy one gets less. A batch whose daemon stays away past
+/// `--reconnect-seconds` (lost connections are retried: scoring is idempotent) is tried on
+/// the others; when none answers, the run stops with the resume point (`ScoreStream`).
 struct ConnectedScorer: Sendable {
-    let address: String
+    let addresses: [String]
     let batchSize: Int
     let inFlight: Int
     let connections: Int
@@ -55,142 +51,181 @@ struct ConnectedScorer: Sendable {
     let startRow: Int
     let reconnect: Double
     let timeout: Double
-    let data: String
-    let query: String?
-    let onlyIDs: String?
-    let excludeIDs: String?
+    let input: InputDataOptions
+    let ids: IDFilterOptions
     let out: String
 
-    init(options o: ConnectOptions, input: InputDataOptions, ids: IDFilterOptions, out: String) {
-        address = o.connect ?? ""
-        batchSize = o.batchSize
+    init(options o: ConnectOptions, input: InputDataOptions, ids: IDFilterOptions, stream: StreamOptions, out: String) {
+        addresses = o.connect
+        batchSize = stream.batchSize ?? 1000
         inFlight = o.inFlight
         connections = o.connections
         specPath = o.spec
         idColumnOption = o.idColumn
-        startRow = o.startRow
+        startRow = stream.startRow
         reconnect = o.reconnectSeconds
         timeout = o.timeout
-        data = input.data
-        if let f = input.passwordFile { DatabaseCredentials.passwordFile = f }
-        query = input.query
-        onlyIDs = ids.onlyIDs
-        excludeIDs = ids.excludeIDs
+        self.input = input
+        self.ids = ids
         self.out = out
     }
 
     func runBlocking() throws {
-        final class Box: @unchecked Sendable { var error: (any Error)? }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { try await self.run() } catch { box.error = error }
-            done.signal()
+        guard inFlight >= 1, connections >= 1 else {
+            throw CommandFailure(description: "--in-flight and --connections must be ≥ 1")
         }
-        done.wait()
-        if let e = box.error { throw e }
-    }
-
-    func run() async throws {
-        guard batchSize >= 1, inFlight >= 1, connections >= 1, startRow >= 0 else {
-            throw CommandFailure(description: "--batch-size, --in-flight and --connections must be ≥ 1, --start-row ≥ 0")
+        let parsed = try addresses.flatMap { text in
+            do throws(DaemonError) { return try DaemonClient.addresses(text) } catch {
+                throw CommandFailure(description: "--connect: \(error)")
+            }
         }
         let spec = try specPath.map { try DatasetSpec.load(from: $0) }
         var options = DaemonClient.Options()
         options.connections = connections
         options.reconnectWindow = .milliseconds(Int64(reconnect * 1000))
         options.retries = 5
-        let client = try DaemonClient(address, options: options)
-        defer { client.close() }
-        let info = try await client.modelInfo(timeout: .seconds(reconnect + 5))
+        let pool = DaemonPool(clients: parsed.map { DaemonClient($0, options: options) })
+        defer { pool.clients.forEach { $0.close() } }
+        let infoTimeout = Duration.milliseconds(Int64((reconnect + 5) * 1000))
+        let info = try blocking { try await pool.modelInfo(timeout: infoTimeout) }
         // The model carries its training spec's id column and default query, so --spec is
         // needed only to override them.
         let idColumn = idColumnOption ?? spec?.id ?? (info.idField.isEmpty ? "loan_id" : info.idField)
         let defaultQuery = spec?.query ?? (info.query.isEmpty ? nil : info.query)
-
-        let table = try inputRequest(data: data, query: query, defaultQuery: defaultQuery,
-                                     kinds: ColumnKinds(forced: [idColumn: .categorical]),
-                                     idColumn: idColumn, onlyIDs: onlyIDs, excludeIDs: excludeIDs).read()
-        guard let idCol = table.column(named: idColumn) else {
-            throw CommandFailure(description: "the input has no id column '\(idColumn)' (set --id-column or --spec)")
-        }
-        let total = table.rowCount
-        let first = min(startRow, total)
-        let ids: [String?] = (first..<total).map { idCol.isMissing(row: $0) ? nil : idCol.text(row: $0) }
-        let plan = BatchPlan(info: info, table: table)
-
-        var results = [ScoreRow?](repeating: nil, count: total - first)
-        let batches = stride(from: first, to: total, by: batchSize).map { $0..<min($0 + batchSize, total) }
-        let progress = ScoreProgress(total: total - first)
-        let started = ContinuousClock.now
-        var doneBatches = [Bool](repeating: false, count: batches.count)
-        var failure: (batch: Int, error: DaemonError)?
-
-        await withTaskGroup(of: (Int, Result<[(Int, ScoreRow)], DaemonError>).self) { group in
-            var nextBatch = 0
-            func submit() {
-                let b = nextBatch
-                let range = batches[b]
-                nextBatch += 1
-                group.addTask {
-                    let (batch, rows, local) = plan.build(rows: range, ids: ids, offset: first)
-                    var out = local
-                    if !rows.isEmpty {
-                        do throws(DaemonError) {
-                            let r = try await client.score(batch, timeout: .milliseconds(Int64(timeout * 1000)))
-                            out += plan.decode(r, rows: rows)
-                        } catch {
-                            if case .status(let code, let message) = error, code != .unavailable, code != .deadlineExceeded {
-                                // The daemon rejected the whole batch (e.g. a field of the wrong kind).
-                                out += rows.map { ($0, ScoreRow.error("batch rejected by the daemon: \(code): \(message)")) }
-                            } else {
-                                return (b, .failure(error))
-                            }
-                        }
+        let kinds = scoringKinds(idColumn: idColumn, fields: info.fields.map { ($0.name, $0.kind) })
+        let request = try input.request(defaultQuery: defaultQuery, kinds: kinds, ids: ids, idColumn: idColumn)
+        let thresholds = ThresholdBook(info)
+        let writer = try ScoreWriter(out: out, idColumn: idColumn)
+        let progress = ScoreProgress()
+        let stream = ScoreStream(request: request, batchSize: batchSize, startRow: startRow,
+                                 window: inFlight * pool.clients.count, writer: writer, progress: progress, out: out)
+        let deadline = Duration.milliseconds(Int64(timeout * 1000))
+        try stream.run { _, batch, done in
+            guard let idCol = batch.column(named: idColumn) else {
+                return done(.failure(CommandFailure(description: "the input has no id column '\(idColumn)' (set --id-column or --spec)")))
+            }
+            let rowIDs: [String?] = (0..<batch.rowCount).map { idCol.isMissing(row: $0) ? nil : idCol.text(row: $0) }
+            let plan = BatchPlan(info: info, table: batch)
+            let (request, sent, local) = plan.build(ids: rowIDs)
+            Task.detached {
+                var rows = [ScoreRow?](repeating: nil, count: rowIDs.count)
+                for (r, row) in local { rows[r] = row }
+                var modelID = info.modelId
+                if !sent.isEmpty {
+                    switch await pool.score(request, timeout: deadline) {
+                    case .failure(let e):
+                        return done(.failure(e))
+                    case .success(.rejected(let code, let message)):
+                        // The daemon rejected the whole batch (e.g. a field of the wrong kind).
+                        for r in sent { rows[r] = .error("batch rejected by the daemon: \(code): \(message)") }
+                    case .success(.scored(let answer, let client)):
+                        for (r, row) in plan.decode(answer, rows: sent) { rows[r] = row }
+                        modelID = answer.modelId
+                        await thresholds.learn(modelID, from: client)
                     }
-                    return (b, .success(out))
                 }
-            }
-            while nextBatch < min(inFlight, batches.count) { submit() }
-            while let (b, result) = await group.next() {
-                switch result {
-                case .success(let rows):
-                    for (r, row) in rows { results[r - first] = row }
-                    doneBatches[b] = true
-                    progress.advance(batches[b].count)
-                    if failure == nil && nextBatch < batches.count { submit() }
-                case .failure(let e):
-                    if failure == nil || b < failure!.batch { failure = (b, e) }
-                }
+                done(.success(ScoredBatch(ids: rowIDs, rows: rows.map { $0! }, modelID: modelID, threshold: thresholds[modelID])))
             }
         }
-        progress.finish()
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-
-        if let failure {
-            // Write the finished prefix (every batch before the first unfinished one).
-            let k = doneBatches.firstIndex(of: false) ?? batches.count
-            let resume = k < batches.count ? batches[k].lowerBound : total
-            let n = resume - first
-            try writeScores(to: out, idColumn: idColumn, ids: Array(ids[0..<n]), rows: results[0..<n].map { $0! },
-                            threshold: info.threshold, modelID: info.modelId)
-            throw CommandFailure(description: "stopped: \(failure.error). Rows \(first)..<\(resume) were scored and written to \(DatabaseURL.redact(out)); "
-                + "resume with --start-row \(resume) (and another --out)")
-        }
-        let rows = results.map { $0! }
-        try writeScores(to: out, idColumn: idColumn, ids: ids, rows: rows, threshold: info.threshold, modelID: info.modelId)
-        var errors = 0, refused = 0
-        for r in rows {
-            switch r {
-            case .error: errors += 1
-            case .scored(_, let refuse, _): if refuse { refused += 1 }
-            }
-        }
-        let rate = seconds > 0 ? Double(rows.count) / seconds : 0
-        FileHandle.standardError.write(Data(("scored \(rows.count - errors) of \(rows.count) rows (\(refused) refused, \(errors) errors) "
-            + "in \(String(format: "%.2f", seconds)) s (\(Int(rate)) rows/s) via \(address), model \(info.modelId)\n").utf8))
+        progress.summary(writer, via: parsed.map(\.description).joined(separator: ","))
     }
+}
+
+/// The daemons of `--connect`: least outstanding requests first, the others as fallbacks.
+final class DaemonPool: @unchecked Sendable {
+    enum Answer {
+        case scored(ScoreResult, DaemonClient)
+        case rejected(StatusCode, String)
+    }
+    let clients: [DaemonClient]
+    private let lock = NSLock()
+    private var outstanding: [Int]
+    private var turn = 0
+
+    init(clients: [DaemonClient]) {
+        self.clients = clients
+        outstanding = Array(repeating: 0, count: clients.count)
+    }
+
+    /// Daemon indices to try, the least busy first (ties from a rotating start); marks the
+    /// first as having one more request outstanding.
+    private func order() -> [Int] {
+        lock.withLock {
+            let n = clients.count
+            turn &+= 1
+            let rotated = (0..<n).map { (turn + $0) % n }
+            let sorted = rotated.sorted { outstanding[$0] < outstanding[$1] }   // stable: ties keep the rotation
+            outstanding[sorted[0]] += 1
+            return sorted
+        }
+    }
+
+    private func adjust(_ i: Int, _ d: Int) { lock.withLock { outstanding[i] += d } }
+
+    /// Scores on the least busy daemon; a daemon that stays away hands the batch to the next.
+    func score(_ batch: ColumnBatch, timeout: Duration) async -> Result<Answer, DaemonError> {
+        let order = order()
+        var last = DaemonError.closed
+        for (k, i) in order.enumerated() {
+            if k > 0 { adjust(i, 1) }
+            defer { adjust(i, -1) }
+            do throws(DaemonError) {
+                return .success(.scored(try await clients[i].score(batch, timeout: timeout), clients[i]))
+            } catch {
+                if case .status(let code, let message) = error, code != .unavailable, code != .deadlineExceeded {
+                    return .success(.rejected(code, message))
+                }
+                last = error
+            }
+        }
+        return .failure(last)
+    }
+
+    /// The model of the first daemon that answers.
+    func modelInfo(timeout: Duration) async throws -> ModelDescription {
+        var last: (any Error)?
+        for c in clients {
+            do { return try await c.modelInfo(timeout: timeout) } catch { last = error }
+        }
+        throw last ?? DaemonError.closed
+    }
+}
+
+/// Each model's threshold by id, learnt from ModelInfo the first time an answer names a model
+/// (a hot reload brings a new one). Unknown when a second reload raced the lookup.
+final class ThresholdBook: @unchecked Sendable {
+    private let lock = NSLock()
+    private var known: [String: Double?]
+
+    init(_ info: ModelDescription) { known = [info.modelId: info.threshold] }
+
+    subscript(id: String) -> Double? { lock.withLock { known[id] ?? nil } }
+
+    func learn(_ id: String, from client: DaemonClient) async {
+        guard lock.withLock({ known[id] == nil }) else { return }
+        let m = try? await client.modelInfo(timeout: .seconds(10))
+        lock.withLock {
+            if let m { known[m.modelId] = m.threshold }
+            if known[id] == nil { known[id] = .some(nil) }
+        }
+    }
+}
+
+/// Runs async work from synchronous code (the command's thread), waiting for its result.
+func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+/// `blocking`'s hand-over (written before the semaphore is signalled, read after the wait).
+final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
 }
 
 /// How input columns map onto the model's schema, and the per-batch conversion.
@@ -216,15 +251,15 @@ struct BatchPlan: Sendable {
         self.categorical = categorical
     }
 
-    /// The request for `rows` (input row numbers), the rows actually sent (request order) and
-    /// the rows that failed the local checks.
-    func build(rows range: Range<Int>, ids: [String?], offset: Int) -> (ColumnBatch, [Int], [(Int, ScoreRow)]) {
+    /// The request for a batch's rows (`ids` per row), the rows actually sent (request order)
+    /// and the rows that failed the local checks (row numbers within the batch).
+    func build(ids: [String?]) -> (ColumnBatch, [Int], [(Int, ScoreRow)]) {
         var local: [(Int, ScoreRow)] = []
         var sent: [Int] = []
-        sent.reserveCapacity(range.count)
+        sent.reserveCapacity(ids.count)
         var numbers = [[Double]](repeating: [], count: numeric.count)
-        rows: for r in range {
-            guard ids[r - offset] != nil else {
+        rows: for r in ids.indices {
+            guard ids[r] != nil else {
                 local.append((r, .error("id is missing")))
                 continue
             }
@@ -244,7 +279,7 @@ struct BatchPlan: Sendable {
             for k in 0..<numeric.count { numbers[k].append(parsed[k]) }
             sent.append(r)
         }
-        var batch = ColumnBatch(ids: sent.map { ids[$0 - offset]! })
+        var batch = ColumnBatch(ids: sent.map { ids[$0]! })
         batch.numeric = zip(numeric, numbers).map { ($0.field, $1) }
         batch.categorical = categorical.map { f in
             let values: [String] = sent.map { r in
@@ -272,32 +307,5 @@ struct BatchPlan: Sendable {
             let reasons = i < r.reasons.count ? r.reasons[i] : []
             return (row, .scored(probability: r.probability[i], refuse: r.decision[i] == .refuse, reasons: reasons))
         }
-    }
-}
-
-/// A progress bar with rows per second, redrawn on stderr only when it is a terminal.
-final class ScoreProgress: @unchecked Sendable {
-    let total: Int
-    private var done = 0
-    private let started = Date()
-    private var lastDraw = Date.distantPast
-    private let tty = isatty(STDERR_FILENO) == 1
-
-    init(total: Int) { self.total = total }
-
-    func advance(_ rows: Int) {
-        done += rows
-        guard tty, Date().timeIntervalSince(lastDraw) >= 0.1 || done == total else { return }
-        lastDraw = Date()
-        let fraction = total > 0 ? Double(done) / Double(total) : 1
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-6)
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(done)/\(total) rows  \(Int(rate)) rows/s".utf8))
-    }
-
-    func finish() {
-        if tty && lastDraw != .distantPast { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

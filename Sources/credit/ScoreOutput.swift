@@ -54,7 +54,7 @@ enum ScoreOutput {
     /// The table a database sink receives (`--out postgres://...#schema.table`,
     /// `mysql://...#table`), upserted by `id`: id, probability_default, decision, threshold,
     /// reason_k and reason_k_contribution (k = 1...4), error, model_id, scored_at (ISO 8601 UTC).
-    static func databaseTable(ids: [String?], rows: [ScoreRow], threshold: Double, modelID: String, scoredAt: String) -> DataTable {
+    static func databaseTable(ids: [String?], rows: [ScoreRow], threshold: Double?, modelID: String, scoredAt: String) -> DataTable {
         precondition(ids.count == rows.count)
         var probability: [Double?] = [], decision: [String?] = [], message: [String?] = []
         var texts: [[String?]] = Array(repeating: [], count: 4), contributions: [[Double?]] = Array(repeating: [], count: 4)
@@ -77,7 +77,7 @@ enum ScoreOutput {
         }
         var output = DataTable(columns: [.categorical("id", ids), .numeric("probability_default", probability),
                                          .categorical("decision", decision),
-                                         .numeric("threshold", Array(repeating: threshold, count: rows.count))])
+                                         .numeric("threshold", [Double?](repeating: threshold, count: rows.count))])
         for k in 0..<4 {
             output.append(.categorical("reason_\(k + 1)", texts[k]))
             output.append(.numeric("reason_\(k + 1)_contribution", contributions[k]))
@@ -89,17 +89,62 @@ enum ScoreOutput {
     }
 }
 
-/// Writes `credit score`'s rows to `--out`: a database sink (postgres://, mysql://) gets
-/// `ScoreOutput.databaseTable` upserted by id in transactions of `batchRows` rows; a file
-/// sink (csv:, sqlite:) gets `ScoreOutput.table`, replacing what it held.
-func writeScores(to out: String, idColumn: String, ids: [String?], rows: [ScoreRow], threshold: Double,
-                 modelID: String, batchRows: Int = 5000) throws {
-    let sink = try DataSources.sink(out)
-    if let keyed = sink as? UpsertingSink {
-        let stamp = ISO8601DateFormatter().string(from: Date())
-        try keyed.upsert(ScoreOutput.databaseTable(ids: ids, rows: rows, threshold: threshold, modelID: modelID, scoredAt: stamp),
-                         key: "id", batchRows: batchRows)
-    } else {
-        try sink.write(ScoreOutput.table(idColumn: idColumn, ids: ids, rows: rows))
+/// One batch of `credit score`'s output, in input order, scored by one model.
+struct ScoredBatch: Sendable {
+    var ids: [String?]
+    var rows: [ScoreRow]
+    /// The model that scored the batch (through a daemon: the one its answer names, which
+    /// changes after a hot reload).
+    var modelID: String
+    /// That model's threshold (nil when it could not be learnt: a reload raced the lookup).
+    var threshold: Double?
+}
+
+/// Writes `credit score`'s output to `--out` batch by batch: a database sink (postgres://,
+/// mysql://) gets `ScoreOutput.databaseTable` upserted by id in transactions of `batchRows`
+/// rows; a file sink (csv:, sqlite:) gets `ScoreOutput.table`, replacing what it held.
+/// Counts what it wrote for the summary line.
+final class ScoreWriter {
+    let writer: any TableWriter
+    let idColumn: String
+    let upserting: Bool
+    private let stamp = ISO8601DateFormatter().string(from: Date())
+    private(set) var rows = 0, errors = 0, refused = 0
+    /// Model ids in the order first seen.
+    private(set) var models: [String] = []
+
+    init(out: String, idColumn: String, batchRows: Int = 5000) throws {
+        let sink = try DataSources.sink(out)
+        if let keyed = sink as? UpsertingSink {
+            writer = try keyed.makeUpsertWriter(key: "id", batchRows: batchRows)
+            upserting = true
+        } else {
+            writer = try DataSources.writer(out)
+            upserting = false
+        }
+        self.idColumn = idColumn
     }
+
+    /// Rows durably written (flushed or committed) so far.
+    var rowsWritten: Int { writer.rowsWritten }
+
+    func append(_ b: ScoredBatch) throws {
+        precondition(b.ids.count == b.rows.count)
+        if !models.contains(b.modelID) { models.append(b.modelID) }
+        for r in b.rows {
+            switch r {
+            case .error: errors += 1
+            case .scored(_, let refuse, _): if refuse { refused += 1 }
+            }
+        }
+        rows += b.rows.count
+        if upserting {
+            try writer.append(ScoreOutput.databaseTable(ids: b.ids, rows: b.rows, threshold: b.threshold,
+                                                        modelID: b.modelID, scoredAt: stamp))
+        } else {
+            try writer.append(ScoreOutput.table(idColumn: idColumn, ids: b.ids, rows: b.rows))
+        }
+    }
+
+    func finish() throws { try writer.finish() }
 }

@@ -139,7 +139,8 @@ struct CSVRecordChunks {
 ///
 /// The bytes are built in a 1 MiB buffer and written a buffer at a time: CSV.swift's writer
 /// calls `write()` once per byte (5.2 million system calls for the 34,485-row book's scores).
-public struct CSVSink: DataSink {
+/// `makeWriter()` writes batch by batch (streamed `credit score`).
+public struct CSVSink: StreamingSink {
     public var path: String
 
     public init(path: String) {
@@ -149,47 +150,84 @@ public struct CSVSink: DataSink {
     public var description: String { "csv:\(path)" }
 
     public func write(_ table: DataTable) throws {
+        let w = try CSVWriter(path: path)
+        try w.append(table)
+        try w.finish()
+    }
+
+    public func makeWriter() throws -> any TableWriter { try CSVWriter(path: path) }
+}
+
+/// The CSV sink's batch writer: the header with the first batch, then rows through a 1 MiB
+/// buffer. `rowsWritten` counts the rows handed to the file.
+final class CSVWriter: TableWriter {
+    let path: String
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var headerDone = false
+    private var buffered = 0
+    private(set) var rowsWritten = 0
+
+    init(path: String) throws {
+        self.path = path
         guard FileManager.default.createFile(atPath: path, contents: nil),
               let handle = FileHandle(forWritingAtPath: path) else {
-            throw DataSourceError.failed(source: description, message: "cannot open for writing")
+            throw DataSourceError.failed(source: "csv:\(path)", message: "cannot open for writing")
         }
-        defer { try? handle.close() }
-        var buffer: [UInt8] = []
+        self.handle = handle
         buffer.reserveCapacity(1 << 20)
-        func flush() throws {
-            try handle.write(contentsOf: buffer)
-            buffer.removeAll(keepingCapacity: true)
-        }
-        func field(_ text: String) {
-            let bytes = text.utf8
-            if bytes.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
-                buffer.append(0x22)
-                for b in bytes {
-                    if b == 0x22 { buffer.append(0x22) }
-                    buffer.append(b)
-                }
-                buffer.append(0x22)
-            } else {
-                buffer.append(contentsOf: bytes)
-            }
-        }
+    }
+
+    deinit { try? handle.close() }
+
+    var description: String { "csv:\(path)" }
+
+    private func flush() throws {
         do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            throw DataSourceError.failed(source: description, message: "\(error)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+        rowsWritten += buffered
+        buffered = 0
+    }
+
+    @inline(__always) private func field(_ text: String) {
+        let bytes = text.utf8
+        if bytes.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+            buffer.append(0x22)
+            for b in bytes {
+                if b == 0x22 { buffer.append(0x22) }
+                buffer.append(b)
+            }
+            buffer.append(0x22)
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    func append(_ table: DataTable) throws {
+        if !headerDone {
             for (i, name) in table.columnNames.enumerated() {
                 if i > 0 { buffer.append(0x2C) }
                 field(name)
             }
             buffer.append(0x0A)
-            for row in 0..<table.rowCount {
-                for (i, column) in table.columns.enumerated() {
-                    if i > 0 { buffer.append(0x2C) }
-                    field(column.text(row: row))
-                }
-                buffer.append(0x0A)
-                if buffer.count >= 1 << 20 { try flush() }
-            }
-            try flush()
-        } catch {
-            throw DataSourceError.failed(source: description, message: "\(error)")
+            headerDone = true
         }
+        for row in 0..<table.rowCount {
+            for (i, column) in table.columns.enumerated() {
+                if i > 0 { buffer.append(0x2C) }
+                field(column.text(row: row))
+            }
+            buffer.append(0x0A)
+            buffered += 1
+            if buffer.count >= 1 << 20 { try flush() }
+        }
+    }
+
+    func finish() throws {
+        try flush()
     }
 }

@@ -45,6 +45,14 @@ public struct DataRequest: Sendable {
         try source.forEachBatch(query: sql, rows: rows) { try body(try filter($0)) }
     }
 
+    /// How many rows the request selects, when the source counts cheaply and no id filter
+    /// applies (progress only; see `DataSource.count(query:)`).
+    public func count() throws -> Int? {
+        guard onlyIDs == nil && excludeIDs == nil else { return nil }
+        let source = try DataSources.open(location, kinds: kinds)
+        return try source.count(query: try resolvedQuery(for: source))
+    }
+
     /// Reads every selected row into one table.
     public func read() throws -> DataTable {
         var table: DataTable?

@@ -163,6 +163,8 @@ public protocol UpsertingSink: DataSink {
     /// Creates the table if missing (the key column is its primary key) and inserts or
     /// replaces the rows by `key`, in transactions of at most `batchRows` rows.
     func upsert(_ table: DataTable, key: String, batchRows: Int) throws
+    /// The same, a batch at a time (`SQLUpsertWriter`): streamed `credit score`.
+    func makeUpsertWriter(key: String, batchRows: Int) throws -> any TableWriter
 }
 
 /// Cuts a driver's message (libpq's spans lines) to one line.

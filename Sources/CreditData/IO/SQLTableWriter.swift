@@ -110,16 +110,7 @@ public enum SQLTableWrites {
 
     /// Creates `table` keyed by `key` if missing, then inserts or updates `data` by `key` in
     /// transactions of `batchRows` rows: a rerun after a crash neither loses nor duplicates.
-    public static func upsert(_ data: DataTable, into table: String, key: String, batchRows: Int, over c: some SQLStatementConnection) throws {
-        let d = c.dialect
-        try c.execute(d.createTable(table, for: data, key: key, ifNotExists: true))
-        var start = 0
-        while start < data.rowCount {
-            let end = min(start + max(1, batchRows), data.rowCount)
-            try transaction(c) {
-                for sql in d.inserts(into: table, table: data, rows: start..<end, key: key) { try c.execute(sql) }
-            }
-            start = end
-        }
+    public static func upsert<C: SQLStatementConnection>(_ data: DataTable, into table: String, key: String, batchRows: Int, over c: C) throws {
+        try SQLUpsertWriter(connection: c, table: table, key: key, batchRows: batchRows, description: table).append(data)
     }
 }

@@ -24,6 +24,15 @@ public struct SQLiteSource: DataSource {
 
     public var description: String { "sqlite:\(path)" }
 
+    public func count(query: String?) throws -> Int? {
+        guard let sql = Self.countSQL(query), FileManager.default.fileExists(atPath: path) else { return nil }
+        var config = Configuration()
+        config.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        defer { try? queue.close() }
+        return try queue.read { db in try Int.fetchOne(db, sql: sql) }
+    }
+
     public func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws {
         precondition(rows > 0, "forEachBatch: rows must be > 0")
         guard let query, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -78,7 +87,8 @@ public struct SQLiteSource: DataSource {
 /// `sqlite:PATH[#table]`: writes a table into an SQLite database (default table `data`),
 /// replacing a table of that name in one transaction. Numeric columns are REAL (whole
 /// numbers are stored as INTEGER values), categorical columns TEXT; missing is NULL.
-public struct SQLiteSink: DataSink {
+/// `makeWriter()` writes batch by batch inside that one transaction (committed by `finish()`).
+public struct SQLiteSink: StreamingSink {
     public var path: String
     public var table: String
 
@@ -90,20 +100,59 @@ public struct SQLiteSink: DataSink {
     public var description: String { "sqlite:\(path)#\(table)" }
 
     public func write(_ data: DataTable) throws {
+        let w = try SQLiteWriter(sink: self)
+        try w.append(data)
+        try w.finish()
+    }
+
+    public func makeWriter() throws -> any TableWriter { try SQLiteWriter(sink: self) }
+}
+
+/// The SQLite sink's batch writer: one connection and one transaction from the first batch
+/// (drop, create, inserts) to `finish()` (commit). `rowsWritten` counts committed rows.
+final class SQLiteWriter: TableWriter {
+    let sink: SQLiteSink
+    private let queue: DatabaseQueue
+    private var statement: Statement?
+    private var appended = 0
+    private(set) var rowsWritten = 0
+
+    init(sink: SQLiteSink) throws {
+        self.sink = sink
         do {
-            let queue = try DatabaseQueue(path: path)
-            defer { try? queue.close() }
-            try queue.write { db in
-                try db.execute(sql: "DROP TABLE IF EXISTS \(quoteIdentifier(table))")
-                let defs = data.columns.map {
-                    "\(quoteIdentifier($0.name)) \($0.kind == .numeric ? "REAL" : "TEXT")"
-                }.joined(separator: ", ")
-                try db.execute(sql: "CREATE TABLE \(quoteIdentifier(table)) (\(defs))")
-                let sql = "INSERT INTO \(quoteIdentifier(table)) VALUES ("
-                    + Array(repeating: "?", count: data.columns.count).joined(separator: ",") + ")"
-                let statement = try db.makeStatement(sql: sql)
+            // The transaction spans the appends (GRDB checks none is left open otherwise).
+            var config = Configuration()
+            config.allowsUnsafeTransactions = true
+            queue = try DatabaseQueue(path: sink.path, configuration: config)
+        } catch let e as DatabaseError {
+            throw DataSourceError.failed(source: sink.description, message: e.message ?? "\(e)")
+        }
+    }
+
+    deinit {
+        if statement != nil { try? queue.inDatabase { db in try db.execute(sql: "ROLLBACK") } }
+        try? queue.close()
+    }
+
+    var description: String { sink.description }
+
+    func append(_ data: DataTable) throws {
+        let table = sink.table
+        do {
+            try queue.inDatabase { db in
+                if statement == nil {
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    try db.execute(sql: "DROP TABLE IF EXISTS \(quoteIdentifier(table))")
+                    let defs = data.columns.map {
+                        "\(quoteIdentifier($0.name)) \($0.kind == .numeric ? "REAL" : "TEXT")"
+                    }.joined(separator: ", ")
+                    try db.execute(sql: "CREATE TABLE \(quoteIdentifier(table)) (\(defs))")
+                    let sql = "INSERT INTO \(quoteIdentifier(table)) VALUES ("
+                        + Array(repeating: "?", count: data.columns.count).joined(separator: ",") + ")"
+                    statement = try db.makeStatement(sql: sql)
+                }
                 // Bind and step through SQLite's C API (GRDB's argument path is ~10x slower).
-                let stmt = statement.sqliteStatement
+                let stmt = statement!.sqliteStatement
                 for row in 0..<data.rowCount {
                     for (i, column) in data.columns.enumerated() {
                         let p = Int32(i + 1)
@@ -124,13 +173,27 @@ public struct SQLiteSink: DataSink {
                     sqlite3_reset(stmt)
                     guard rc == SQLITE_DONE else {
                         throw DataSourceError.failed(source: description, message:
-                            "row \(row + 1): " + String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                            "row \(appended + row + 1): " + String(cString: sqlite3_errmsg(db.sqliteConnection)))
                     }
                 }
+            }
+            appended += data.rowCount
+        } catch let e as DatabaseError {
+            throw DataSourceError.failed(source: description, message: e.message ?? "\(e)")
+        }
+    }
+
+    func finish() throws {
+        guard statement != nil else { return }
+        do {
+            try queue.inDatabase { db in
+                statement = nil
+                try db.execute(sql: "COMMIT")
             }
         } catch let e as DatabaseError {
             throw DataSourceError.failed(source: description, message: e.message ?? "\(e)")
         }
+        rowsWritten = appended
     }
 }
 

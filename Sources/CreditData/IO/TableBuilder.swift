@@ -28,7 +28,13 @@ public struct TableBuilder {
         }
         self.source = source
         self.names = names
-        columns = names.map { ColumnBuilder(name: $0, kind: kinds.forced[$0], forced: kinds.forced[$0] != nil) }
+        columns = names.map { name in
+            let forced = kinds.forced[name]
+            let mode: ColumnBuilder.Mode = forced != nil ? .fixed
+                : kinds.numericOrText.contains(name) ? .numericOrText
+                : kinds.decideEachBatch ? .eachBatch : .firstBatch
+            return ColumnBuilder(name: name, kind: forced ?? (mode == .numericOrText ? .numeric : nil), mode: mode)
+        }
     }
 
     @inline(__always) public mutating func appendMissing(column i: Int) { columns[i].appendMissing() }
@@ -59,11 +65,21 @@ public struct TableBuilder {
 
 /// One column's cells as a source reads them.
 private struct ColumnBuilder {
+    enum Mode {
+        /// Forced by `ColumnKinds.forced`.
+        case fixed
+        /// Decided on the first batch, kept after.
+        case firstBatch
+        /// Decided on each batch (`ColumnKinds.decideEachBatch`).
+        case eachBatch
+        /// Numeric, or text for a batch holding a non-number (`ColumnKinds.numericOrText`).
+        case numericOrText
+    }
     let name: String
-    /// nil until decided (unforced, before the first flush).
+    /// nil until decided (unforced, before the first flush). A `numericOrText` column reads
+    /// `.numeric` until a batch meets a non-number, then `nil` (both readings) for that batch.
     var kind: FeatureKind?
-    /// Whether the kind came from `ColumnKinds` (for the error message).
-    let forced: Bool
+    let mode: Mode
     var numbers: [Double?] = []
     var texts: [String?] = []
     /// Row (in this batch) and text of the first non-missing value that is not a number.
@@ -71,10 +87,10 @@ private struct ColumnBuilder {
     var nonMissing = 0
     var count = 0
 
-    init(name: String, kind: FeatureKind?, forced: Bool) {
+    init(name: String, kind: FeatureKind?, mode: Mode) {
         self.name = name
         self.kind = kind
-        self.forced = forced
+        self.mode = mode
     }
 
     mutating func reserve(_ n: Int) {
@@ -101,32 +117,46 @@ private struct ColumnBuilder {
             return
         }
         nonMissing += 1
-        if kind != .numeric { texts.append(text) }
         if kind != .categorical {
             if let d = Double(text.trimmedWhitespace), d.isFinite {
                 numbers.append(d)
             } else {
                 numbers.append(nil)
                 if firstNonNumeric == nil { firstNonNumeric = (count, text) }
+                if mode == .numericOrText && kind == .numeric {
+                    // This batch turns to text: the cells so far as text (their numbers written
+                    // back exactly; the scorer parses them again), then both readings.
+                    texts = numbers.dropLast().map { $0.map(formatNumber) }
+                    kind = nil
+                }
             }
         }
+        if kind != .numeric { texts.append(text) }
         count += 1
     }
 
-    /// The column of the current batch; empties the builder (its kind stays decided).
+    /// The column of the current batch; empties the builder (its kind stays decided, except
+    /// for the per-batch modes).
     mutating func take(rowsBefore: Int) throws -> Column {
         let decided = kind ?? ((firstNonNumeric == nil && nonMissing > 0) ? .numeric : .categorical)
         let wasDecided = kind != nil
-        kind = decided
+        switch mode {
+        case .fixed, .firstBatch: kind = decided
+        case .eachBatch: kind = nil
+        case .numericOrText: kind = .numeric
+        }
         defer {
             numbers = []; texts = []
             firstNonNumeric = nil; nonMissing = 0; count = 0
+        }
+        if mode == .numericOrText {
+            return firstNonNumeric == nil ? .numeric(name, numbers) : .categorical(name, texts)
         }
         switch decided {
         case .numeric:
             if let bad = firstNonNumeric {
                 let row = rowsBefore + bad.row
-                if wasDecided && !forced {
+                if wasDecided && mode != .fixed {
                     throw DataSourceError.kindDecided(row: row, column: name, value: bad.value)
                 }
                 throw DataSourceError.notNumeric(row: row, column: name, value: bad.value)

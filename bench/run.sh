@@ -25,6 +25,7 @@ step "system packages (build deps, OpenBLAS for the kernel comparison, a C compi
 need=()
 pkg-config --exists libprotobuf-c 2>/dev/null || need+=(libprotobuf-c-dev pkg-config)
 [[ -e /usr/include/sqlite3.h ]] || need+=(libsqlite3-dev)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v cc >/dev/null || need+=(gcc)
 command -v curl >/dev/null || need+=(curl)
 ldconfig -p | grep -q libopenblas.so || need+=(libopenblas-dev)
@@ -71,6 +72,9 @@ for algo in logistic mlp gbdt; do
 done
 echo "]" >> "$OUT/train.json"
 SERVED="$OUT/gbdt.credit"; [[ -f "$SERVED" ]] || SERVED="$OUT/mlp.credit"
+
+step "CSV end to end: credit score --model, sqlite: -> csv:, vs sqlite3 -csv of the same join"
+bash bench/csv-e2e.sh "$BIN" "$OUT"
 
 step "peers: XGBoost, LightGBM, CatBoost in process"
 PEER_SIZE=(); [[ -f "$OUT/gbdt.credit" ]] && PEER_SIZE=(--model "$OUT/gbdt.credit")   # same trees and depth as ours

@@ -14,7 +14,7 @@ struct Synth: ParsableCommand {
         """
     )
 
-    @Option(help: "Number of loans.")
+    @Option(help: "Number of loans. The joined book (csv:, or join.sql over the tables) has one row fewer from 100 loans on: one ids row has an empty person id, as in the shared dumps.")
     var rows: Int = 5000
 
     @Option(help: "Seed of the generator.")
@@ -32,7 +32,11 @@ struct Synth: ParsableCommand {
 
     func run() throws {
         let book = SyntheticLoanBook.generate(rows: rows, seed: seed)
-        try book.write(to: out)
-        print("wrote \(rows) synthetic loans (seed \(seed)) to \(out)")
+        let written = try book.write(to: out)
+        if DataSources.scheme(of: out) == "csv" {
+            print("wrote \(written) joined rows of \(rows) synthetic loans (seed \(seed)) to \(out)")
+        } else {
+            print("wrote \(rows) synthetic loans (seed \(seed)) to \(out)")
+        }
     }
 }

@@ -173,6 +173,7 @@ let package = Package(
             name: "creditd",
             dependencies: [
                 "CreditServer", "CreditService", "CreditHTTP", "CreditModelServing", "CreditCore",
+                "CreditClient",  // `creditd --probe` (health checks)
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),

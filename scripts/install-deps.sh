@@ -31,3 +31,8 @@ if [ ! -x "$CREDIT_VENV/bin/python" ]; then python3 -m venv "$CREDIT_VENV"; fi
 # The analyst web app's browser tests: Playwright for Python driving Debian's chromium
 # (installed above; Playwright's own browser download is not used).
 "$CREDIT_VENV/bin/pip" install -q "playwright>=1.40"
+
+# Deployment (docs/deploy.md): HAProxy for the fleet test, systemd-analyze for the unit,
+# debootstrap for `scripts/release-test.sh --debootstrap`, kubernetes-validate for deploy/k8s.
+$SUDO apt-get install -y -qq --no-install-recommends haproxy systemd debootstrap >/dev/null
+"$CREDIT_VENV/bin/pip" install -q "kubernetes-validate>=1.30"

@@ -1909,7 +1909,7 @@ const ProtobufCMessageDescriptor credit__model_info_request__descriptor =
   (ProtobufCMessageInit) credit__model_info_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor credit__model_info_response__field_descriptors[8] =
+static const ProtobufCFieldDescriptor credit__model_info_response__field_descriptors[9] =
 {
   {
     "model_id",
@@ -2007,6 +2007,18 @@ static const ProtobufCFieldDescriptor credit__model_info_response__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "signer_key_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Credit__ModelInfoResponse, signer_key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned credit__model_info_response__field_indices_by_name[] = {
   1,   /* field[1] = algorithm */
@@ -2015,13 +2027,14 @@ static const unsigned credit__model_info_response__field_indices_by_name[] = {
   5,   /* field[5] = metrics */
   0,   /* field[0] = model_id */
   7,   /* field[7] = query */
+  8,   /* field[8] = signer_key_id */
   2,   /* field[2] = threshold */
   3,   /* field[3] = threshold_mode */
 };
 static const ProtobufCIntRange credit__model_info_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor credit__model_info_response__descriptor =
 {
@@ -2031,7 +2044,7 @@ const ProtobufCMessageDescriptor credit__model_info_response__descriptor =
   "Credit__ModelInfoResponse",
   "credit",
   sizeof(Credit__ModelInfoResponse),
-  8,
+  9,
   credit__model_info_response__field_descriptors,
   credit__model_info_response__field_indices_by_name,
   1,  credit__model_info_response__number_ranges,

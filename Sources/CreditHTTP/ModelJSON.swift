@@ -5,7 +5,7 @@ enum ModelJSON {
     static func describe(_ info: ModelDescription) -> String {
         let q = ScoreJSONWriter.quote, n = ScoreJSONWriter.number
         var out = "{\"model_id\":\(q(info.modelId)),\"algorithm\":\(q(info.algorithm)),\"threshold\":\(n(info.threshold))"
-        out += ",\"threshold_mode\":\(q(info.thresholdMode)),\"id_field\":\(q(info.idField)),\"fields\":["
+        out += ",\"threshold_mode\":\(q(info.thresholdMode)),\"id_field\":\(q(info.idField)),\"signer_key_id\":\(q(info.signerKeyId)),\"fields\":["
         for (i, f) in info.fields.enumerated() {
             if i > 0 { out += "," }
             out += "{\"name\":\(q(f.name)),\"kind\":\(q(f.kind.rawValue))"

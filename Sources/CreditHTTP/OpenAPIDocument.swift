@@ -21,6 +21,11 @@ let openAPIDocument = #"""
         "reasons": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
         "error": {"$ref": "#/components/schemas/RowError"}}},
       "Batch": {"type": "object", "properties": {"model_id": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}}}},
+      "Model": {"type": "object", "properties": {
+        "model_id": {"type": "string"}, "algorithm": {"type": "string"}, "threshold": {"type": "number"}, "threshold_mode": {"type": "string"},
+        "id_field": {"type": "string"}, "signer_key_id": {"type": "string", "description": "key id that signed the artifact; empty when unsigned (docs/deploy.md, Signing keys)"},
+        "fields": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "kind": {"enum": ["numeric", "categorical"]}, "categories": {"type": "array", "items": {"type": "string"}}}}},
+        "metrics": {"type": "object", "additionalProperties": {"type": "number"}}}},
       "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}}}}
     },
     "parameters": {"reasons": {"name": "reasons", "in": "query", "schema": {"enum": ["none"]}, "description": "none: probabilities and decisions only"}},
@@ -35,7 +40,7 @@ let openAPIDocument = #"""
       "get": {"summary": "Score one applicant given as query parameters (Power BI's Web.Contents)", "parameters": [{"$ref": "#/components/parameters/reasons"}],
         "responses": {"200": {"description": "model_id and the applicant's result", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}}, "default": {"$ref": "#/components/responses/Problem"}}}
     },
-    "/v1/model": {"get": {"summary": "Algorithm, input fields (kinds, categories), threshold and how it was chosen, metrics", "responses": {"200": {"description": "the model", "content": {"application/json": {"schema": {"type": "object"}}}}, "503": {"$ref": "#/components/responses/Problem"}}}},
+    "/v1/model": {"get": {"summary": "Algorithm, input fields (kinds, categories), threshold and how it was chosen, metrics", "responses": {"200": {"description": "the model", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Model"}}}}, "503": {"$ref": "#/components/responses/Problem"}}}},
     "/healthz": {"get": {"summary": "Live", "responses": {"200": {"description": "the process answers"}}}},
     "/readyz": {"get": {"summary": "Ready: a model is loaded", "responses": {"200": {"description": "ready"}, "503": {"description": "no model loaded"}}}},
     "/metrics": {"get": {"summary": "Prometheus text: requests by face/method/code, latency, rows, decisions, model info, loads, connections", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},

@@ -33,15 +33,24 @@ public final class ScoringModelBackend: ScoringBackend {
         ]
         info = ModelDescription(modelId: model.modelID, algorithm: model.algorithm, threshold: model.threshold,
                                 thresholdMode: model.artifact.threshold.mode, fields: fields, metrics: metrics,
-                                idField: model.artifact.spec.id, query: model.artifact.spec.query ?? "")
+                                idField: model.artifact.spec.id, query: model.artifact.spec.query ?? "",
+                                signerKeyId: model.signer?.keyID ?? "")
     }
 
     /// The model's own category codes: the service maps request text straight to them.
     public func categoryCodes(field: Int) -> [Int32]? { model.categoryCodes[field] }
 
     /// Loads and verifies a `.credit` artifact (what `creditd --model`, `Reload` and SIGHUP use).
-    public static let loader: ModelLoader = { path in
-        ScoringModelBackend(model: try ScoringModel(path: path))
+    public static let loader: ModelLoader = loader(trustedKeys: nil)
+
+    /// The loader for `creditd --trusted-keys DIR`: the directory is read again at every
+    /// load (keys rotate without a restart) and an artifact not signed by one of its keys
+    /// is refused before its body is parsed.
+    public static func loader(trustedKeys directory: String?) -> ModelLoader {
+        { path in
+            let trusted = try directory.map { try TrustedKeys(directory: $0) }
+            return ScoringModelBackend(model: try ScoringModel(path: path, trusted: trusted))
+        }
     }
 
     final class Scratch: ScoringScratch {

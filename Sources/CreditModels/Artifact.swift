@@ -192,6 +192,13 @@ public struct ModelArtifact: Codable, Sendable {
     public static let maxFileBytes = 256 << 20
 
     public static func load(path: String) throws -> (artifact: ModelArtifact, modelID: String) {
+        let r = try load(path: path, trusted: nil)
+        return (r.artifact, r.modelID)
+    }
+
+    /// The file's bytes, once it is known to be a regular file within the size limit that
+    /// starts like an artifact (plain `CREDIT `, or signed `CREDIT-`: ArtifactSignature.swift).
+    static func readFile(path: String) throws -> Data {
         // What the path is and how big, then the header, before reading the body.
         var st = stat()
         guard stat(path, &st) == 0 else {
@@ -215,13 +222,13 @@ public struct ModelArtifact: Codable, Sendable {
         }
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: magic.utf8.count + 1)) ?? Data()
-        guard head.elementsEqual("\(magic) ".utf8) else {
+        guard head.elementsEqual("\(magic) ".utf8) || head.elementsEqual("\(magic)-".utf8) else {
             throw ArtifactError(description: "model file \(path) is not a credit model (it does not start with '\(magic) ')")
         }
         let data: Data
         do { data = head + (try handle.readToEnd() ?? Data()) } catch {
             throw ArtifactError(description: "cannot read model file \(path): \(error.localizedDescription)")
         }
-        return try decode(data, source: "model file \(path)")
+        return data
     }
 }

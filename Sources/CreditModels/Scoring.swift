@@ -66,14 +66,19 @@ public final class ScoringModel: Sendable {
     /// its text is unknown ("unknown" when the feature has a vocabulary, else unseen).
     let unknownCode: [Int32]
 
-    public convenience init(path: String) throws {
-        let (artifact, id) = try ModelArtifact.load(path: path)
-        try self.init(artifact: artifact, modelID: id)
+    /// Who signed the file it was loaded from (nil: unsigned, or not loaded from a file).
+    public let signer: ArtifactSigner?
+
+    /// Loads a `.credit` file, signed or not; with `trusted`, only one signed by those keys.
+    public convenience init(path: String, trusted: TrustedKeys? = nil) throws {
+        let (artifact, id, signer) = try ModelArtifact.load(path: path, trusted: trusted)
+        try self.init(artifact: artifact, modelID: id, signer: signer)
     }
 
-    public init(artifact: ModelArtifact, modelID: String) throws {
+    public init(artifact: ModelArtifact, modelID: String, signer: ArtifactSigner? = nil) throws {
         self.artifact = artifact
         self.modelID = modelID
+        self.signer = signer
         let feats = artifact.preprocessor.features
         // Kinds the spec leaves open are the ones training fitted.
         let schema = try Schema(spec: artifact.spec, kinds: Dictionary(feats.map { ($0.name, $0.kind) }, uniquingKeysWith: { a, _ in a }))

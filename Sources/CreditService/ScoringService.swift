@@ -62,6 +62,7 @@ public final class ScoringService: Sendable {
             setModelInfo(new.info, 1)
             if let old, old.info.modelId != new.info.modelId { setModelInfo(old.info, 0) }
             logger.notice("model loaded", metadata: ["model": "\(new.info.modelId)", "path": "\(path)",
+                                                   "signer": "\(new.info.signerKeyId.isEmpty ? "unsigned" : new.info.signerKeyId)",
                                                    "previous": "\(old?.info.modelId ?? "none")", "trigger": "\(trigger)"])
             return (new, old)
         } catch {

@@ -387,7 +387,8 @@ extension Response {
             let metrics = (0..<m.n_metrics).map { (name: str(m.metrics[$0]!.pointee.name), value: m.metrics[$0]!.pointee.value) }
             result = .modelInfo(ModelDescription(modelId: str(m.model_id), algorithm: str(m.algorithm), threshold: m.threshold,
                                                  thresholdMode: str(m.threshold_mode), fields: fields, metrics: metrics,
-                                                 idField: str(m.id_field), query: str(m.query)))
+                                                 idField: str(m.id_field), query: str(m.query),
+                                                 signerKeyId: str(m.signer_key_id)))
         case CREDIT__RESPONSE__RESULT_HEALTH:
             let h = r.pointee.health!.pointee
             result = .health(Health(live: h.live != 0, ready: h.ready != 0, modelId: str(h.model_id)))

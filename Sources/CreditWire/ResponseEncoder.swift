@@ -62,6 +62,7 @@ public final class ResponseEncoder {
             r.pointee.threshold_mode = arena.cString(m.thresholdMode)
             r.pointee.id_field = arena.cString(m.idField)
             r.pointee.query = arena.cString(m.query)
+            r.pointee.signer_key_id = arena.cString(m.signerKeyId)
             r.pointee.n_fields = m.fields.count
             r.pointee.fields = arena.allocate(UnsafeMutablePointer<Credit__SchemaField>?.self, count: m.fields.count)
             for (i, f) in m.fields.enumerated() {

@@ -31,6 +31,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Use a fixed validation slice of this fraction instead of cross-validation.") var validation: Double?
     @Option(help: "Folds of the cross-validation (default: 10 under 1,000 training rows, else 5).")
     var cv: Int?
+    @Option(name: .customLong("signing-key"), help: "Sign the artifact with this private key (credit keys generate).")
+    var signingKey: String?
     @Option(help: "Fraction of rows for test (0 allowed; default 0.2). Not with --test-ids.") var test: Double?
     @Option(name: .customLong("min-precision"), help: "Threshold: highest recall whose precision's Wilson lower bound is >= P on the held-out predictions.")
     var minPrecision: Double?
@@ -114,6 +116,7 @@ struct TrainCommand: ParsableCommand {
         if let f = excludeIDs { options.excludeIDs = try readIDList(f) }
         if let f = testIDs { options.testIDs = try readIDList(f) }
 
+        let signer = try signingKey.map { try SigningKey(path: $0) }  // a bad key fails before training
         let raw = try input.request(defaultQuery: spec.query, kinds: spec.forcedKinds).read()
         // Which dense-kernel copy trains (MLP models differ in the last bits between copies);
         // once, when training starts (not before an error about the input).
@@ -121,7 +124,9 @@ struct TrainCommand: ParsableCommand {
         let outcome = try Trainer.train(raw: raw, spec: spec, options: options,
                                         log: { console.log($0) }, progress: { console.update($0, $1) })
         console.finish()
-        try outcome.fileData.write(to: URL(fileURLWithPath: out), options: .atomic)
+        let file = try signer.map { try ArtifactSignature.sign(outcome.fileData, with: $0) } ?? outcome.fileData
+        try file.write(to: URL(fileURLWithPath: out), options: .atomic)
+        if let signer { print("signed with key \(signer.keyID)") }
         let id = outcome.modelID
 
         let cv = outcome.artifact.training.crossValidation

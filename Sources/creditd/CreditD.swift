@@ -18,6 +18,15 @@ struct CreditD: ParsableCommand {
     @Option(help: "Model artifact (.credit) to load at start. Without it the daemon is live but not ready until a Reload.")
     var model: String?
 
+    @Option(help: "Health check: ask the daemon at this address (unix:PATH or tcp:HOST:PORT) and exit 0 when it is ready, 1 otherwise; starts nothing.")
+    var probe: String?
+
+    @Flag(help: "With --probe: exit 0 when the daemon answers at all (liveness), ready or not.")
+    var probeLive = false
+
+    @Option(help: "Directory of trusted public keys (*.pub, from `credit keys generate`): only artifacts signed by one of them load, at start and on every reload.")
+    var trustedKeys: String?
+
     @Option(help: "unix:PATH or tcp:HOST:PORT (protobuf frames; tcp:PORT binds 127.0.0.1), or http:HOST:PORT (HTTP/JSON, /metrics). Repeatable.")
     var listen: [String] = []
 
@@ -61,6 +70,7 @@ struct CreditD: ParsableCommand {
     var logLevel = "info"
 
     mutating func run() throws {
+        if let probe { throw ExitCode(runProbe(address: probe, live: probeLive)) }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level '\(logLevel)': expected trace, debug, info, notice, warning, error or critical")
         }
@@ -102,7 +112,8 @@ struct CreditD: ParsableCommand {
         }
         if !http.isEmpty { _ = runConcurrencyOnEventLoops() }
         Daemon.blockSignals()
-        let code = try serve(config: config, http: http.map { var h = $0; h.token = token; return h })
+        let code = try serve(config: config, http: http.map { var h = $0; h.token = token; return h },
+                             loader: artifactLoader(trustedKeys: trustedKeys))
         throw ExitCode(code)
     }
 }

@@ -407,10 +407,14 @@ struct  Credit__ModelInfoResponse
    * the training spec's default SQL query ("" when none)
    */
   char *query;
+  /*
+   * the key id that signed the artifact ("" when unsigned; docs/deploy.md)
+   */
+  char *signer_key_id;
 };
 #define CREDIT__MODEL_INFO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&credit__model_info_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Credit__SchemaField

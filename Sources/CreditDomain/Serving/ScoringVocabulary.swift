@@ -73,10 +73,12 @@ public struct ModelDescription: Sendable, Equatable {
     /// The training spec's default query ("" when none): with it, `credit score --connect`
     /// reads an SQL source the way training did, without the spec file.
     public var query: String
+    /// The key id that signed the artifact ("" when unsigned).
+    public var signerKeyId: String
 
     public init(modelId: String, algorithm: String, threshold: Double, thresholdMode: String,
                 fields: [SchemaField], metrics: [(name: String, value: Double)],
-                idField: String = "", query: String = "") {
+                idField: String = "", query: String = "", signerKeyId: String = "") {
         self.modelId = modelId
         self.algorithm = algorithm
         self.threshold = threshold
@@ -85,12 +87,13 @@ public struct ModelDescription: Sendable, Equatable {
         self.metrics = metrics
         self.idField = idField
         self.query = query
+        self.signerKeyId = signerKeyId
     }
 
     public static func == (a: ModelDescription, b: ModelDescription) -> Bool {
         a.modelId == b.modelId && a.algorithm == b.algorithm && a.threshold == b.threshold
             && a.thresholdMode == b.thresholdMode && a.fields == b.fields
-            && a.idField == b.idField && a.query == b.query
+            && a.idField == b.idField && a.query == b.query && a.signerKeyId == b.signerKeyId
             && a.metrics.count == b.metrics.count
             && zip(a.metrics, b.metrics).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }

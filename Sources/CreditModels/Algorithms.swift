@@ -76,7 +76,7 @@ public enum Algorithms {
     public static let all: [AlgorithmEntry] = [
         AlgorithmEntry(LogisticLearner()),
         AlgorithmEntry(MLPLearner()),
-        AlgorithmEntry(GBDTLearner()),
+        AlgorithmEntry(GBDTLearner(smallBookRows: 5_000)),
     ]
 
     public static var names: [String] { all.map(\.name) }

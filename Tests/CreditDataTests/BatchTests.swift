@@ -117,4 +117,29 @@ import Testing
         #expect(try Self.batches(forced, query: nil, rows: 1).table == (try forced.read(query: nil)))
         #expect(DataSourceError.kindDecided(row: 2, column: "text", value: "x").description.contains("first batch"))
     }
+
+    /// Streamed scoring's kinds: a `numericOrText` column is numbers in a batch of numbers and
+    /// text (its numbers written back exactly) in a batch holding a word; with
+    /// `decideEachBatch` other columns are decided per batch. Neither fails the read.
+    @Test func scoringKindsNeverFailARead() throws {
+        let dir = try TestPaths.tempDir()
+        let path = dir.appendingPathComponent("s.csv").path
+        try "id,income,other\n1,10.50,5\n2,,6\n3,lots,x\n4,0.1,7\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let kinds = ColumnKinds(forced: ["id": .categorical], numericOrText: ["income"], decideEachBatch: true)
+        let source = CSVSource(path: path, kinds: kinds)
+        var income: [Column] = [], other: [Column] = []
+        try source.forEachBatch(query: nil, rows: 2) { batch in
+            income.append(try #require(batch.column(named: "income")))
+            other.append(try #require(batch.column(named: "other")))
+        }
+        #expect(income.map(\.kind) == [.numeric, .categorical])
+        #expect(income[0].numericValues == [10.5, nil])
+        #expect(income[1].categoricalValues == ["lots", "0.1"])
+        #expect(other.map(\.kind) == [.numeric, .categorical])
+        // A word in the second row of a batch: the first row's number comes back as its text.
+        let late = dir.appendingPathComponent("l.csv").path
+        try "id,income\n1,2.25\n2,n/a\n".write(toFile: late, atomically: true, encoding: .utf8)
+        let t = try CSVSource(path: late, kinds: kinds).read(query: nil)
+        #expect(t.column(named: "income")?.categoricalValues == ["2.25", "n/a"])
+    }
 }

@@ -98,7 +98,8 @@ def main():
         lr.fit(X.iloc[tr], y[tr])
         auc_lr = roc_auc_score(y[te], lr.predict_proba(X.iloc[te])[:, 1])
 
-        cb = CatBoostClassifier(iterations=500, random_seed=seed, verbose=0, thread_count=2, cat_features=cat)
+        cb = CatBoostClassifier(iterations=500, random_seed=seed, verbose=0, thread_count=2, cat_features=cat,
+                                allow_writing_files=False)
         cb.fit(X.iloc[tr], y[tr])
         auc_cb = roc_auc_score(y[te], cb.predict_proba(X.iloc[te])[:, 1])
         res.append((ours, auc_lr, auc_cb))

@@ -164,7 +164,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The analyst web app: static files, embedded in the binary (no CDN, no build step).
-            resources: [.embedInCode("web/index.html"), .embedInCode("web/app.js"), .embedInCode("web/app.css")],
+            resources: [.embedInCode("web/index.html"), .embedInCode("web/app.js"), .embedInCode("web/app.css"), .embedInCode("web/charts.js"),
+                        .embedInCode("web/report.html"), .embedInCode("web/report.js"),
+                        .embedInCode("web/portfolio.html"), .embedInCode("web/portfolio.js")],
             swiftSettings: optimized
         ),
         // The one adapter between the service and the models: ScoringModel as a ScoringBackend.

@@ -6,7 +6,7 @@ import Hummingbird
 
 extension HTTPFace {
     /// The endpoints (the same list as `openAPIDocument`'s paths; a test checks both).
-    static let paths = ["/v1/score", "/v1/model", "/healthz", "/readyz", "/metrics", "/openapi.json"]
+    static let paths = ["/v1/score", "/v1/model", "/v1/model/report", "/v1/portfolio", "/healthz", "/readyz", "/metrics", "/openapi.json"]
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
@@ -14,13 +14,20 @@ extension HTTPFace {
         router.post("/v1/score") { request, _ in await self.scorePOST(request) }
         router.get("/v1/score") { request, _ in self.scoreGET(request) }
         router.get("/v1/model") { _, _ in self.model() }
+        router.get("/v1/model/report") { _, _ in self.modelReport() }
+        router.get("/v1/portfolio") { _, _ in
+            let current = self.service.currentModel
+            return self.json(200, PortfolioJSON.render(self.service.portfolio.snapshot(current: current),
+                                                       modelId: current?.info.modelId ?? ""), .stats)
+        }
         router.get("/healthz") { _, _ in self.json(200, "{\"live\":true}\n", .health) }
         router.get("/readyz") { _, _ in
             let h = self.service.health()
             return self.json(h.ready ? 200 : 503, "{\"ready\":\(h.ready),\"model_id\":\(ScoreJSONWriter.quote(h.modelId))}\n", .health)
         }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            self.service.portfolio.publishPSI()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: self.config.metricsText())))
         }
         router.get("/openapi.json") { _, _ in self.json(200, openAPIDocument, .modelInfo, record: false) }
@@ -29,6 +36,11 @@ extension HTTPFace {
         router.get("/") { _, _ in Self.page(PackageResources.index_html, "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in Self.page(PackageResources.app_js, "text/javascript; charset=utf-8") }
         router.get("/app.css") { _, _ in Self.page(PackageResources.app_css, "text/css; charset=utf-8") }
+        router.get("/charts.js") { _, _ in Self.page(PackageResources.charts_js, "text/javascript; charset=utf-8") }
+        router.get("/report.html") { _, _ in Self.page(PackageResources.report_html, "text/html; charset=utf-8") }
+        router.get("/report.js") { _, _ in Self.page(PackageResources.report_js, "text/javascript; charset=utf-8") }
+        router.get("/portfolio.html") { _, _ in Self.page(PackageResources.portfolio_html, "text/html; charset=utf-8") }
+        router.get("/portfolio.js") { _, _ in Self.page(PackageResources.portfolio_js, "text/javascript; charset=utf-8") }
         return router
     }
 
@@ -92,6 +104,20 @@ extension HTTPFace {
         }
     }
 
+    /// The model report stored in the artifact (404 when the model was trained without one).
+    func modelReport() -> Response {
+        switch service.modelForScoring() {
+        case .failure(let s): return problem(Self.httpStatus(s.code), s.message, SystemClock.monotonicNanos(), method: .modelInfo)
+        case .success(let m):
+            guard let bytes = m.backend.reportJSON else {
+                return problem(404, "model \(m.info.modelId) carries no report (trained before reports existed; retrain, or use credit report)",
+                               SystemClock.monotonicNanos(), method: .modelInfo)
+            }
+            metrics.record(.modelInfo, .ok, nanos: 0)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+    }
+
     func json(_ status: Int, _ text: String, _ method: ServiceMethod, record: Bool = true) -> Response {
         if record { metrics.record(method, status == 200 ? .ok : .unavailable, nanos: 0) }
         return Response(status: .init(code: status), headers: [.contentType: "application/json"],
@@ -124,7 +150,7 @@ extension HTTPFace {
         case 400, 415, 422: .invalidArgument
         case 401, 403: .permissionDenied
         case 413: .resourceExhausted
-        case 503: .unavailable
+        case 404, 503: .unavailable
         case 504: .deadlineExceeded
         default: .internal
         }

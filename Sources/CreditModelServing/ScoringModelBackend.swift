@@ -14,6 +14,8 @@ public final class ScoringModelBackend: ScoringBackend {
     /// For each of `model.plan.numericFeatures` / `categoricalFeatures`: its index in `info.fields`.
     let numericField: [Int]
     let categoricalField: [Int]
+    public let driftReference: [FeatureDistribution]?
+    public let reportJSON: [UInt8]?
 
     public init(model: ScoringModel) {
         self.model = model
@@ -35,6 +37,8 @@ public final class ScoringModelBackend: ScoringBackend {
                                 thresholdMode: model.artifact.threshold.mode, fields: fields, metrics: metrics,
                                 idField: model.artifact.spec.id, query: model.artifact.spec.query ?? "",
                                 signerKeyId: model.signer?.keyID ?? "")
+        driftReference = model.artifact.report?.distributions
+        reportJSON = (ModelReportDocument(artifact: model.artifact, modelID: model.modelID).flatMap { try? $0.json() }).map { [UInt8]($0) }
     }
 
     /// The model's own category codes: the service maps request text straight to them.

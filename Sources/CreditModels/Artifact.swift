@@ -116,9 +116,13 @@ public struct ModelArtifact: Codable, Sendable {
     public var threshold: ThresholdChoice
     public var metrics: ArtifactMetrics
     public var training: TrainingInfo
+    /// The model report on the validation rows and the training distributions (drift
+    /// reference). Optional and additive: artifacts written before it have none and keep
+    /// their bytes and id; a new artifact's id covers it.
+    public var report: ModelReport?
 
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", spec, schema, preprocessor, encoding, model, threshold, metrics, training
+        case formatVersion = "format_version", spec, schema, preprocessor, encoding, model, threshold, metrics, training, report
     }
 
     /// The canonical body bytes (sorted-key JSON).

@@ -248,11 +248,19 @@ public enum Trainer {
             validationFraction: validationFraction,
             testFraction: options.testIDs == nil ? options.testFraction : Double(split.test.count) / Double(max(1, usable.count)),
             crossValidation: cvInfo)
+        // The report on the held-out predictions the threshold was chosen on (out-of-fold or
+        // the validation slice); importance from the final model on those rows.
+        let report = ModelReport.compute(
+            dataset: choice.chosenOn ?? "validation", probabilities: chosen.cv.outOfFold, labels: heldLabels,
+            threshold: choice.threshold, rule: options.threshold,
+            importance: ModelReport.importance(model: finalModel.model, x: crossValidating ? m.fit : m.validation,
+                                               features: preprocessor.features.map(\.name)),
+            distributions: ModelReport.distributions(table: table, stats: preprocessor.features, rows: split.fit))
         let artifact = ModelArtifact(formatVersion: ModelArtifact.currentFormatVersion, spec: spec, schema: rawSchema,
                                      preprocessor: preprocessor, encoding: chosen.entry.encoding, model: finalModel,
                                      threshold: choice,
                                      metrics: ArtifactMetrics(training: trainingMetrics, validation: validationMetrics),
-                                     training: info)
+                                     training: info, report: report)
         let file = try artifact.fileData()
         return TrainingOutcome(artifact: artifact, modelID: file.modelID, fileData: file.data, leaderboard: leaderboard,
                                validation: validationMetrics, test: testMetrics, cleaningReport: cleaned.report,

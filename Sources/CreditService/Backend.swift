@@ -31,10 +31,17 @@ public protocol ScoringBackend: Sendable {
     /// categories, same order), so the service translates a request's text once, straight
     /// to what the model uses. nil: the category's index.
     func categoryCodes(field: Int) -> [Int32]?
+    /// The training distribution of the fields (drift reference for the portfolio), nil when
+    /// the model carries none.
+    var driftReference: [FeatureDistribution]? { get }
+    /// The model report as JSON (`GET /v1/model/report`), nil when the model carries none.
+    var reportJSON: [UInt8]? { get }
 }
 
 extension ScoringBackend {
     public func categoryCodes(field: Int) -> [Int32]? { nil }
+    public var driftReference: [FeatureDistribution]? { nil }
+    public var reportJSON: [UInt8]? { nil }
 }
 
 /// Loads and verifies the artifact at a path (`--model`, `Reload`, SIGHUP). Throws with a

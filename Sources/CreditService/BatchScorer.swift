@@ -118,7 +118,19 @@ public final class BatchScorer {
     /// row errors after scoring, whatever the backend made of the damaged value.
     private var rejected: [RowError] = []
 
-    public init(maxApplicants: Int) { self.maxApplicants = maxApplicants }
+    /// Where scored batches are counted (the service's portfolio; nil: not counted).
+    let portfolio: Portfolio?
+    private let tally = PortfolioTally()
+
+    public init(maxApplicants: Int) {
+        self.maxApplicants = maxApplicants
+        portfolio = nil
+    }
+
+    init(maxApplicants: Int, portfolio: Portfolio) {
+        self.maxApplicants = maxApplicants
+        self.portfolio = portfolio
+    }
 
     /// Starts a batch of `count` applicants for `model`. Returns INVALID_ARGUMENT when the
     /// count is 0 or over the limit.
@@ -273,6 +285,10 @@ public final class BatchScorer {
         refusedCount = refused
         if unset != results.errors.count {
             return Status(.internal, "model \(m.info.modelId): \(unset - results.errors.count) applicants were left without a score or a row error")
+        }
+        if let portfolio, m.generation != 0 {
+            tally.count(results, applicants, model: m)
+            portfolio.merge(tally)
         }
         return nil
     }

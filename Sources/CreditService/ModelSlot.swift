@@ -16,6 +16,8 @@ public final class LoadedModel: Sendable {
     public let categories: [NameTable]
     /// The backend's code for each category (`categories[f]` order).
     let codes: [[Int32]]
+    /// Where applicants fall among the model's training bins (portfolio drift).
+    let drift: DriftPlan
 
     init(backend: any ScoringBackend, path: String, generation: UInt64) {
         self.backend = backend
@@ -30,6 +32,7 @@ public final class LoadedModel: Sendable {
             guard let c = backend.categoryCodes(field: f), c.count == n else { return (0..<n).map { Int32($0) } }
             return c
         }
+        drift = DriftPlan(model: info, codes: codes, reference: backend.driftReference)
     }
 }
 

@@ -31,6 +31,8 @@ public final class ScoringService: Sendable {
     let loader: ModelLoader
     let stats = StatsRecorder()
     let factory: any MetricsFactory
+    /// What every face has scored since the current model was loaded.
+    public let portfolio: Portfolio
     private let reloads: (ok: Counter, failed: Counter)
 
     public init(config: ServiceConfig, loader: @escaping ModelLoader, logger: Logger) {
@@ -38,6 +40,7 @@ public final class ScoringService: Sendable {
         self.loader = loader
         self.logger = logger
         factory = config.metricsFactory ?? MetricsSystem.factory
+        portfolio = Portfolio(factory: factory)
         reloads = (Counter(label: "credit_model_loads_total", dimensions: [("outcome", "ok")], factory: factory),
                    Counter(label: "credit_model_loads_total", dimensions: [("outcome", "failed")], factory: factory))
     }
@@ -48,7 +51,7 @@ public final class ScoringService: Sendable {
     }
 
     /// A scorer for one thread of a face.
-    public func makeScorer() -> BatchScorer { BatchScorer(maxApplicants: config.maxApplicants) }
+    public func makeScorer() -> BatchScorer { BatchScorer(maxApplicants: config.maxApplicants, portfolio: portfolio) }
 
     public var currentModel: LoadedModel? { slot.get() }
 

@@ -8,7 +8,7 @@ struct Credit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "credit",
         abstract: "Restore, clean, profile and model a loan book; score applicants.",
-        subcommands: [DB.self, Synth.self, Profile.self, TrainCommand.self, EvaluateCommand.self, ScoreCommand.self, KeysCommand.self]
+        subcommands: [DB.self, Synth.self, Profile.self, TrainCommand.self, EvaluateCommand.self, ScoreCommand.self, KeysCommand.self, ReportCommand.self]
     )
 
     /// The server drivers register their schemes here, at the edge: only `credit` links them.

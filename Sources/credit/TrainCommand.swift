@@ -33,6 +33,7 @@ struct TrainCommand: ParsableCommand {
     var cv: Int?
     @Option(name: .customLong("signing-key"), help: "Sign the artifact with this private key (credit keys generate).")
     var signingKey: String?
+    @Option(help: "Model report (HTML: ROC, precision-recall, calibration, threshold trade-off, importance) to write.") var report: String?
     @Option(help: "Fraction of rows for test (0 allowed; default 0.2). Not with --test-ids.") var test: Double?
     @Option(name: .customLong("min-precision"), help: "Threshold: highest recall whose precision's Wilson lower bound is >= P on the held-out predictions.")
     var minPrecision: Double?
@@ -146,6 +147,10 @@ struct TrainCommand: ParsableCommand {
             print("\(name): rows \(m.rows) ROC AUC \(format(m.rocAUC)) PR AUC \(format(m.prAUC)) KS \(format(m.ks)) Brier \(format(m.brier)) precision \(format(m.precision, 3)) recall \(format(m.recall, 3))")
         }
         print("model \(id) written to \(out)")
+        if let report, let doc = ModelReportDocument(artifact: outcome.artifact, modelID: id) {
+            try writeReport(doc, html: report, json: nil)
+            print("report written to \(report)")
+        }
         if let metrics {
             try writeJSON(TrainMetricsFile(outcome: outcome, modelID: id), to: metrics)
         }

@@ -30,7 +30,7 @@ public enum ProfileHTML {
         return h
     }
 
-    static let css = """
+    public static let css = """
     :root{--bg:#f5f6f8;--card:#fff;--ink:#1f2933;--muted:#6b7785;--bar:#4c78a8;--bar2:#9ecae9;
     --rate:#d62728;--warn:#f58518;--line:#e3e7ec}
     *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -64,7 +64,7 @@ public enum ProfileHTML {
     footer{color:var(--muted);text-align:center;padding:24px;font-size:12px}
     """
 
-    static func esc(_ s: String) -> String {
+    public static func esc(_ s: String) -> String {
         var o = ""
         for c in s {
             switch c {
@@ -78,7 +78,7 @@ public enum ProfileHTML {
         return o
     }
 
-    static func int(_ x: Int) -> String {
+    public static func int(_ x: Int) -> String {
         let s = String(x)
         var out = ""
         for (i, ch) in s.reversed().enumerated() {
@@ -88,17 +88,17 @@ public enum ProfileHTML {
         return String(out.reversed())
     }
 
-    static func pct(_ x: Double?) -> String {
+    public static func pct(_ x: Double?) -> String {
         guard let x else { return "–" }
         return String(format: "%.1f%%", x * 100)
     }
 
-    static func num(_ x: Double) -> String {
+    public static func num(_ x: Double) -> String {
         if x == x.rounded() && abs(x) < 1e12 { return int(Int(x)) }
         return String(format: abs(x) < 1 ? "%.3f" : "%.2f", x)
     }
 
-    static func f(_ x: Double) -> String { String(format: "%.1f", x) }
+    public static func f(_ x: Double) -> String { String(format: "%.1f", x) }
 
     static func balanceCard(_ b: ClassBalance) -> String {
         let total = max(1, b.labelled + b.unlabelled)

@@ -16,10 +16,11 @@ enum ScoreRow: Sendable {
 
 /// The output table of `credit score`: id, probability, decision, reason_k and
 /// reason_k_contribution (its log-odds contribution, so a reviewer can audit it; k = 1...4),
-/// error — one row per input row, input order. Both scoring paths write through this, so
-/// their files have the same columns and formatting.
+/// error, model_id (the model that scored the row: through daemons, the one its answer
+/// named, which changes with a hot reload) — one row per input row, input order. Both
+/// scoring paths write through this, so their files have the same columns and formatting.
 enum ScoreOutput {
-    static func table(idColumn: String, ids: [String?], rows: [ScoreRow]) -> DataTable {
+    static func table(idColumn: String, ids: [String?], rows: [ScoreRow], modelID: String) -> DataTable {
         precondition(ids.count == rows.count)
         var probability: [Double?] = [], decision: [String?] = [], message: [String?] = []
         var reasons: [[String?]] = Array(repeating: [], count: 4), contributions: [[Double?]] = Array(repeating: [], count: 4)
@@ -48,6 +49,7 @@ enum ScoreOutput {
             output.append(.numeric("reason_\(k + 1)_contribution", contributions[k]))
         }
         output.append(.categorical("error", message))
+        output.append(.categorical("model_id", Array(repeating: modelID, count: rows.count)))
         return output
     }
 
@@ -142,7 +144,7 @@ final class ScoreWriter {
             try writer.append(ScoreOutput.databaseTable(ids: b.ids, rows: b.rows, threshold: b.threshold,
                                                         modelID: b.modelID, scoredAt: stamp))
         } else {
-            try writer.append(ScoreOutput.table(idColumn: idColumn, ids: b.ids, rows: b.rows))
+            try writer.append(ScoreOutput.table(idColumn: idColumn, ids: b.ids, rows: b.rows, modelID: b.modelID))
         }
     }
 

@@ -87,7 +87,7 @@ import Testing
         let lines = try String(contentsOfFile: "\(dir)/scores.csv", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 51)
         #expect(lines[0] == "loan_id,probability,decision,reason_1,reason_1_contribution,reason_2,reason_2_contribution,"
-            + "reason_3,reason_3_contribution,reason_4,reason_4_contribution,error")
+            + "reason_3,reason_3_contribution,reason_4,reason_4_contribution,error,model_id")
         let rows = lines.dropFirst().map(Self.fields)
         #expect(rows.map { $0[0] } == (0..<50).map { String(format: "L%06d", $0) })   // input order
         #expect(rows[10][2] == "error" && rows[10][11].contains("person_income"))

@@ -76,10 +76,16 @@ let package = Package(
         .target(
             name: "CreditData",
             dependencies: [
-                "CreditCore", "CreditDomain",
+                "CreditCore", "CreditDomain", "CreditCSV",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "CSV", package: "CSV.swift"),
             ],
+            swiftSettings: optimized
+        ),
+        // The one CSV reader and writer and the score file's layout: `credit` (csv: sources and
+        // sinks, score files) and creditd (POST /v1/score/csv) read and write CSV through it.
+        .target(
+            name: "CreditCSV",
+            dependencies: ["CreditDomain", .product(name: "CSV", package: "CSV.swift")],
             swiftSettings: optimized
         ),
         .target(name: "CreditCore", dependencies: ["CCPUFeatures", "CreditCoreHaswell"], swiftSettings: optimized),
@@ -99,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "credit",
             dependencies: [
-                "CreditData", "CreditCore", "CreditModels", "CreditClient", "CreditWire", "CreditDomain",
+                "CreditData", "CreditCSV", "CreditCore", "CreditModels", "CreditClient", "CreditWire", "CreditDomain",
                 "CreditPostgres", "CreditMySQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -107,7 +113,7 @@ let package = Package(
         .testTarget(name: "CreditDomainTests", dependencies: ["CreditDomain"]),
         // The server drivers against live servers (scripts/databases.sh); `credit` for the CLI runs.
         .testTarget(name: "CreditDatabaseTests", dependencies: ["CreditPostgres", "CreditMySQL", "CreditData", "CreditDomain", "credit"]),
-        .testTarget(name: "CreditDataTests", dependencies: ["CreditData", "CreditDomain", "CreditCore"]),
+        .testTarget(name: "CreditDataTests", dependencies: ["CreditData", "CreditCSV", "CreditDomain", "CreditCore"]),
         // Test fixtures shared by the test targets (synthetic book, the shared loan book).
         .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore", "CreditDomain", "CreditNet", "CreditWire"],
                 path: "Tests/CreditTestSupport"),
@@ -156,7 +162,7 @@ let package = Package(
         .target(
             name: "CreditHTTP",
             dependencies: [
-                "CreditService", "CreditDomain", "CreditCore",
+                "CreditService", "CreditDomain", "CreditCore", "CreditCSV",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -166,7 +172,8 @@ let package = Package(
             // The analyst web app: static files, embedded in the binary (no CDN, no build step).
             resources: [.embedInCode("web/index.html"), .embedInCode("web/app.js"), .embedInCode("web/app.css"), .embedInCode("web/charts.js"),
                         .embedInCode("web/report.html"), .embedInCode("web/report.js"),
-                        .embedInCode("web/portfolio.html"), .embedInCode("web/portfolio.js")],
+                        .embedInCode("web/portfolio.html"), .embedInCode("web/portfolio.js"),
+                        .embedInCode("web/score-file.html"), .embedInCode("web/score-file.js")],
             swiftSettings: optimized
         ),
         // The one adapter between the service and the models: ScoringModel as a ScoringBackend.
@@ -214,8 +221,9 @@ let package = Package(
         .testTarget(name: "CreditBenchTests", dependencies: ["CreditBench", "CreditWire", "CreditDomain"]),
         .testTarget(
             name: "CreditHTTPTests",
+            // `credit` so the file-scoring page is compared with `credit score` (built first).
             dependencies: ["CreditHTTP", "CreditService", "CreditServer", "CreditWire", "CreditNet", "CreditDomain", "CreditCore",
-                           "CreditModels", "CreditModelServing", "CreditTestSupport",
+                           "CreditModels", "CreditModelServing", "CreditTestSupport", "CreditCSV", "credit",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus")],

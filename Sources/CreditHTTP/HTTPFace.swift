@@ -26,6 +26,8 @@ public struct HTTPFaceConfig: Sendable {
     public var token: String?
     /// Largest request body (413 beyond).
     public var maxBodyBytes = 4 << 20
+    /// Largest CSV upload (`POST /v1/score/csv`, spooled to a temporary file; 413 beyond).
+    public var maxCSVBytes = 64 << 20
     /// Seconds a connection may sit idle (slow clients are cut).
     public var idleTimeoutSeconds = 60.0
     /// The Prometheus text for `GET /metrics` (creditd renders its registry).

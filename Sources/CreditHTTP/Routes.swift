@@ -6,13 +6,14 @@ import Hummingbird
 
 extension HTTPFace {
     /// The endpoints (the same list as `openAPIDocument`'s paths; a test checks both).
-    static let paths = ["/v1/score", "/v1/model", "/v1/model/report", "/v1/portfolio", "/healthz", "/readyz", "/metrics", "/openapi.json"]
+    static let paths = ["/v1/score", "/v1/score/csv", "/v1/model", "/v1/model/report", "/v1/portfolio", "/healthz", "/readyz", "/metrics", "/openapi.json"]
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: TokenMiddleware(token: config.token))
         router.post("/v1/score") { request, _ in await self.scorePOST(request) }
         router.get("/v1/score") { request, _ in self.scoreGET(request) }
+        router.post("/v1/score/csv") { request, _ in await self.scoreCSV(request) }
         router.get("/v1/model") { _, _ in self.model() }
         router.get("/v1/model/report") { _, _ in self.modelReport() }
         router.get("/v1/portfolio") { _, _ in
@@ -41,6 +42,9 @@ extension HTTPFace {
         router.get("/report.js") { _, _ in Self.page(PackageResources.report_js, "text/javascript; charset=utf-8") }
         router.get("/portfolio.html") { _, _ in Self.page(PackageResources.portfolio_html, "text/html; charset=utf-8") }
         router.get("/portfolio.js") { _, _ in Self.page(PackageResources.portfolio_js, "text/javascript; charset=utf-8") }
+        router.get("/score-file.html") { _, _ in Self.page(PackageResources.score_file_html, "text/html; charset=utf-8") }
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
+        router.get("/score-file.js") { _, _ in Self.page(PackageResources.score_file_js, "text/javascript; charset=utf-8") }
         return router
     }
 

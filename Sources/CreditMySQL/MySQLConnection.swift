@@ -1,5 +1,6 @@
 import CMariaDB
 import CreditData
+import CreditDomain
 import Foundation
 
 /// One MariaDB Connector/C connection (MySQL 8 and MariaDB), owned: opened from a

@@ -1,5 +1,6 @@
 import CPostgres
 import CreditData
+import CreditDomain
 import Foundation
 
 /// One libpq connection, owned: opened from a `DatabaseURL`, closed on deinit.

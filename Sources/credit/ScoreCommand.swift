@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreditCSV
 import CreditData
 import CreditDomain
 import CreditModels

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreditCSV
 import CreditClient
 import CreditData
 import CreditDomain
@@ -105,7 +106,7 @@ struct ConnectedScorer: Sendable {
                 return done(.failure(CommandFailure(description: "the input has no id column '\(idColumn)' (set --id-column or --spec)")))
             }
             let rowIDs: [String?] = (0..<batch.rowCount).map { idCol.isMissing(row: $0) ? nil : idCol.text(row: $0) }
-            let plan = BatchPlan(info: info, table: batch)
+            let plan = BatchPlan(info: info, table: batch, idColumn: idColumn)
             let (request, sent, local) = plan.build(ids: rowIDs)
             Task.detached {
                 var rows = [ScoreRow?](repeating: nil, count: rowIDs.count)
@@ -228,71 +229,22 @@ final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, any Error>?
 }
 
-/// How input columns map onto the model's schema, and the per-batch conversion.
+/// The input plan (`ScoreInputPlan`, CreditCSV's, shared with creditd's CSV endpoint) as wire batches.
 struct BatchPlan: Sendable {
-    enum Source: Sendable {
-        case numeric([Double?])
-        case text([String?])
-    }
-    let numeric: [(field: String, source: Source)]
-    let categorical: [(field: String, source: Source)]
+    let input: ScoreInputPlan
 
-    init(info: ModelDescription, table: DataTable) {
-        var numeric: [(String, Source)] = [], categorical: [(String, Source)] = []
-        for f in info.fields {
-            guard let col = table.column(named: f.name) else { continue }   // not sent: missing for everyone
-            let source: Source = switch col.values {
-            case .numeric(let v): .numeric(v)
-            case .categorical(let v): .text(v)
-            }
-            if f.kind == .numeric { numeric.append((f.name, source)) } else { categorical.append((f.name, source)) }
-        }
-        self.numeric = numeric
-        self.categorical = categorical
+    init(info: ModelDescription, table: DataTable, idColumn: String) {
+        input = ScoreInputPlan(fields: info.fields, table: table, idColumn: idColumn)
     }
 
     /// The request for a batch's rows (`ids` per row), the rows actually sent (request order)
     /// and the rows that failed the local checks (row numbers within the batch).
     func build(ids: [String?]) -> (ColumnBatch, [Int], [(Int, ScoreRow)]) {
-        var local: [(Int, ScoreRow)] = []
-        var sent: [Int] = []
-        sent.reserveCapacity(ids.count)
-        var numbers = [[Double]](repeating: [], count: numeric.count)
-        rows: for r in ids.indices {
-            guard ids[r] != nil else {
-                local.append((r, .error("id is missing")))
-                continue
-            }
-            var parsed = [Double](repeating: .nan, count: numeric.count)
-            for (k, f) in numeric.enumerated() {
-                switch f.source {
-                case .numeric(let v): parsed[k] = v[r] ?? .nan
-                case .text(let v):
-                    guard let t = v[r], !MissingValues.isMissing(t) else { continue }
-                    guard let x = Double(t.trimmingCharacters(in: .whitespaces)) else {
-                        local.append((r, .error(field: f.field, value: t, reason: "not a number")))
-                        continue rows
-                    }
-                    parsed[k] = x
-                }
-            }
-            for k in 0..<numeric.count { numbers[k].append(parsed[k]) }
-            sent.append(r)
-        }
-        var batch = ColumnBatch(ids: sent.map { ids[$0]! })
-        batch.numeric = zip(numeric, numbers).map { ($0.field, $1) }
-        batch.categorical = categorical.map { f in
-            let values: [String] = sent.map { r in
-                switch f.source {
-                case .text(let v):
-                    guard let t = v[r], !MissingValues.isMissing(t) else { return "" }
-                    return t
-                case .numeric(let v): return v[r].map(formatNumber) ?? ""
-                }
-            }
-            return (f.field, values)
-        }
-        return (batch, sent, local)
+        let x = input.build(rows: 0..<ids.count, ids: ids, offset: 0)
+        var batch = ColumnBatch(ids: x.ids)
+        batch.numeric = zip(input.numeric, x.numbers).map { ($0.field, $1) }
+        batch.categorical = zip(input.categorical, x.texts).map { ($0.field, $1) }
+        return (batch, x.sent, x.local)
     }
 
     /// Output rows for a Score answer (entry i belongs to input row `rows[i]`).

@@ -1,58 +1,11 @@
+import CreditCSV
 import CreditData
 import CreditDomain
 import Foundation
 
-/// One output row of `credit score` (in-process or through a daemon).
-enum ScoreRow: Sendable {
-    /// probability of default, refuse at the model's threshold, reasons (≤ 4).
-    case scored(probability: Double, refuse: Bool, reasons: [Reason])
-    /// Why the row could not be scored (names the field and value).
-    case error(String)
-
-    static func error(field: String, value: String, reason: String) -> ScoreRow {
-        .error("\(field) = '\(value)': \(reason)")
-    }
-}
-
-/// The output table of `credit score`: id, probability, decision, reason_k and
-/// reason_k_contribution (its log-odds contribution, so a reviewer can audit it; k = 1...4),
-/// error, model_id (the model that scored the row: through daemons, the one its answer
-/// named, which changes with a hot reload) — one row per input row, input order. Both
-/// scoring paths write through this, so their files have the same columns and formatting.
-enum ScoreOutput {
-    static func table(idColumn: String, ids: [String?], rows: [ScoreRow], modelID: String) -> DataTable {
-        precondition(ids.count == rows.count)
-        var probability: [Double?] = [], decision: [String?] = [], message: [String?] = []
-        var reasons: [[String?]] = Array(repeating: [], count: 4), contributions: [[Double?]] = Array(repeating: [], count: 4)
-        probability.reserveCapacity(rows.count)
-        for r in rows {
-            switch r {
-            case .scored(let p, let refuse, let texts):
-                probability.append(p)
-                decision.append(refuse ? "refuse" : "approve")
-                for k in 0..<4 {
-                    reasons[k].append(k < texts.count ? texts[k].text : nil)
-                    contributions[k].append(k < texts.count ? texts[k].contribution : nil)
-                }
-                message.append(nil)
-            case .error(let m):
-                probability.append(nil)
-                decision.append("error")
-                for k in 0..<4 { reasons[k].append(nil); contributions[k].append(nil) }
-                message.append(m)
-            }
-        }
-        var output = DataTable(columns: [.categorical(idColumn, ids), .numeric("probability", probability),
-                                         .categorical("decision", decision)])
-        for k in 0..<4 {
-            output.append(.categorical("reason_\(k + 1)", reasons[k]))
-            output.append(.numeric("reason_\(k + 1)_contribution", contributions[k]))
-        }
-        output.append(.categorical("error", message))
-        output.append(.categorical("model_id", Array(repeating: modelID, count: rows.count)))
-        return output
-    }
-
+/// The database layout of `credit score`'s rows (the file layout, `ScoreOutput.table`, and
+/// `ScoreRow` are CreditCSV's, shared with creditd's `POST /v1/score/csv`).
+extension ScoreOutput {
     /// The table a database sink receives (`--out postgres://...#schema.table`,
     /// `mysql://...#table`), upserted by `id`: id, probability_default, decision, threshold,
     /// reason_k and reason_k_contribution (k = 1...4), error, model_id, scored_at (ISO 8601 UTC).

@@ -121,21 +121,6 @@ final class ScoreStream: @unchecked Sendable {
     }
 }
 
-/// The kinds `credit score` reads with, so that no cell can fail the whole read: the id and
-/// the categorical fields as text (as training read them), each numeric field as numbers in a
-/// batch whose cells are all numbers and as text otherwise (the scorer gives the odd row an
-/// error), and any other column decided batch by batch.
-func scoringKinds(idColumn: String, fields: [(name: String, kind: FeatureKind)]) -> ColumnKinds {
-    var forced: [String: FeatureKind] = [:]
-    var numeric = Set<String>()
-    for f in fields {
-        if f.kind == .categorical { forced[f.name] = .categorical } else { numeric.insert(f.name) }
-    }
-    forced[idColumn] = .categorical
-    numeric.remove(idColumn)
-    return ColumnKinds(forced: forced, numericOrText: numeric, decideEachBatch: true)
-}
-
 /// `--batch-size`, `--start-row`: how `credit score` streams (both scorers).
 struct StreamOptions: ParsableArguments {
     @Option(name: .customLong("batch-size"),

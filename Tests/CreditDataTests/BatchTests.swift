@@ -1,3 +1,4 @@
+import CreditCSV
 import CreditDomain
 import Foundation
 import Testing

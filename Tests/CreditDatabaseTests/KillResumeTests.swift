@@ -1,4 +1,5 @@
 import CreditData
+import CreditDomain
 import Foundation
 import Testing
 

@@ -1,14 +1,11 @@
 import CreditDomain
-import CSV
+import CreditCSV
 import Foundation
 
-/// `csv:PATH`: a CSV file with a header row (RFC 4180 quoting, via yaslab/CSV.swift).
-///
-/// Empty fields, `NA` and `NULL` are missing. Kinds follow `ColumnKinds` (and `DataSource`
-/// across batches). The file is streamed: read in 1 MiB chunks cut at record boundaries
-/// (a newline outside quotes), each chunk's records parsed by CSV.swift, so memory holds one
-/// chunk and one batch. (CSVReader's own InputStream path reports a spurious read error at
-/// end of file on Linux Foundation, hence the chunks of text.)
+/// `csv:PATH`: a CSV file with a header row, read by CreditCSV's `CSVTableReader` (the one CSV
+/// reader, shared with creditd's CSV upload: RFC 4180 quoting via CSV.swift, streamed in
+/// chunks cut at record boundaries; empty fields, `NA` and `NULL` are missing; kinds follow
+/// `ColumnKinds` and `TableBuilder`).
 public struct CSVSource: DataSource {
     public var path: String
     public var kinds: ColumnKinds
@@ -24,112 +21,11 @@ public struct CSVSource: DataSource {
     public var acceptsQuery: Bool { false }
 
     public func forEachBatch(query: String?, rows: Int, _ body: (DataTable) throws -> Void) throws {
-        precondition(rows > 0, "forEachBatch: rows must be > 0")
         if let query, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw DataSourceError.queryNotSupported(source: description)
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileManager.default.fileExists(atPath: path)
-                ? DataSourceError.failed(source: description, message: "cannot open the file")
-                : DataSourceError.fileNotFound(path)
-        }
-        defer { try? handle.close() }
-        var chunks = CSVRecordChunks(handle: handle, chunkSize: chunkSize)
-        var builder: TableBuilder! = nil
-        var width = 0
-        var row = 0
-        while let bytes = try chunks.next() {
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw DataSourceError.failed(source: description, message: "cannot read the file as UTF-8")
-            }
-            let reader: CSVReader
-            do {
-                reader = try CSVReader(string: text, hasHeaderRow: builder == nil)
-            } catch {
-                throw DataSourceError.failed(source: description, message: "cannot read the header row: \(error)")
-            }
-            if builder == nil {
-                guard let header = reader.headerRow, !header.isEmpty else {
-                    throw DataSourceError.failed(source: description, message: "the file has no header row")
-                }
-                builder = try TableBuilder(source: description, names: header, kinds: kinds,
-                                           duplicate: { "column '\($0)' appears twice in the header" })
-                width = header.count
-            }
-            while let fields = reader.next() {
-                if fields.count == 1 && fields[0].isEmpty { continue } // blank line
-                guard fields.count == width else {
-                    throw DataSourceError.malformed(source: description, row: row,
-                                                    message: "\(fields.count) fields; the header has \(width)")
-                }
-                for i in 0..<width { builder.append(text: fields[i], column: i) }
-                builder.endRow()
-                row += 1
-                if builder.rowCount == rows { try body(builder.flush()) }
-            }
-            if let error = reader.error {
-                throw DataSourceError.malformed(source: description, row: row, message: "\(error)")
-            }
-        }
-        guard builder != nil else {
-            throw DataSourceError.failed(source: description, message: "the file has no header row")
-        }
-        // The last (or only) batch; a file without rows still gives its columns once.
-        if builder.rowCount > 0 || builder.flushed == 0 { try body(builder.flush()) }
-    }
-}
-
-/// Reads a CSV file as chunks of whole records: each chunk ends at a newline outside
-/// quotes (quote parity; RFC 4180 escapes a quote by doubling it, which keeps the parity),
-/// so no record is split between chunks. A leading UTF-8 byte order mark is dropped.
-struct CSVRecordChunks {
-    let handle: FileHandle
-    let chunkSize: Int
-    private var pending: [UInt8] = []
-    /// Bytes of `pending` already scanned, the quote state after them, and the end of the
-    /// last complete record (index after its newline) among them.
-    private var scanned = 0
-    private var inQuotes = false
-    private var recordEnd = 0
-    private var atStart = true
-    private var eof = false
-
-    init(handle: FileHandle, chunkSize: Int = 1 << 20) {
-        self.handle = handle
-        self.chunkSize = chunkSize
-    }
-
-    /// The next chunk of complete records (nil at the end of the file).
-    mutating func next() throws -> [UInt8]? {
-        while true {
-            if recordEnd > 0 {
-                let out = Array(pending[..<recordEnd])
-                pending.removeFirst(recordEnd)
-                scanned -= recordEnd
-                recordEnd = 0
-                return out
-            }
-            if eof {
-                guard !pending.isEmpty else { return nil }
-                defer { pending = []; scanned = 0 }
-                return pending
-            }
-            // The first read takes at least the three bytes of a byte order mark.
-            let data = try handle.read(upToCount: atStart ? max(chunkSize, 3) : chunkSize) ?? Data()
-            if data.isEmpty { eof = true; continue }
-            pending.append(contentsOf: data)
-            if atStart {
-                atStart = false
-                if pending.starts(with: [0xEF, 0xBB, 0xBF]) { pending.removeFirst(3) }
-            }
-            pending.withUnsafeBufferPointer { p in
-                for i in scanned..<p.count {
-                    let b = p[i]
-                    if b == 0x22 { inQuotes.toggle() } else if b == 0x0A && !inQuotes { recordEnd = i + 1 }
-                }
-            }
-            scanned = pending.count
-        }
+        try CSVTableReader.forEachBatch(path: path, description: description, kinds: kinds, rows: rows,
+                                        chunkSize: chunkSize, body)
     }
 }
 
@@ -193,35 +89,13 @@ final class CSVWriter: TableWriter {
         buffered = 0
     }
 
-    @inline(__always) private func field(_ text: String) {
-        let bytes = text.utf8
-        if bytes.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
-            buffer.append(0x22)
-            for b in bytes {
-                if b == 0x22 { buffer.append(0x22) }
-                buffer.append(b)
-            }
-            buffer.append(0x22)
-        } else {
-            buffer.append(contentsOf: bytes)
-        }
-    }
-
     func append(_ table: DataTable) throws {
         if !headerDone {
-            for (i, name) in table.columnNames.enumerated() {
-                if i > 0 { buffer.append(0x2C) }
-                field(name)
-            }
-            buffer.append(0x0A)
+            CSVBytes.appendHeader(table.columnNames, to: &buffer)
             headerDone = true
         }
         for row in 0..<table.rowCount {
-            for (i, column) in table.columns.enumerated() {
-                if i > 0 { buffer.append(0x2C) }
-                field(column.text(row: row))
-            }
-            buffer.append(0x0A)
+            CSVBytes.appendRow(table, row: row, to: &buffer)
             buffered += 1
             if buffer.count >= 1 << 20 { try flush() }
         }

@@ -113,22 +113,7 @@ public struct DatabaseURL: Sendable, Equatable {
     }
 
     /// A location as it may be shown: server URLs lose their password, others are unchanged.
-    public static func redact(_ location: String) -> String {
-        guard let sep = location.range(of: "://") else { return location }
-        let afterScheme = location[sep.upperBound...]
-        let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? afterScheme.endIndex
-        var out = location
-        if let at = afterScheme[..<authorityEnd].lastIndex(of: "@"),
-           let colon = afterScheme[..<at].firstIndex(of: ":") {
-            out = String(location[..<colon]) + String(location[at...])
-        }
-        // A `password=` parameter.
-        if let r = out.range(of: "password=", options: .caseInsensitive) {
-            let end = out[r.upperBound...].firstIndex(where: { $0 == "&" || $0 == "#" }) ?? out.endIndex
-            out.replaceSubrange(r.upperBound..<end, with: "***")
-        }
-        return out
-    }
+    public static func redact(_ location: String) -> String { redactedLocation(location) }
 
     static func decode<S: StringProtocol>(_ s: S) -> String {
         String(s).removingPercentEncoding ?? String(s)

@@ -16,7 +16,7 @@ function clear(svg) { while (svg.firstChild) svg.firstChild.remove(); }
 
 const W = 420, H = 300, L = 48, R = 12, T = 14, B = 40;
 
-function axes(svg, xLabel, yLabel, xMax, yMax) {
+function axes(svg, xLabel, yLabel, xMax, yMax, xTick) {
   const sx = (x) => L + (W - L - R) * x / xMax;
   const sy = (y) => H - B - (H - T - B) * y / yMax;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -25,7 +25,7 @@ function axes(svg, xLabel, yLabel, xMax, yMax) {
   svg.append(svgEl("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
   for (let i = 0; i <= 4; i++) {
     const x = xMax * i / 4, y = yMax * i / 4;
-    svg.append(svgEl("text", { class: "tick", x: sx(x), y: H - B + 14, "text-anchor": "middle" }, fmt(x)));
+    svg.append(svgEl("text", { class: "tick", x: sx(x), y: H - B + 14, "text-anchor": "middle" }, xTick ? xTick(x) : fmt(x)));
     svg.append(svgEl("text", { class: "tick", x: L - 4, y: sy(y) + 4, "text-anchor": "end" }, fmt(y)));
   }
   svg.append(svgEl("text", { class: "label", x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle" }, xLabel));
@@ -65,7 +65,7 @@ function lineChart(svg, series, o) {
 function barChart(svg, labels, series, o) {
   clear(svg);
   const max = Math.max(1, ...series.flatMap((s) => s.values));
-  const { sx, sy } = axes(svg, o.xLabel, o.yLabel, labels.length, max);
+  const { sx, sy } = axes(svg, o.xLabel, o.yLabel, labels.length, max, o.xTick);
   const slot = (W - L - R) / labels.length, bw = Math.max(1, (slot - 2) / series.length);
   series.forEach((s, k) => {
     s.values.forEach((v, i) => {

@@ -11,7 +11,7 @@ async function loadPortfolio() {
     ["refused", String(p.refused)], ["approval rate", p.approval_rate === null ? "–" : (100 * p.approval_rate).toFixed(1) + " %"]]);
   const labels = p.score_counts.map((_, i) => `${fmt(p.score_edges[i])}–${fmt(p.score_edges[i + 1])}`);
   barChart($("chart-scores"), labels, [{ name: "applicants", cls: "s1", values: p.score_counts }],
-    { xLabel: "probability of default (bins of 0.05)", yLabel: "applicants" });
+    { xLabel: "probability of default (bins of 0.05)", yLabel: "applicants", xTick: (i) => fmt(i / labels.length) });
   const top = p.reasons.slice(0, 10);
   hbarChart($("chart-reasons"), top.map((x) => x.feature), top.map((x) => x.count));
   fillTable($("psi"), ["feature", "PSI", "band", "largest shift"], p.features.map((f) => {

@@ -16,7 +16,7 @@ async function loadReport() {
     { xLabel: "mean predicted probability", yLabel: "observed default rate", diagonal: true });
   const labels = rep.score_defaults.map((_, i) => `${fmt(rep.score_edges[i])}–${fmt(rep.score_edges[i + 1])}`);
   barChart($("chart-scores"), labels, [{ name: "goods", cls: "s2", values: rep.score_goods }, { name: "defaults", cls: "s1", values: rep.score_defaults }],
-    { xLabel: "probability of default (bins of 0.05)", yLabel: "rows" });
+    { xLabel: "probability of default (bins of 0.05)", yLabel: "rows", xTick: (i) => fmt(i / labels.length) });
   const maxCost = Math.max(1, ...rep.tradeoff.map((p) => p.cost));
   lineChart($("chart-tradeoff"), [
     { name: "precision", cls: "s1", points: rep.tradeoff.map((p) => [p.threshold, p.precision]) },

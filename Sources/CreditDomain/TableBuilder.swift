@@ -1,5 +1,3 @@
-import CreditDomain
-
 /// Turns the cells a source reads, row by row, into typed `DataTable` batches; every source
 /// (and a later server driver) builds its batches with it, so kinds follow one rule.
 ///

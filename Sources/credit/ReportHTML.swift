@@ -27,7 +27,8 @@ enum ReportHTML {
         h += card("Calibration", line([("observed", "s1", r.calibration.map { ($0.meanPredicted, $0.observedRate) })],
                                       x: "mean predicted probability", y: "observed default rate", diagonal: true))
         h += card("Score distribution by class", bars([("goods", "s2", r.scoreGoods), ("defaults", "s1", r.scoreDefaults)],
-                                                       x: "probability of default (bins of 0.05)", y: "rows"))
+                                                       x: "probability of default (bins of 0.05)", y: "rows",
+                                                       xTick: { num($0 / Double(max(1, r.scoreGoods.count))) }))
         let maxCost = max(1, r.tradeoff.map(\.cost).max() ?? 1)
         h += card("Precision, recall and cost by threshold", line([
             ("precision", "s1", r.tradeoff.map { ($0.threshold, $0.precision) }),
@@ -66,7 +67,8 @@ enum ReportHTML {
     .axis{stroke:#6b7785}.diagonal{stroke:#b8bec7;stroke-dasharray:4 3}.threshold{stroke:#1f2933;stroke-dasharray:2 2}
     polyline{fill:none;stroke-width:1.5}.s1 polyline{stroke:#c0504d}.s1 circle,rect.s1,text.s1{fill:#c0504d}
     .s2 polyline{stroke:#4c78a8}.s2 circle,rect.s2,text.s2{fill:#4c78a8}.s3 polyline{stroke:#59a14f}.s3 circle,rect.s3,text.s3{fill:#59a14f}
-    svg text{font-size:10px;fill:#6b7785}rect.bar{fill:#4c78a8}
+    svg text{font-size:10px;fill:#6b7785}rect.bar{fill:#4c78a8}rect.bar.s1{fill:#c0504d}rect.bar.s2{fill:#4c78a8}
+    .card table{table-layout:fixed;width:100%}.card code{word-break:break-all}
     """
 
     static func num(_ x: Double) -> String { x.isNaN ? "–" : ProfileHTML.num(x) }
@@ -75,14 +77,14 @@ enum ReportHTML {
     static let W = 420.0, H = 300.0, L = 48.0, R = 12.0, T = 14.0, B = 40.0
     static func g(_ x: Double) -> String { String(format: "%.2f", x) }
 
-    static func axes(x: String, y: String, xMax: Double, yMax: Double) -> (String, (Double) -> Double, (Double) -> Double) {
+    static func axes(x: String, y: String, xMax: Double, yMax: Double, xTick: ((Double) -> String)? = nil) -> (String, (Double) -> Double, (Double) -> Double) {
         let sx = { (v: Double) in L + (W - L - R) * v / xMax }, sy = { (v: Double) in H - B - (H - T - B) * v / yMax }
         var s = "<svg viewBox=\"0 0 \(g(W)) \(g(H))\" width=\"\(g(W))\" height=\"\(g(H))\" role=\"img\">"
         s += "<line class=\"axis\" x1=\"\(g(L))\" y1=\"\(g(H - B))\" x2=\"\(g(W - R))\" y2=\"\(g(H - B))\"/>"
         s += "<line class=\"axis\" x1=\"\(g(L))\" y1=\"\(g(T))\" x2=\"\(g(L))\" y2=\"\(g(H - B))\"/>"
         for i in 0...4 {
             let a = xMax * Double(i) / 4, b = yMax * Double(i) / 4
-            s += "<text x=\"\(g(sx(a)))\" y=\"\(g(H - B + 14))\" text-anchor=\"middle\">\(num(a))</text>"
+            s += "<text x=\"\(g(sx(a)))\" y=\"\(g(H - B + 14))\" text-anchor=\"middle\">\(xTick?(a) ?? num(a))</text>"
             s += "<text x=\"\(g(L - 4))\" y=\"\(g(sy(b) + 4))\" text-anchor=\"end\">\(num(b))</text>"
         }
         s += "<text x=\"\(g((L + W - R) / 2))\" y=\"\(g(H - 6))\" text-anchor=\"middle\">\(ProfileHTML.esc(x))</text>"
@@ -107,10 +109,10 @@ enum ReportHTML {
         return s + "</svg>"
     }
 
-    static func bars(_ series: [(String, String, [Int])], x: String, y: String) -> String {
+    static func bars(_ series: [(String, String, [Int])], x: String, y: String, xTick: ((Double) -> String)? = nil) -> String {
         let n = series.first?.2.count ?? 0
         let maxV = Double(max(1, series.flatMap(\.2).max() ?? 1))
-        var (s, sx, sy) = axes(x: x, y: y, xMax: Double(max(1, n)), yMax: maxV)
+        var (s, sx, sy) = axes(x: x, y: y, xMax: Double(max(1, n)), yMax: maxV, xTick: xTick)
         let slot = (W - L - R) / Double(max(1, n)), bw = max(1, (slot - 2) / Double(max(1, series.count)))
         for (k, (name, cls, values)) in series.enumerated() {
             for (i, v) in values.enumerated() {
@@ -122,7 +124,7 @@ enum ReportHTML {
     }
 
     static func hbars(_ rows: [(String, Double)]) -> String {
-        let row = 22.0, width = 640.0, lw = 260.0, maxV = max(1e-12, rows.map(\.1).max() ?? 1)
+        let row = 22.0, width = 420.0, lw = 190.0, maxV = max(1e-12, rows.map(\.1).max() ?? 1)
         let height = max(10, Double(rows.count) * row)
         var s = "<svg viewBox=\"0 0 \(g(width)) \(g(height))\" width=\"\(g(width))\" height=\"\(g(height))\" role=\"img\">"
         for (i, (label, v)) in rows.enumerated() {

@@ -164,31 +164,57 @@ final class PortfolioTally {
         }
         let n = results.count
         let plan = m.drift
-        for i in 0..<n {
-            let d = results.decision[i]
-            if d == .unspecified { errors += 1; continue }
-            scored += 1
-            if d == .refuse { refused += 1 }
-            let p = results.probability[i]
-            scoreCounts[min(Portfolio.scoreBins - 1, max(0, Int(p * Double(Portfolio.scoreBins))))] += 1
-            for k in 0..<Int(results.reasonCount[i]) {
-                let f = Int(results.reasonField[i * ScoreResults.maxReasons + k])
-                if f >= 0 && f < reasonCounts.count { reasonCounts[f] += 1 }
+        var scored = 0, errors = 0, refused = 0
+        results.decision.withUnsafeBufferPointer { decision in
+            results.probability.withUnsafeBufferPointer { probability in
+                scoreCounts.withUnsafeMutableBufferPointer { histogram in
+                    reasonCounts.withUnsafeMutableBufferPointer { reasonCounts in
+                        for i in 0..<n {
+                            let d = decision[i]
+                            if d == .unspecified { errors += 1; continue }
+                            scored += 1
+                            if d == .refuse { refused += 1 }
+                            histogram[min(Portfolio.scoreBins - 1, max(0, Int(probability[i] * Double(Portfolio.scoreBins))))] += 1
+                            for k in 0..<Int(results.reasonCount[i]) {
+                                let f = Int(results.reasonField[i * ScoreResults.maxReasons + k])
+                                if f >= 0 && f < reasonCounts.count { reasonCounts[f] += 1 }
+                            }
+                        }
+                    }
+                }
             }
         }
-        for (f, dist) in plan.distributions.enumerated() {
-            guard let dist else { continue }
-            switch dist.kind {
-            case .numeric:
-                let v = applicants.numeric(f)
-                for i in 0..<n where results.decision[i] != .unspecified { featureCounts[f][dist.bin(number: v[i])] += 1 }
-            case .categorical:
-                let c = applicants.categoryCodes(f), bins = plan.codeBins[f]
-                let other = dist.valueBins - 1, missing = dist.missingBin
-                for i in 0..<n where results.decision[i] != .unspecified {
-                    let code = Int(c[i])
-                    let b = code == Int(ColumnarApplicants.missing) ? missing : (code >= 0 && code < bins.count ? bins[code] : other)
-                    featureCounts[f][b] += 1
+        self.scored += scored; self.errors += errors; self.refused += refused
+        // Per feature, over raw buffers: this runs for every scored batch of every face.
+        results.decision.withUnsafeBufferPointer { decision in
+            for (f, dist) in plan.distributions.enumerated() {
+                guard let dist else { continue }
+                let missing = dist.missingBin
+                featureCounts[f].withUnsafeMutableBufferPointer { counts in
+                    switch dist.kind {
+                    case .numeric:
+                        let v = applicants.numeric(f)
+                        (dist.edges ?? []).withUnsafeBufferPointer { e in
+                            for i in 0..<n where decision[i] != .unspecified {
+                                let x = v[i]
+                                guard !x.isNaN else { counts[missing] += 1; continue }
+                                var lo = 0, hi = e.count
+                                while lo < hi {
+                                    let mid = (lo + hi) >> 1
+                                    if e[mid] >= x { hi = mid } else { lo = mid + 1 }
+                                }
+                                counts[lo] += 1
+                            }
+                        }
+                    case .categorical:
+                        let c = applicants.categoryCodes(f), other = dist.valueBins - 1
+                        plan.codeBins[f].withUnsafeBufferPointer { bins in
+                            for i in 0..<n where decision[i] != .unspecified {
+                                let code = Int(c[i])
+                                counts[code == Int(ColumnarApplicants.missing) ? missing : (code >= 0 && code < bins.count ? bins[code] : other)] += 1
+                            }
+                        }
+                    }
                 }
             }
         }

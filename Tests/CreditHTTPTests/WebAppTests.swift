@@ -25,6 +25,10 @@ applicant = {"person_age": 31, "person_income": 41000, "person_emp_length": 2, "
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
     page = browser.new_page(viewport={"width": 1200, "height": 900})
+    # The face shares the test process with other suites; under a loaded CI machine an answer
+    # can take far longer than Playwright's 30 s default.
+    page.set_default_timeout(180000)
+    page.set_default_navigation_timeout(180000)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     response = page.goto(base + "/")

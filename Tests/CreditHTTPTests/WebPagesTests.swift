@@ -46,6 +46,10 @@ base, shots = argv[1], argv[2]
 p = sync_playwright().start()
 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
 page = browser.new_page(viewport={"width": 1300, "height": 900}, accept_downloads=True)
+# The face shares the test process with other suites; under a loaded CI machine an answer
+# can take far longer than Playwright's 30 s default.
+page.set_default_timeout(180000)
+page.set_default_navigation_timeout(180000)
 errors = []
 page.on("pageerror", lambda e: errors.append(str(e)))
 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -94,7 +98,7 @@ page.on("console", lambda m: errors.append(m.text) if m.type == "error" else Non
 page.goto(base + "/score-file.html")
 page.set_input_files("#file", argv[3])
 page.click("#score")
-page.wait_for_selector("#done:not([hidden])", timeout=60000)
+page.wait_for_selector("#done:not([hidden])", timeout=180000)
 print("progress", page.eval_on_selector("#scored", "e => e.value + '/' + e.max"))
 print("count", page.text_content("#count"))
 with page.expect_download() as d:

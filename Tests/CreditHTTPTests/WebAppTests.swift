@@ -54,24 +54,8 @@ with sync_playwright() as p:
     print("errors", errors)
     browser.close()
 """#
-        let python = Self.python, base = "http://127.0.0.1:\(faces.port)"
-        let (status, text) = try await offPool { () throws -> (Int32, String) in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: python)
-            p.arguments = ["-c", script, base, shots]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
-        }
-        #expect(status == 0, "\(text)")
-        let lines = Dictionary(text.split(separator: "\n").compactMap { line -> (String, String)? in
-            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-            return parts.count == 2 ? (parts[0], parts[1]) : nil
-        }, uniquingKeysWith: { a, _ in a })
+        let lines = try await WebPagesTests.browse(script, ["http://127.0.0.1:\(faces.port)", shots])
+        let text = lines.map { "\($0.key) \($0.value)" }.joined(separator: "\n")
         #expect(lines["csp"] == "True")
         #expect(lines["fields"] == "11", "\(text)")
         let direct = (lines["direct"] ?? "").split(separator: " ").map(String.init)

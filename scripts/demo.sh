@@ -46,5 +46,6 @@ curl -s -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$HTTP_PORT
     -d '{"id":"demo-1","person_age":30,"person_income":52000,"person_home_ownership":"RENT","person_emp_length":3,"loan_intent":"EDUCATION","loan_grade":"B","loan_amnt":9000,"loan_int_rate":11.5,"loan_percent_income":0.17,"cb_person_default_on_file":"N","cb_person_cred_hist_length":4}' || true
 echo
 echo "profile: demo/profile.html  metrics: demo/metrics.json  scores: demo/sample-scores.csv"
+echo "analyst web app: http://127.0.0.1:$HTTP_PORT/ (score an applicant, score a file, model report, portfolio)"
 echo "HTTP/JSON face: http://127.0.0.1:$HTTP_PORT/v1/model, /v1/score, /metrics, /openapi.json (docs/http.md)"
 echo "creditd is running (pid $(cat demo/creditd.pid), log demo/creditd.log); stop it with: kill \$(cat demo/creditd.pid)"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CreditCSV
 import CreditClient
+import CreditCore
 import CreditData
 import CreditDomain
 import CreditWire
@@ -210,23 +211,6 @@ final class ThresholdBook: @unchecked Sendable {
             if known[id] == nil { known[id] = .some(nil) }
         }
     }
-}
-
-/// Runs async work from synchronous code (the command's thread), waiting for its result.
-func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-/// `blocking`'s hand-over (written before the semaphore is signalled, read after the wait).
-final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
 }
 
 /// The input plan (`ScoreInputPlan`, CreditCSV's, shared with creditd's CSV endpoint) as wire batches.

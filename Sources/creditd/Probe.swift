@@ -1,3 +1,4 @@
+import CreditCore
 import CreditClient
 
 /// `creditd --probe ADDRESS`: one Health request through the one client (no token, no HTTP),

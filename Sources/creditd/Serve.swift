@@ -54,21 +54,3 @@ func serve(config: DaemonConfig, http: [HTTPFaceConfig], loader: @escaping Model
         return clean ? 0 : 1
     }
 }
-
-/// Runs async work from this synchronous command and waits for it.
-private final class ResultBox<T>: @unchecked Sendable { var result: Result<T, any Error>? }
-
-func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-func blocking(_ body: @escaping @Sendable () async -> Void) {
-    _ = try? blocking { () async throws -> Int in await body(); return 0 }
-}

@@ -252,7 +252,7 @@ import Testing
     @Test func batchScorerSurvivesDaemonKilledMidRun() async throws {
         let f = try Self.fixture()
         let socket = "\(f.dir)/c.sock"
-        let rows = 12_000
+        let rows = 40_000   // enough left after the first 1,000 that the kill lands mid-run on a fast machine
         let book = "\(f.dir)/big.csv"
         try Self.run("credit", ["synth", "--rows", "\(rows)", "--seed", "21", "--out", "csv:\(book)"])
         try Self.run("credit", ["score", "--model", f.model, "--data", "csv:\(book)", "--out", "csv:\(f.dir)/big-inproc.csv"])

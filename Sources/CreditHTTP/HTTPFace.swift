@@ -3,6 +3,7 @@ import CreditDomain
 import CreditService
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -103,7 +104,10 @@ public final class HTTPFace: Sendable {
         let ready = AsyncStream<Result<Int, any Error>>.makeStream()
         let app = Application(
             router: makeRouter(),
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeoutSeconds * 1000)))),
+            server: HTTPServerBuilder { [self] responder in
+                let http1 = HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeoutSeconds * 1000))))
+                return FastPathHTTP1Channel(base: http1, face: self)
+            },
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "creditd"),
             onServerRunning: { channel in ready.continuation.yield(.success(channel.localAddress?.port ?? 0)) },
             logger: service.logger)

@@ -3,6 +3,7 @@ import CreditDomain
 import CreditService
 import Foundation
 import Hummingbird
+import HummingbirdCore
 
 extension HTTPFace {
     /// The endpoints (the same list as `openAPIDocument`'s paths; a test checks both).
@@ -55,49 +56,66 @@ extension HTTPFace {
                  body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    private func reasons(_ request: Request) -> ReasonDetail {
-        request.uri.queryParameters.get("reasons") == "none" ? .none : .full
+    static func reasons(_ uri: URI) -> ReasonDetail {
+        uri.queryParameters.get("reasons") == "none" ? .none : .full
+    }
+
+    static func isJSON(_ contentType: String?) -> Bool {
+        contentType.map { $0.hasPrefix("application/json") } ?? false
     }
 
     func scorePOST(_ request: Request) async -> Response {
         let started = SystemClock.monotonicNanos()
-        guard request.headers[.contentType].map({ $0.hasPrefix("application/json") }) ?? false else {
-            return problem(415, "Content-Type must be application/json", started)
+        guard Self.isJSON(request.headers[.contentType]) else {
+            return problem(415, Self.notJSON, started)
         }
         var req = request
         let body: ByteBuffer
         do { body = try await req.collectBody(upTo: config.maxBodyBytes) } catch {
-            return problem(413, "body over \(config.maxBodyBytes) bytes", started)
+            return problem(413, bodyTooLarge, started)
         }
-        guard case .success(let model) = service.modelForScoring() else { return problem(503, "no model loaded", started) }
-        let applicants: JSONApplicants
-        do { applicants = try JSONApplicants.parse(body: Array(buffer: body), idField: model.info.idField) } catch {
-            return problem(error.status, error.message, started)
-        }
-        return score(applicants, model: model, reasons: reasons(request), started: started)
+        return scoreJSON(body, reasons: Self.reasons(request.uri), started: started).response
     }
 
     func scoreGET(_ request: Request) -> Response {
-        let started = SystemClock.monotonicNanos()
-        guard case .success(let model) = service.modelForScoring() else { return problem(503, "no model loaded", started) }
-        let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
-        let applicants: JSONApplicants
-        do { applicants = try JSONApplicants.query(parameters, idField: model.info.idField) } catch {
-            return problem(error.status, error.message, started)
-        }
-        return score(applicants, model: model, reasons: reasons(request), started: started)
+        scoreQuery(request.uri, started: SystemClock.monotonicNanos()).response
     }
 
-    private func score(_ applicants: JSONApplicants, model: LoadedModel, reasons: ReasonDetail, started: UInt64) -> Response {
+    static let notJSON = "Content-Type must be application/json"
+    var bodyTooLarge: String { "body over \(config.maxBodyBytes) bytes" }
+
+    /// `POST /v1/score` once its body is in (the router and the event-loop fast path both
+    /// end here, so both faces of the endpoint answer alike).
+    func scoreJSON(_ body: ByteBuffer, reasons: ReasonDetail, started: UInt64) -> HTTPAnswer {
+        guard case .success(let model) = service.modelForScoring() else { return problemAnswer(503, "no model loaded", started) }
+        let applicants: JSONApplicants
+        do { applicants = try JSONApplicants.parse(body: Array(buffer: body), idField: model.info.idField) } catch {
+            return problemAnswer(error.status, error.message, started)
+        }
+        return score(applicants, model: model, reasons: reasons, started: started)
+    }
+
+    /// `GET /v1/score?field=value&...`: one applicant from the query.
+    func scoreQuery(_ uri: URI, started: UInt64) -> HTTPAnswer {
+        guard case .success(let model) = service.modelForScoring() else { return problemAnswer(503, "no model loaded", started) }
+        let parameters = uri.queryParameters.map { (String($0.key), String($0.value)) }
+        let applicants: JSONApplicants
+        do { applicants = try JSONApplicants.query(parameters, idField: model.info.idField) } catch {
+            return problemAnswer(error.status, error.message, started)
+        }
+        return score(applicants, model: model, reasons: Self.reasons(uri), started: started)
+    }
+
+    private func score(_ applicants: JSONApplicants, model: LoadedModel, reasons: ReasonDetail, started: UInt64) -> HTTPAnswer {
         withScorer { scorer in
             if let s = applicants.bind(scorer, model: model, reasons: reasons) ?? scorer.score() {
-                return problem(Self.httpStatus(s.code), s.message, started)
+                return problemAnswer(Self.httpStatus(s.code), s.message, started)
             }
             let r = scorer.results
             let bytes = ScoreJSONWriter.results(r, ids: applicants.ids, model: model, single: applicants.single)
             metrics.record(.score, .ok, nanos: SystemClock.monotonicNanos() &- started, rowsScored: r.scoredCount,
                            rowErrors: r.errors.count, refusedRows: scorer.refusedCount)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            return HTTPAnswer(status: 200, body: ByteBuffer(bytes: bytes))
         }
     }
 
@@ -129,9 +147,12 @@ extension HTTPFace {
     }
 
     func problem(_ status: Int, _ message: String, _ started: UInt64, method: ServiceMethod = .score) -> Response {
+        problemAnswer(status, message, started, method: method).response
+    }
+
+    func problemAnswer(_ status: Int, _ message: String, _ started: UInt64, method: ServiceMethod = .score) -> HTTPAnswer {
         metrics.record(method, Self.statusCode(status), nanos: SystemClock.monotonicNanos() &- started)
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: ScoreJSONWriter.error(status, message))))
+        return HTTPAnswer(status: status, body: ByteBuffer(string: ScoreJSONWriter.error(status, message)))
     }
 
     /// The service's status as an HTTP status.
@@ -161,6 +182,15 @@ extension HTTPFace {
     }
 }
 
+/// A JSON answer, before it becomes a Hummingbird `Response` or the fast path's response parts.
+struct HTTPAnswer {
+    var status: Int
+    var body: ByteBuffer
+    var response: Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+}
+
 /// `Authorization: Bearer TOKEN` on every request when a token is set, compared in constant
 /// time.
 struct TokenMiddleware: RouterMiddleware {
@@ -168,13 +198,19 @@ struct TokenMiddleware: RouterMiddleware {
     let token: String?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token, !token.isEmpty else { return try await next(request, context) }
-        let sent = request.headers[.authorization] ?? ""
-        guard Self.equal(Array(sent.utf8), Array("Bearer \(token)".utf8)) else {
+        guard Self.allows(token: token, authorization: request.headers[.authorization]) else {
             return Response(status: .unauthorized, headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],
-                            body: .init(byteBuffer: ByteBuffer(string: ScoreJSONWriter.error(401, "missing or wrong bearer token"))))
+                            body: .init(byteBuffer: Self.refusal))
         }
         return try await next(request, context)
+    }
+
+    static let refusal = ByteBuffer(string: ScoreJSONWriter.error(401, "missing or wrong bearer token"))
+
+    /// No token configured, or the request's `Authorization` is `Bearer TOKEN`.
+    static func allows(token: String?, authorization: String?) -> Bool {
+        guard let token, !token.isEmpty else { return true }
+        return equal(Array((authorization ?? "").utf8), Array("Bearer \(token)".utf8))
     }
 
     static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {

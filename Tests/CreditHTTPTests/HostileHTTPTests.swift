@@ -5,14 +5,22 @@ import Testing
 import Glibc
 #endif
 
-/// Malformed HTTP in bulk (CREDIT_HOSTILE_HTTP requests, default 5,000; 100,000 by hand):
-/// bad JSON, wrong content types, deep nesting, bad UTF-8, unknown fields, oversized bodies,
-/// header floods, and slowloris connections holding half a request. The face stays up, a
-/// good request afterwards gets the right answer, and /metrics counted the refusals.
+/// Malformed HTTP in bulk (CREDIT_HOSTILE_HTTP requests, default 5,000; 100,000 by hand)
+/// against the real creditd: bad JSON, wrong content types, deep nesting, bad UTF-8, unknown
+/// fields, oversized bodies, header floods, and slowloris connections holding half a request.
+/// The daemon stays up, its peak RSS stays under start + 64 MiB (a refused body is held up to
+/// the 4 MiB limit, one per connection in flight), a good request afterwards gets the right
+/// answer, and /metrics counted the refusals.
 @Suite(.serialized) struct HostileHTTPTests {
     @Test func malformedRequestsInBulkLeaveTheFaceCorrect() async throws {
-        let faces = try await Faces()
-        let port = faces.port
+        let faces = try await Faces()   // for a trained model file only
+        await faces.http.stop()
+        faces.daemon.stop()
+        let daemon = try RealCreditd(model: "\(faces.dir)/m.credit")
+        defer { daemon.stop() }
+        let port = daemon.port
+        _ = try await HTTP.post(port: port, "/v1/score", json: ["id": "warm", "loan_amnt": 9000, "person_income": 52000])
+        let startRSS = daemon.status("VmRSS")
         let total = Int(ProcessInfo.processInfo.environment["CREDIT_HOSTILE_HTTP"] ?? "") ?? 5000
         // Slowloris: half a request head on 50 connections, left open during the run.
         let slow = try await offPool { () throws -> [Int32] in
@@ -57,8 +65,10 @@ import Glibc
         let metrics = try await HTTP.request(port: port, "GET", "/metrics").text
         let invalid = metrics.split(separator: "\n").first { $0.hasPrefix(#"credit_requests_total{face="http",method="score",code="INVALID_ARGUMENT"}"#) }
         #expect(Int(invalid?.split(separator: " ").last ?? "") ?? 0 >= total, "\(invalid ?? "none")")
+        let peak = daemon.status("VmHWM"), bound = startRSS + 64 * 1024
+        #expect(peak < bound, "peak RSS \(peak) KiB over the bound \(bound) KiB (start \(startRSS) KiB)")
         for fd in slow { close(fd) }
-        print("HostileHTTPTests: \(total + 21) hostile requests, answers by status \(counts.sorted { $0.key < $1.key }), header flood \(floodStatus.map(String.init) ?? "closed"), 50 slowloris connections; a good request afterwards scored")
-        await faces.stop()
+        print("HostileHTTPTests: real creditd, \(total + 21) hostile requests, answers by status \(counts.sorted { $0.key < $1.key }), header flood \(floodStatus.map(String.init) ?? "closed"), 50 slowloris connections; a good request afterwards scored; RSS \(startRSS) KiB at start, peak \(peak) KiB (bound \(bound) KiB), \(daemon.status("VmRSS")) KiB after")
+        try? FileManager.default.removeItem(atPath: faces.dir)
     }
 }

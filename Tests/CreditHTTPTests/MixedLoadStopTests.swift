@@ -16,21 +16,9 @@ import Glibc
         let model = "\(faces.dir)/m.credit"
         await faces.http.stop()
         faces.daemon.stop()
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("creditd")
         let socket = "\(faces.dir)/stop.sock"
-        let probe = try Sockets.listen(.tcp(host: "127.0.0.1", port: 0))
-        close(probe.fd)
-        guard case .tcp(_, let port) = probe.bound else { return }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = ["--model", model, "--listen", "unix:\(socket)", "--listen", "http:127.0.0.1:\(port)", "--log-level", "error"]
-        try p.run()
-        var ready = false
-        for _ in 0..<500 where !ready {
-            ready = (try? HTTP.blockingRequest(port: Int(port), "GET", "/readyz"))?.status == 200
-            if !ready { usleep(10_000) }
-        }
-        try #require(ready, "creditd did not become ready")
+        let daemon = try RealCreditd(model: model, extra: ["--listen", "unix:\(socket)"])
+        let p = daemon.process, port = daemon.port
         final class Tally: @unchecked Sendable {
             let lock = NSLock()
             var ok = 0, bad: [String] = []

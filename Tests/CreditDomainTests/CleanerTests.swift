@@ -49,6 +49,24 @@ import Testing
         #expect(canon.canonical("Cats") == "cats")
     }
 
+    /// normalize's byte loop (ASCII) and scalar filter against the Foundation definition it
+    /// replaced: lowercased, without `whitespacesAndNewlines`, '_' and '-'.
+    @Test func normalizeMatchesTheFoundationDefinition() {
+        func reference(_ s: String) -> String {
+            String(s.lowercased().unicodeScalars.filter {
+                !CharacterSet.whitespacesAndNewlines.contains($0) && $0 != "_" && $0 != "-"
+            }.map(Character.init))
+        }
+        var samples = ["RENT", "Rent", " Home_Improvement ", "debt-CONSOLIDATION", "A", "", "\t\n\r\u{0B}\u{0C}x y",
+                       "Éducation", "MORTGAGE\u{00A0}", "o\u{2003}w\u{3000}n", "line\u{2028}sep\u{2029}", "ﬁ", "İstanbul", "ß_ẞ", "\u{85}nel", "emoji 🙂-ok"]
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("aZ_- \t\u{00A0}\u{2009}éÉ9\u{85}\u{1680}".unicodeScalars)
+        for _ in 0..<2000 {
+            samples.append(String(String.UnicodeScalarView((0..<Int.random(in: 0...8, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })))
+        }
+        for s in samples { #expect(CategoryCanonicalizer.normalize(s) == reference(s), "\(s.debugDescription)") }
+    }
+
     @Test func editDistanceIsOptimalStringAlignment() {
         #expect(CategoryCanonicalizer.editDistance("rent", "rnet") == 1)
         #expect(CategoryCanonicalizer.editDistance("kitten", "sitting") == 3)

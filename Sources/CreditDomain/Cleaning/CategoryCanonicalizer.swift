@@ -30,11 +30,21 @@ public struct CategoryCanonicalizer: Sendable {
         self.exact = exact
     }
 
-    /// Case- and spacing-insensitive key: lowercased, without whitespace, '_' or '-'.
+    /// Case- and spacing-insensitive key: lowercased, without whitespace (Unicode White_Space,
+    /// the same set as Foundation's `whitespacesAndNewlines`), '_' or '-'. Runs for every
+    /// category value that is not spelled exactly like the vocabulary ("RENT" for "Rent"), so
+    /// ASCII text takes a byte loop: Foundation's character sets cost microseconds a call.
     public static func normalize(_ s: String) -> String {
-        String(s.lowercased().unicodeScalars.filter {
-            !CharacterSet.whitespacesAndNewlines.contains($0) && $0 != "_" && $0 != "-"
-        }.map(Character.init))
+        var ascii = true
+        let bytes = s.utf8.compactMap { b -> UInt8? in
+            if b >= 0x80 { ascii = false; return b }
+            if b == 0x20 || (b >= 0x09 && b <= 0x0D) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-") { return nil }
+            return b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
+        }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        return String(String.UnicodeScalarView(s.lowercased().unicodeScalars.filter {
+            !$0.properties.isWhitespace && $0 != "_" && $0 != "-"
+        }))
     }
 
     /// The canonical value of a non-missing raw value, or `Cleaner.unknownCategory`.

@@ -83,30 +83,35 @@ struct GBDTEvaluatorTests {
         }
     }
 
-    @Test("contributions on the compiled layout == the node-array walk, bit for bit, and sum to the logit")
+    @Test("contributions: the leaf table == the node-array walk within 1e-9 (path adds bit for bit), sum to the logit")
     func contributionsMatchWalk() {
         let w = Self.columns.count
         for seed in UInt64(11)...16 {
             let m = Self.model(trees: 57, maxDepth: Int(seed) % 7 + 1, seed: seed)
             #expect(m.usesCompiledEvaluator)
+            #expect(m.usesLeafAttributionTable)
             let x = Self.inputs(rows: 150, seed: seed)
             let scratch = m.makeScratch(maxRows: 1) as! GBDTScratch
             var out = [Float](repeating: 0, count: w)
             for r in 0..<150 {
                 let row = Array(x[(r * w)..<((r + 1) * w)])
                 let want = row.withUnsafeBufferPointer { m.walkContributionsDouble($0) }
+                let path = row.withUnsafeBufferPointer { m.contributionsDouble($0, scratch: scratch, pathWalk: true) }
+                #expect(path.phi.map(\.bitPattern) == want.map(\.bitPattern), "seed \(seed) row \(r)")
                 let (bias, phi) = row.withUnsafeBufferPointer { m.contributionsDouble($0, scratch: scratch) }
-                #expect(phi.map(\.bitPattern) == want.map(\.bitPattern), "seed \(seed) row \(r)")
+                for c in 0..<w where !(abs(phi[c] - want[c]) <= 1e-9) {
+                    Issue.record("seed \(seed) row \(r) column \(c): table \(phi[c]) vs walk \(want[c])")
+                }
                 let b = row.withUnsafeBufferPointer { rb in out.withUnsafeMutableBufferPointer { m.contributions(rb, $0, scratch: scratch) } }
-                #expect(out.map(\.bitPattern) == want.map { Float($0).bitPattern })
+                #expect(out.map(\.bitPattern) == phi.map { Float($0).bitPattern })
                 #expect(b == Float(bias))
                 let logit = Double(row.withUnsafeBufferPointer { m.referenceLogit($0) })
-                #expect(abs(bias + phi.reduce(0, +) - logit) < 1e-4, "seed \(seed) row \(r)")
+                #expect(abs(bias + phi.reduce(0, +) - logit) < 1e-5, "seed \(seed) row \(r)")
             }
         }
     }
 
-    @Test("contributions of rows just scored by logits (recorded leaves) == the walk; changed or foreign rows are recomputed")
+    @Test("contributions of rows just scored by logits (recorded leaves) == a fresh computation; changed or foreign rows are recomputed")
     func contributionsAfterLogits() {
         let w = Self.columns.count
         let m = Self.model(trees: 150, maxDepth: 6, seed: 21)
@@ -114,16 +119,20 @@ struct GBDTEvaluatorTests {
         let rows = 300
         var x = Self.inputs(rows: rows, seed: 22)
         let scratch = m.makeScratch(maxRows: 200) as! GBDTScratch
+        let fresh = m.makeScratch(maxRows: 1) as! GBDTScratch
         var out = [Float](repeating: 0, count: rows)
         var phi = [Float](repeating: 0, count: w)
         func check(_ r: Int, _ why: String) {
             let row = Array(x[(r * w)..<((r + 1) * w)])
-            let want = row.withUnsafeBufferPointer { m.walkContributionsDouble($0) }
+            // From a fresh scratch (no recorded leaves): the same table rows, so the same bits.
+            let want = row.withUnsafeBufferPointer { m.contributionsDouble($0, scratch: fresh).phi }
+            let walk = row.withUnsafeBufferPointer { m.walkContributionsDouble($0) }
             // The row in place (the pointer logits saw), as the scoring session passes it.
             x.withUnsafeBufferPointer { xb in
                 phi.withUnsafeMutableBufferPointer { _ = m.contributions(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)]), $0, scratch: scratch) }
             }
             #expect(phi.map(\.bitPattern) == want.map { Float($0).bitPattern }, "\(why) row \(r)")
+            #expect(zip(want, walk).allSatisfy { abs($0 - $1) <= 1e-9 }, "\(why) row \(r): table vs walk")
         }
         // A range not starting at 0 and longer than the recorded rows (tail rows are recomputed).
         x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { m.logits(xb, $0, rows: 37..<290, scratch: scratch) } }
@@ -135,7 +144,7 @@ struct GBDTEvaluatorTests {
         }
         // A row with the same bits copied elsewhere is computed from scratch (and agrees).
         let copy = Array(x[(50 * w)..<(51 * w)])
-        let want = copy.withUnsafeBufferPointer { m.walkContributionsDouble($0) }
+        let want = copy.withUnsafeBufferPointer { m.contributionsDouble($0, scratch: fresh).phi }
         let got = copy.withUnsafeBufferPointer { m.contributionsDouble($0, scratch: scratch) }
         #expect(got.phi.map(\.bitPattern) == want.map(\.bitPattern))
         // Leaves recorded by another model of the same shape on a shared scratch are not used.

@@ -28,9 +28,9 @@
 /// tree (its nodes stay in L1) advance 8 rows in lockstep (independent loads overlap,
 /// branch-free child select) and add the leaf to each row's Double sum. Fewer than 8 rows
 /// (one applicant, a tail) walk 8 trees of equal depth in lockstep instead and then add the
-/// leaves in tree order. Contributions reuse the per-tree leaves: the path to a heap leaf is
-/// its index's bit prefix, and each step adds a precomputed `nodeMean[child] − nodeMean[node]`
-/// (padding steps add +0.0 to one of `sinkColumns` sink columns, which changes nothing).
+/// leaves in tree order. Contributions reuse the per-tree leaves (GBDTEvaluatorAttribution.swift):
+/// each leaf's path attributions are precomputed at load as one row of a dense table, so a
+/// row's attributions are the sum of its leaves' rows (`leafRowSum`, a dispatched SIMD kernel).
 /// `logits` also records every scored row's leaves (and a copy of its inputs) in the
 /// scratch, so `contributions` of a row of the last batch skips the walk when its inputs
 /// are bit-identical (`GBDTModel.recordedLeaves`).
@@ -69,24 +69,29 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     private let comboRightMask: UnsafeMutablePointer<UInt32>
 
     // Trees.
-    private let treeDepth: UnsafeMutablePointer<Int32>
+    let treeDepth: UnsafeMutablePointer<Int32>
     /// Start of tree t's `2^D` node entries (index 0 unused, root at 1).
-    private let treeNode: UnsafeMutablePointer<Int32>
+    let treeNode: UnsafeMutablePointer<Int32>
     /// First leaf of tree t in `leafValue`.
-    private let treeLeaf: UnsafeMutablePointer<Int32>
+    let treeLeaf: UnsafeMutablePointer<Int32>
     /// Start of tree t's `2^(D+1)` heap positions in `delta`.
-    private let treeAll: UnsafeMutablePointer<Int32>
+    let treeAll: UnsafeMutablePointer<Int32>
     /// Whether trees t ..< t+8 exist and share one depth and stride (lockstep walk of 8 trees).
     private let uniform8: UnsafeMutablePointer<Bool>
     private let nodeOffset: UnsafeMutablePointer<UInt32>
     private let nodeK: UnsafeMutablePointer<UInt16>
     /// Input column of each internal heap position, a sink column (≥ `inputWidth`) for padding.
-    private let nodeFeature: UnsafeMutablePointer<Int32>
+    let nodeFeature: UnsafeMutablePointer<Int32>
     private let leafValue: UnsafeMutablePointer<Double>
     /// Per heap position p ≥ 2: `nodeMean[node(p)] − nodeMean[node(p / 2)]` (0 below padding).
-    private let delta: UnsafeMutablePointer<Double>
+    let delta: UnsafeMutablePointer<Double>
     let internalCount: Int
     let leafCount: Int
+    /// Per leaf (rows in `leafValue` order), its path attributions per input column
+    /// (`attrStride` Doubles a row, zero past `inputWidth`), or nil when the table would
+    /// exceed `maxAttributionBytes` (then `contributions` adds along the paths).
+    let leafAttr: UnsafeMutablePointer<Double>?
+    let attrStride: Int
 
     private let owned: [UnsafeMutableRawPointer]
 
@@ -229,6 +234,9 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
         catFirstSlot = copy(catSlots); catComboCount = copy(catCounts); comboRightMask = copy(masks)
         treeDepth = copy(tDepth); treeNode = copy(tNode); treeLeaf = copy(tLeaf); treeAll = copy(tAll); uniform8 = copy(uni)
         nodeOffset = copy(off); nodeK = copy(kk); nodeFeature = copy(nf); leafValue = copy(leaves); delta = copy(deltas)
+        attrStride = (w + 3) & ~3
+        leafAttr = GBDTEvaluator.leafAttributions(width: w, stride: attrStride, depths: tDepth, nodeStart: tNode, allStart: tAll,
+                                                  nodeFeature: nf, delta: deltas, leafCount: leafTotal).map { copy($0) }
         self.owned = owned
     }
 
@@ -284,7 +292,7 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     /// Runs `level` `depth` times, unrolled for the usual depths (a loop over the level keeps
     /// the 8 lane indices from staying in registers).
     @inline(__always)
-    private static func repeatLevels(_ depth: Int, _ level: () -> Void) {
+    static func repeatLevels(_ depth: Int, _ level: () -> Void) {
         switch depth {
         case 0: break
         case 1: level()
@@ -421,51 +429,5 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
         // Lane j's leaf value sits at j·2^D + (i − 2^D) = g − 2^D.
         sum += lv[g0 &- top]; sum += lv[g1 &- top]; sum += lv[g2 &- top]; sum += lv[g3 &- top]
         sum += lv[g4 &- top]; sum += lv[g5 &- top]; sum += lv[g6 &- top]; sum += lv[g7 &- top]
-    }
-
-    // MARK: - Contributions
-
-    /// Path attributions of one row into `phi` (`inputWidth + sinkColumns` Doubles; the last
-    /// ones are sinks for padding steps), same adds in the same order as `GBDTModel`'s reference walk.
-    /// `known`: the row's leaves recorded by `logits` (then no walk), or nil.
-    func contributions(_ row: UnsafePointer<Float>, phi: UnsafeMutablePointer<Double>,
-                       q: UnsafeMutablePointer<UInt16>, leafIdx work: UnsafeMutablePointer<Int32>, known: UnsafePointer<Int32>?) {
-        let leafIdx: UnsafePointer<Int32>
-        if let known { leafIdx = known } else {
-            quantize(row, q)
-            leaves(UnsafePointer(q), work)
-            leafIdx = UnsafePointer(work)
-        }
-        for i in 0..<(inputWidth + GBDTEvaluator.sinkColumns) { phi[i] = 0 }
-        for t in 0..<treeCount {
-            let D = Int(treeDepth[t])
-            let nf = nodeFeature + Int(treeNode[t]), dl = delta + Int(treeAll[t])
-            let leaf = Int(leafIdx[t])
-            // A constant depth per case turns the shifts into constants and unrolls the path.
-            switch D {
-            case 1: GBDTEvaluator.pathAdds(1, leaf, nf, dl, phi)
-            case 2: GBDTEvaluator.pathAdds(2, leaf, nf, dl, phi)
-            case 3: GBDTEvaluator.pathAdds(3, leaf, nf, dl, phi)
-            case 4: GBDTEvaluator.pathAdds(4, leaf, nf, dl, phi)
-            case 5: GBDTEvaluator.pathAdds(5, leaf, nf, dl, phi)
-            case 6: GBDTEvaluator.pathAdds(6, leaf, nf, dl, phi)
-            case 7: GBDTEvaluator.pathAdds(7, leaf, nf, dl, phi)
-            case 8: GBDTEvaluator.pathAdds(8, leaf, nf, dl, phi)
-            default: GBDTEvaluator.pathAdds(D, leaf, nf, dl, phi)
-            }
-        }
-    }
-
-    /// One tree's path attribution adds, root first: the path's node at level l is the leaf
-    /// position's top l+1 bits (1-based heap), its child the top l+2 bits.
-    @inline(__always)
-    private static func pathAdds(_ D: Int, _ leaf: Int, _ nf: UnsafeMutablePointer<Int32>, _ dl: UnsafeMutablePointer<Double>,
-                                 _ phi: UnsafeMutablePointer<Double>) {
-        let leafPos = (1 &<< D) &+ leaf
-        var l = 0
-        while l < D {
-            phi[Int(nf[leafPos &>> (D &- l)])] += dl[leafPos &>> (D &- l &- 1)]
-            l &+= 1
-        }
     }
 }

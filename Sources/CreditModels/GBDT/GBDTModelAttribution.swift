@@ -8,22 +8,36 @@ extension GBDTModel {
     /// `value[leaf] − nodeMean[root]` and `bias + Σ output == logit(row)` up to Float
     /// rounding (sums in Double). O(depth) per tree, allocation-free (`scratch` holds the
     /// Double accumulator). Routing is the model's split rule (`goesLeft`).
+    ///
+    /// On the compiled layout each leaf's path attributions are precomputed at load, so this
+    /// is a sum of one table row per tree (`GBDTEvaluator.leafAttr`; equal to the path adds up
+    /// to Double rounding, tested), skipping the walk for a row `logits` just scored.
     public func contributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
                               scratch: ModelScratch) -> Float {
         precondition(output.count == inputWidth && row.count >= inputWidth)
+        let phi = attributions(row, scratch: scratch, pathWalk: false)
+        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
+        return Float(expectedLogit)
+    }
+
+    /// Path attributions into the scratch's Double buffer (first `inputWidth` entries):
+    /// the compiled layout (leaf table, or its path adds with `pathWalk`) or the node walk.
+    func attributions(_ row: UnsafeBufferPointer<Float>, scratch: ModelScratch, pathWalk: Bool) -> UnsafeMutableBufferPointer<Double> {
         guard let s = scratch as? GBDTScratch, s.phi.count >= inputWidth else {
             preconditionFailure("GBDTModel.contributions: scratch must come from this model's makeScratch")
         }
         let phi = s.phi
         if let (ev, s) = compiled(scratch) {
-            ev.contributions(row.baseAddress!, phi: phi.baseAddress!, q: s.q, leafIdx: s.leafIdx, known: recordedLeaves(row, s))
-            for i in 0..<inputWidth { output[i] = Float(phi[i]) }
-            return Float(expectedLogit)
+            ev.contributions(row.baseAddress!, phi: phi.baseAddress!, q: s.q, leafIdx: s.leafIdx, known: recordedLeaves(row, s),
+                             pathWalk: pathWalk)
+        } else {
+            walkContributions(row, phi)
         }
-        walkContributions(row, phi)
-        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
-        return Float(expectedLogit)
+        return phi
     }
+
+    /// Whether `contributions` sums precomputed per-leaf rows (the compiled layout built its table).
+    public var usesLeafAttributionTable: Bool { evaluator?.leafAttr != nil }
 
     /// The node-array path-attribution walk (into `phi`, Double), the definition the compiled
     /// layout is tested against.
@@ -71,11 +85,23 @@ extension GBDTModel {
         return Array(phi[0..<inputWidth])
     }
 
-    /// Path attributions in Double (what `contributions` rounds to Float).
-    public func contributionsDouble(_ row: UnsafeBufferPointer<Float>, scratch: GBDTScratch) -> (bias: Double, phi: [Double]) {
-        var out = [Float](repeating: 0, count: inputWidth)
-        _ = out.withUnsafeMutableBufferPointer { contributions(row, $0, scratch: scratch) }
-        return (expectedLogit, Array(scratch.phi[0..<inputWidth]))
+    /// Path attributions in Double (what `contributions` rounds to Float). `pathWalk`: on the
+    /// compiled layout, add along the paths instead of summing leaf rows (the previous
+    /// evaluator, bit-identical to the node walk; for tests and `credit-bench kernels`).
+    public func contributionsDouble(_ row: UnsafeBufferPointer<Float>, scratch: GBDTScratch,
+                                    pathWalk: Bool = false) -> (bias: Double, phi: [Double]) {
+        let phi = attributions(row, scratch: scratch, pathWalk: pathWalk)
+        return (expectedLogit, Array(phi[0..<inputWidth]))
+    }
+
+    /// `contributions` with the compiled layout's path adds instead of the leaf table (the
+    /// previous evaluator), for before/after measurements. Allocation-free.
+    public func pathContributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                                  scratch: ModelScratch) -> Float {
+        precondition(output.count == inputWidth && row.count >= inputWidth)
+        let phi = attributions(row, scratch: scratch, pathWalk: true)
+        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
+        return Float(expectedLogit)
     }
 
     /// Exact TreeSHAP attributions per input column; returns the bias (expected log-odds).

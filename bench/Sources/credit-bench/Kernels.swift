@@ -302,9 +302,16 @@ struct KernelsCommand: ParsableCommand {
             }
             contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: artifact.model.algorithm, nanosPerRow: best / Double(cn) * 1e9))
             ctable.add([String(id.prefix(12)), artifact.model.algorithm, String(format: "%.0f", best / Double(cn) * 1e9)])
-            do {
-                // As the daemon does: logits of a batch of 1024, then contributions of its rows
-                // (a GBDT model reuses the leaves its logits recorded).
+            // As the daemon does: logits of a batch of 1024, then contributions of its rows
+            // (a GBDT model reuses the leaves its logits recorded). A GBDT model is also timed
+            // with path adds instead of its per-leaf table (the evaluator before issue 16).
+            typealias Contrib = (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, ModelScratch) -> Void
+            var afterVariants: [(String, Contrib)] = [("\(artifact.model.algorithm) (rows of the last logits batch)",
+                                                       { _ = m.contributions($0, $1, scratch: $2) })]
+            if let gb = m as? GBDTModel, gb.usesLeafAttributionTable {
+                afterVariants.append(("gbdt (path adds, rows of the last logits batch)", { _ = gb.pathContributions($0, $1, scratch: $2) }))
+            }
+            for (label, contrib) in afterVariants {
                 let bs = m.makeScratch(maxRows: 1024)
                 var lo = [Float](repeating: 0, count: 1024)
                 var bestAfter = Double.infinity
@@ -314,13 +321,12 @@ struct KernelsCommand: ParsableCommand {
                         lo.withUnsafeMutableBufferPointer { m.logits(xb, $0, rows: 0..<1024, scratch: bs) }
                         let t0 = cpuSeconds()
                         phi.withUnsafeMutableBufferPointer { pb in
-                            for r in 0..<1024 { _ = m.contributions(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)]), pb, scratch: bs) }
+                            for r in 0..<1024 { contrib(UnsafeBufferPointer(rebasing: xb[(r * w)..<((r + 1) * w)]), pb, bs) }
                         }
                         spent = cpuSeconds() - t0
                     }
                     bestAfter = min(bestAfter, spent)
                 }
-                let label = "\(artifact.model.algorithm) (rows of the last logits batch)"
                 contribRows.append(ContributionRow(model: String(id.prefix(12)), algorithm: label, nanosPerRow: bestAfter / 1024 * 1e9))
                 ctable.add([String(id.prefix(12)), label, String(format: "%.0f", bestAfter / 1024 * 1e9)])
             }

@@ -1,0 +1,71 @@
+// The tree-evaluation kernel BODIES, compiled twice from this one file like
+// DenseKernelBodies.swift (same rules: raw pointers and Ints only, `package` `@inline(never)`
+// entry points, no types or generics of its own; Sources/CreditCoreHaswell/TreeKernelBodies.swift
+// is a symlink to this file, compiled for AVX2). TreeKernels.swift checks the arguments,
+// holds the scalar references and dispatches on `Kernels.variant`. No multiply-adds here, so
+// both copies give the same bits as the references.
+
+@inline(__always)
+private func tLoad4(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD4<Double> {
+    UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i &* 8, as: SIMD4<Double>.self)
+}
+
+@inline(__always)
+private func tStore4(_ v: SIMD4<Double>, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: i &* 8, as: SIMD4<Double>.self)
+}
+
+/// Column `col` of row `base[t] + offset[t]`.
+@inline(__always)
+private func tRow(_ table: UnsafePointer<Double>, _ stride: Int, _ base: UnsafePointer<Int32>, _ offset: UnsafePointer<Int32>,
+                  _ t: Int, _ col: Int) -> UnsafePointer<Double> {
+    let row: Int = Int(base[t]) &+ Int(offset[t])
+    let at: Int = row &* stride &+ col
+    return table + at
+}
+
+/// Columns `col ..< col + 4·chunks` of the leaf-row sum: even rows into one accumulator set,
+/// odd rows into another (two add chains), then even + odd.
+@inline(__always)
+private func leafRowSumGroup(_ table: UnsafePointer<Double>, _ stride: Int, _ base: UnsafePointer<Int32>,
+                             _ offset: UnsafePointer<Int32>, _ count: Int, _ out: UnsafeMutablePointer<Double>,
+                             _ col: Int, _ chunks: Int) {
+    var e0 = SIMD4<Double>(), e1 = SIMD4<Double>(), e2 = SIMD4<Double>(), e3 = SIMD4<Double>()
+    var o0 = SIMD4<Double>(), o1 = SIMD4<Double>(), o2 = SIMD4<Double>(), o3 = SIMD4<Double>()
+    var t = 0
+    while t &+ 1 < count {
+        let p = tRow(table, stride, base, offset, t, col), q = tRow(table, stride, base, offset, t &+ 1, col)
+        e0 += tLoad4(p, 0); o0 += tLoad4(q, 0)
+        if chunks > 1 { e1 += tLoad4(p, 4); o1 += tLoad4(q, 4) }
+        if chunks > 2 { e2 += tLoad4(p, 8); o2 += tLoad4(q, 8) }
+        if chunks > 3 { e3 += tLoad4(p, 12); o3 += tLoad4(q, 12) }
+        t &+= 2
+    }
+    if t < count {
+        let p = tRow(table, stride, base, offset, t, col)
+        e0 += tLoad4(p, 0)
+        if chunks > 1 { e1 += tLoad4(p, 4) }
+        if chunks > 2 { e2 += tLoad4(p, 8) }
+        if chunks > 3 { e3 += tLoad4(p, 12) }
+    }
+    tStore4(e0 + o0, out, col)
+    if chunks > 1 { tStore4(e1 + o1, out, col &+ 4) }
+    if chunks > 2 { tStore4(e2 + o2, out, col &+ 8) }
+    if chunks > 3 { tStore4(e3 + o3, out, col &+ 12) }
+}
+
+/// Body of `leafRowSum`: `out[0 ..< stride] = Σ_t table[(base[t] + offset[t]) · stride ..< +stride]`
+/// (`stride` a multiple of 4), each column summed as (Σ even t) + (Σ odd t) in t order.
+@inline(never)
+package func leafRowSumKernel(_ table: UnsafePointer<Double>, stride: Int, base: UnsafePointer<Int32>,
+                              offset: UnsafePointer<Int32>, count: Int, _ out: UnsafeMutablePointer<Double>) {
+    var col = 0
+    while col < stride {
+        switch (stride &- col) &>> 2 {
+        case 1: leafRowSumGroup(table, stride, base, offset, count, out, col, 1); col &+= 4
+        case 2: leafRowSumGroup(table, stride, base, offset, count, out, col, 2); col &+= 8
+        case 3: leafRowSumGroup(table, stride, base, offset, count, out, col, 3); col &+= 12
+        default: leafRowSumGroup(table, stride, base, offset, count, out, col, 4); col &+= 16
+        }
+    }
+}

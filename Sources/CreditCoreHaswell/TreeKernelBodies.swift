@@ -1,0 +1,1 @@
+../CreditCore/TreeKernelBodies.swift

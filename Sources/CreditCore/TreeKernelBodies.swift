@@ -69,3 +69,57 @@ package func leafRowSumKernel(_ table: UnsafePointer<Double>, stride: Int, base:
         }
     }
 }
+
+@inline(__always)
+private func tLoad16(_ p: UnsafePointer<UInt16>) -> SIMD16<UInt16> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt16>.self)
+}
+
+/// Body of `obliviousLogits`: for each tree (in order), 16 rows at a time build their leaf
+/// index from one unsigned compare per level (`q[levelOffset + row] > levelK`, root bit
+/// first), then each valid row adds the leaf's value to `acc[row]` and records the index.
+@inline(never)
+package func obliviousLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
+                                   levelStart: UnsafePointer<Int32>, levelOffset: UnsafePointer<UInt32>,
+                                   levelK: UnsafePointer<UInt16>, leafStart: UnsafePointer<Int32>,
+                                   leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
+                                   leaves: UnsafeMutablePointer<Int32>, leavesStride: Int) {
+    let one = SIMD16<UInt16>(repeating: 1)
+    for t in 0..<trees {
+        let D = Int(depth[t]), ls = Int(levelStart[t])
+        let lv = leafValue + Int(leafStart[t])
+        let lo = levelOffset + ls, lk = levelK + ls
+        var g = 0
+        while g < rows {
+            var idx = SIMD16<UInt16>()
+            var l = 0
+            while l < D {
+                let at: Int = Int(lo[l]) &+ g
+                let v = tLoad16(q + at)
+                let k = SIMD16<UInt16>(repeating: lk[l])
+                let shifted = idx &<< 1
+                idx = shifted.replacing(with: shifted | one, where: v .> k)
+                l &+= 1
+            }
+            let n = min(16, rows &- g)
+            let a = acc + g
+            let outAt: Int = g &* leavesStride &+ t
+            let out = leaves + outAt
+            if n == 16 {
+                // Unrolled: independent adds to 16 rows.
+                for j in 0..<16 {
+                    let i = Int(idx[j])
+                    a[j] += lv[i]
+                    out[j &* leavesStride] = Int32(truncatingIfNeeded: i)
+                }
+            } else {
+                for j in 0..<n {
+                    let i = Int(idx[j])
+                    a[j] += lv[i]
+                    out[j &* leavesStride] = Int32(truncatingIfNeeded: i)
+                }
+            }
+            g &+= 16
+        }
+    }
+}

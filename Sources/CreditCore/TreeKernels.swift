@@ -31,3 +31,48 @@ public func leafRowSumReference(_ table: UnsafePointer<Double>, stride: Int, bas
         out[c] = even + odd
     }
 }
+
+/// Logits of oblivious (symmetric) trees over a quantized block (`GBDTEvaluator`'s layout):
+/// row r's slot s is `q[s · stride + r]` (UInt16), and level l of tree t tests
+/// `q[levelOffset[levelStart[t] + l] + r] > levelK[levelStart[t] + l]` (true: right; the
+/// offset already includes `s · stride`). The leaf index is the tests' bits, root first
+/// (`i = 2i + bit`, `depth[t]` levels; depth 0: leaf 0). For each tree in order, every row
+/// `r < rows` gets `acc[r] += leafValue[leafStart[t] + i]` (Double, tree order) and
+/// `leaves[r · leavesStride + t] = i`. Rows go 16 at a time: the kernel reads `q` up to
+/// `rows` rounded up to 16 at every tested offset, so that much must be readable (a block
+/// of 64 rows is). Same bits from every copy and `obliviousLogitsReference`. Allocates nothing.
+public func obliviousLogits(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
+                            levelStart: UnsafePointer<Int32>, levelOffset: UnsafePointer<UInt32>, levelK: UnsafePointer<UInt16>,
+                            leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
+                            leaves: UnsafeMutablePointer<Int32>, leavesStride: Int, variant: KernelVariant = Kernels.variant) {
+    precondition(rows >= 0 && trees >= 0 && leavesStride >= (rows > 1 ? trees : 0), "obliviousLogits: bad shape")
+    precondition(Kernels.isAvailable(variant), "obliviousLogits: kernel variant \(variant) is not available on this CPU")
+    switch variant {
+    case .portable:
+        CreditCore.obliviousLogitsKernel(q: q, rows: rows, trees: trees, depth: depth, levelStart: levelStart, levelOffset: levelOffset,
+                                         levelK: levelK, leafStart: leafStart, leafValue: leafValue, acc: acc,
+                                         leaves: leaves, leavesStride: leavesStride)
+    case .haswell:
+        CreditCoreHaswell.obliviousLogitsKernel(q: q, rows: rows, trees: trees, depth: depth, levelStart: levelStart, levelOffset: levelOffset,
+                                                levelK: levelK, leafStart: leafStart, leafValue: leafValue, acc: acc,
+                                                leaves: leaves, leavesStride: leavesStride)
+    }
+}
+
+/// Scalar reference of `obliviousLogits` (row by row; the same Double adds per row in tree order).
+public func obliviousLogitsReference(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
+                                     levelStart: UnsafePointer<Int32>, levelOffset: UnsafePointer<UInt32>, levelK: UnsafePointer<UInt16>,
+                                     leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
+                                     leaves: UnsafeMutablePointer<Int32>, leavesStride: Int) {
+    for r in 0..<rows {
+        for t in 0..<trees {
+            var i = 0
+            for l in 0..<Int(depth[t]) {
+                let k = Int(levelStart[t]) + l
+                i = 2 * i + (q[Int(levelOffset[k]) + r] > levelK[k] ? 1 : 0)
+            }
+            acc[r] += leafValue[Int(leafStart[t]) + i]
+            leaves[r * leavesStride + t] = Int32(i)
+        }
+    }
+}

@@ -76,8 +76,15 @@ public enum Algorithms {
     public static let all: [AlgorithmEntry] = [
         AlgorithmEntry(LogisticLearner()),
         AlgorithmEntry(MLPLearner()),
-        AlgorithmEntry(GBDTLearner(smallBookRows: 5_000)),
+        gbdt(treeShape: .lossGuided),
     ]
+
+    /// The registered gbdt learner growing trees of `treeShape` (`credit train --tree-shape`).
+    public static func gbdt(treeShape: GBDTTreeShape) -> AlgorithmEntry {
+        var p = GBDTParameters()
+        if treeShape != .lossGuided { p.treeShape = treeShape }
+        return AlgorithmEntry(GBDTLearner(parameters: p, smallBookRows: 5_000))
+    }
 
     public static var names: [String] { all.map(\.name) }
 

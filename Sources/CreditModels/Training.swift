@@ -23,6 +23,8 @@ public struct TrainingOptions: Sendable {
     public var excludeIDs: Set<String> = []
     /// When set, exactly the rows with these ids form the test set (anchor protocol).
     public var testIDs: Set<String>? = nil
+    /// When set, the gbdt learner grows trees of this shape (`GBDTParameters.treeShape`).
+    public var gbdtTreeShape: GBDTTreeShape? = nil
 
     public init() {}
 }
@@ -78,13 +80,16 @@ public enum Trainer {
     public static func train(raw: DataTable, spec: DatasetSpec, options: TrainingOptions,
                              log: @escaping @Sendable (String) -> Void = { _ in },
                              progress: @escaping @Sendable (String, TrainingProgress) -> Void = { _, _ in }) throws -> TrainingOutcome {
-        let entries: [AlgorithmEntry]
+        var entries: [AlgorithmEntry]
         if options.algorithm == "auto" {
             entries = Algorithms.all
         } else if let e = Algorithms.named(options.algorithm) {
             entries = [e]
         } else {
             throw TrainingError(description: "unknown algorithm '\(options.algorithm)' (available: \(Algorithms.names.joined(separator: ", ")), auto)")
+        }
+        if let shape = options.gbdtTreeShape {
+            entries = entries.map { $0.name == GBDTLearner.algorithm ? Algorithms.gbdt(treeShape: shape) : $0 }
         }
         // The spec compiled once (kinds it leaves open are the raw data's): cleaning,
         // preprocessing and the model's raw schema all read this.

@@ -51,6 +51,8 @@ struct TrainCommand: ParsableCommand {
     var excludeIDs: String?
     @Option(name: .customLong("test-ids"), help: "File of loan ids (one a line) that form the test set (instead of --test).")
     var testIDs: String?
+    @Option(name: .customLong("tree-shape"), help: "gbdt trees: loss-guided (default) or oblivious (symmetric; faster batch scoring, docs/gbdt.md).")
+    var treeShape: String?
 
     enum BalanceOption: String, ExpressibleByArgument, CaseIterable {
         case none, weights, undersample, oversample
@@ -67,6 +69,9 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         guard algorithm == "auto" || Algorithms.named(algorithm) != nil else {
             throw ValidationError("unknown --algorithm \(algorithm); available: \(Algorithms.names.joined(separator: ", ")), auto")
+        }
+        if let treeShape, GBDTTreeShape(rawValue: treeShape) == nil {
+            throw ValidationError("--tree-shape must be \(GBDTTreeShape.allCases.map(\.rawValue).joined(separator: " or ")), got \(treeShape)")
         }
         if let validation {
             guard validation > 0, validation < 1 else { throw ValidationError("--validation must be in (0, 1), got \(validation)") }
@@ -105,6 +110,7 @@ struct TrainCommand: ParsableCommand {
         let spec = try DatasetSpec.load(from: self.spec)
         var options = TrainingOptions()
         options.algorithm = algorithm
+        options.gbdtTreeShape = treeShape.flatMap(GBDTTreeShape.init(rawValue:))
         options.seed = seed.seed
         options.validationFraction = validation
         options.folds = cv

@@ -43,4 +43,45 @@ import Testing
             }
         }
     }
+
+    @Test("obliviousLogits == obliviousLogitsReference bit for bit: depths 0–12, rows 1…64, K 0 and 0xFFFE, all slot values")
+    func obliviousLogitsMatchesReference() {
+        var rng = SplitMix64(seed: 61)
+        let block = 64, slots = 9
+        for round in 0..<40 {
+            // A quantized block: extreme slot values (0, 0xFFFF) and random ones.
+            let q = (0..<(slots * block)).map { _ -> UInt16 in
+                switch rng.next() % 6 { case 0: 0; case 1: 0xFFFF; case 2: 0xFFFE; default: UInt16(truncatingIfNeeded: rng.next() % 40) }
+            }
+            let trees = Int(rng.next() % 70) + 1
+            var depth: [Int32] = [], starts: [Int32] = [], offs: [UInt32] = [], ks: [UInt16] = [], leafStart: [Int32] = []
+            var leafCount = 0
+            for _ in 0..<trees {
+                let D = round == 0 ? 12 : Int(rng.next() % 9)   // uneven depths, 0 included
+                depth.append(Int32(D)); starts.append(Int32(offs.count)); leafStart.append(Int32(leafCount))
+                for _ in 0..<D {
+                    offs.append(UInt32(Int(rng.next() % UInt64(slots)) * block))
+                    ks.append([0, 0xFFFE, UInt16(truncatingIfNeeded: rng.next() % 40)][Int(rng.next() % 3)])
+                }
+                leafCount += 1 << D
+            }
+            let values = (0..<leafCount).map { _ in rng.uniform() * 2 - 1 }
+            for rows in [1, 2, 7, 15, 16, 17, 31, 33, 63, 64] {
+                var want = [Double](repeating: 0.25, count: block), wantLeaves = [Int32](repeating: -1, count: block * trees)
+                obliviousLogitsReference(q: q, rows: rows, trees: trees, depth: depth, levelStart: starts, levelOffset: offs, levelK: ks,
+                                         leafStart: leafStart, leafValue: values, acc: &want, leaves: &wantLeaves, leavesStride: trees)
+                for variant in availableVariants {
+                    var got = [Double](repeating: 0.25, count: block), gotLeaves = [Int32](repeating: -1, count: block * trees)
+                    obliviousLogits(q: q, rows: rows, trees: trees, depth: depth, levelStart: starts, levelOffset: offs, levelK: ks,
+                                    leafStart: leafStart, leafValue: values, acc: &got, leaves: &gotLeaves, leavesStride: trees,
+                                    variant: variant)
+                    #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(variant) round \(round) rows \(rows)")
+                    #expect(gotLeaves == wantLeaves, "\(variant) round \(round) rows \(rows): leaves")
+                }
+                // Rows past `rows` are untouched; every recorded leaf is within its tree.
+                #expect(want[rows...].allSatisfy { $0 == 0.25 })
+                for r in 0..<rows { for t in 0..<trees { #expect(wantLeaves[r * trees + t] >= 0 && wantLeaves[r * trees + t] < 1 << depth[t]) } }
+            }
+        }
+    }
 }

@@ -126,7 +126,9 @@ final class GBDTBooster {
             progress(TrainingProgress(iteration: keep, validationLoss: bestLoss,
                                       message: "early stopping: kept \(keep) trees (best validation log-loss \(bestLoss))"))
         }
-        return ensemble.model(inputWidth: nf, featureCardinality: bins.cardinality.map { Int32($0) }, baseScore: baseScore)
+        var model = ensemble.model(inputWidth: nf, featureCardinality: bins.cardinality.map { Int32($0) }, baseScore: baseScore)
+        model.treeShape = p.treeShape ?? .lossGuided
+        return model
     }
 
     /// Runs `body(0)` and `body(1)` (the two fixed halves of a pass), on the two threads when

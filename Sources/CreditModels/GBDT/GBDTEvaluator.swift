@@ -92,6 +92,8 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     /// exceed `maxAttributionBytes` (then `contributions` adds along the paths).
     let leafAttr: UnsafeMutablePointer<Double>?
     let attrStride: Int
+    /// Every tree symmetric (one test per level): the level-by-level form (GBDTObliviousEvaluator.swift).
+    let oblivious: GBDTObliviousLevels?
 
     private let owned: [UnsafeMutableRawPointer]
 
@@ -235,6 +237,7 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
         treeDepth = copy(tDepth); treeNode = copy(tNode); treeLeaf = copy(tLeaf); treeAll = copy(tAll); uniform8 = copy(uni)
         nodeOffset = copy(off); nodeK = copy(kk); nodeFeature = copy(nf); leafValue = copy(leaves); delta = copy(deltas)
         attrStride = (w + 3) & ~3
+        oblivious = GBDTObliviousLevels(depths: tDepth, nodeStart: tNode, nodeOffset: off, nodeK: kk, leafStart: tLeaf)
         leafAttr = GBDTEvaluator.leafAttributions(width: w, stride: attrStride, depths: tDepth, nodeStart: tNode, allStart: tAll,
                                                   nodeFeature: nf, delta: deltas, leafCount: leafTotal).map { copy($0) }
         self.owned = owned
@@ -329,6 +332,13 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
                 cached = rel &+ n
             }
             for r in 0..<n { quantize(input + (start &+ r) &* w, q + r) }
+            if let ob = oblivious {
+                for r in 0..<n { acc[r] = baseScore }
+                ob.logits(UnsafePointer(q), rows: n, leafValue: leafValue, acc: acc, leaves: leafRows, stride: T)
+                for r in 0..<n { output[start &+ r] = Float(acc[r]) }
+                start &+= n
+                continue
+            }
             let full = n & ~7
             if full > 0 {
                 for r in 0..<full { acc[r] = baseScore }
@@ -374,6 +384,10 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     @discardableResult
     func leaves(_ q: UnsafePointer<UInt16>, _ out: UnsafeMutablePointer<Int32>) -> Double {
         var sum = baseScore
+        if let ob = oblivious {
+            withUnsafeMutablePointer(to: &sum) { ob.logits(q, rows: 1, leafValue: leafValue, acc: $0, leaves: out, stride: treeCount) }
+            return sum
+        }
         var t = 0
         while t < treeCount {
             let lv = leafValue + Int(treeLeaf[t])

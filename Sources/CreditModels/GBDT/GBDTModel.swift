@@ -57,10 +57,17 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
     /// `GBDTEvaluator`), derived in `init` (not encoded); nil when the model does not fit it
     /// (very deep trees), in which case `logits`/`contributions` use the node-array walk.
     private(set) var evaluator: GBDTEvaluator? = nil
+    /// How the trees were grown (`GBDTParameters.treeShape`); encoded only when oblivious,
+    /// so loss-guided artifacts keep their bytes and older artifacts decode as loss-guided.
+    /// The evaluator does not read it: it recognises symmetric trees from their structure.
+    public internal(set) var treeShape: GBDTTreeShape = .lossGuided
     /// Number of boosting rounds kept (the best round under early stopping).
     public var treeCount: Int { treeRoots.count }
     /// Whether `logits`/`contributions` run on the compiled layout (else the node-array walk).
     public var usesCompiledEvaluator: Bool { evaluator != nil }
+    /// Whether the compiled layout evaluates the trees level by level, 16 rows per compare
+    /// (every tree symmetric, as `treeShape == .oblivious` trains them).
+    public var usesObliviousEvaluator: Bool { evaluator?.oblivious != nil }
 
     public init(inputWidth: Int, featureCardinality: [Int32], baseScore: Float,
                 treeRoots: [Int32], treeDepths: [Int32], feature: [Int32], threshold: [Float],
@@ -136,7 +143,7 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case inputWidth, featureCardinality, baseScore, treeRoots, treeDepths, feature, threshold, defaultLeft
-        case left, right, value, cover, catOffset, catBits
+        case left, right, value, cover, catOffset, catBits, treeShape
     }
 
     /// Decodes and checks the structure (a damaged artifact throws instead of crashing the
@@ -160,6 +167,7 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         self.init(inputWidth: inputWidth, featureCardinality: card, baseScore: base, treeRoots: roots, treeDepths: depths,
                   feature: feature, threshold: threshold, defaultLeft: dl, left: left, right: right, value: value,
                   cover: cover, catOffset: catOffset, catBits: catBits)
+        treeShape = try c.decodeIfPresent(GBDTTreeShape.self, forKey: .treeShape) ?? .lossGuided
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -178,6 +186,7 @@ public struct GBDTModel: LogitModel, Codable, Sendable, Equatable {
         try c.encode(cover, forKey: .cover)
         try c.encode(catOffset, forKey: .catOffset)
         try c.encode(catBits, forKey: .catBits)
+        if treeShape != .lossGuided { try c.encode(treeShape, forKey: .treeShape) }
     }
 
     /// Cover fractions of the two children of an internal node (TreeSHAP and the bias use

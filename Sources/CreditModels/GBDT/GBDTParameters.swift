@@ -64,6 +64,11 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
     /// on the last round (0: only those two). It costs a logarithm per training row, so it is
     /// not computed on every round (the validation loss, which early stopping needs, is).
     public var trainLossEvery: Int = 10
+    /// The trees' shape: nil or `.lossGuided` (the default: best-first, asymmetric) or
+    /// `.oblivious` (symmetric: one split per level for all its nodes, CatBoost-style; the
+    /// compiled evaluator then tests a level for 16 rows at once). Optional so parameters
+    /// encoded before it existed still decode.
+    public var treeShape: GBDTTreeShape? = nil
 
     public init() {}
 
@@ -91,6 +96,16 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
         guard threads >= 1 else { throw bad("threads", threads, "must be >= 1") }
         guard trainLossEvery >= 0 else { throw bad("trainLossEvery", trainLossEvery, "must be >= 0") }
     }
+}
+
+/// How `GBDTLearner` grows a tree (`GBDTParameters.treeShape`).
+public enum GBDTTreeShape: String, Codable, Sendable, CaseIterable {
+    /// Best-first (leaf-wise) up to `maxLeaves` leaves within `maxDepth` (`GBDTTreeLearner.grow`).
+    case lossGuided = "loss-guided"
+    /// Symmetric: every level splits all its nodes on one (feature, threshold, missing side),
+    /// chosen by the gain summed over the level's nodes (`GBDTTreeLearner.growOblivious`);
+    /// `maxDepth` levels at most (`maxLeaves` is not used).
+    case oblivious
 }
 
 /// Errors of the GBDT learner: bad hyperparameters or bad training input.

@@ -41,12 +41,14 @@ final class GBDTTreeLearner {
     let forkJoin: ForkJoin?
     private var rng: Xoshiro256StarStar
     /// The tree grown by the last `grow` (tree-local node ids).
-    private(set) var tree = GBDTTree()
+    var tree = GBDTTree()
     /// The current tree's features (ascending ids) and their split between the threads.
     private var treeFeatures: [Int] = []
-    private var parts = GBDTFeatureParts()
+    private(set) var parts = GBDTFeatureParts()
     /// The two parts' (left, right) splits of `forEachPart`.
     private let partResults: UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>
+    /// Per part, the level scans' scratch (oblivious trees only; GBDTObliviousTreeLearner.swift).
+    let levelScratch: [GBDTSplitFinder.LevelScratch]
 
     init(bins: GBDTBins, weights: [Double], parameters: GBDTParameters, seed: UInt64, forkJoin: ForkJoin?,
          sparseAbove: Int, monotone: [Int8]? = nil) {
@@ -60,6 +62,8 @@ final class GBDTTreeLearner {
         partition = GBDTDataPartition(bins: bins, forkJoin: forkJoin)
         partResults = UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>.allocate(capacity: 2)
         partResults.initialize(repeating: (GBDTSplit(), GBDTSplit()), count: 2)
+        let widest = (0..<bins.features).map { bins.numBins[$0] + 1 }.max() ?? 1
+        levelScratch = parameters.treeShape == .oblivious ? (0..<2).map { _ in GBDTSplitFinder.LevelScratch(capacity: widest) } : []
     }
 
     deinit {
@@ -71,18 +75,9 @@ final class GBDTTreeLearner {
     /// its leaf values to the bagged rows' `scores` (the out-of-bag rows are left to the caller:
     /// `partition.outOfBag`).
     func grow(gradients gh: [Double], scores: inout [Double]) {
-        partition.drawBag(subsample: p.subsample, weights: weights, rng: &rng)
+        if p.treeShape == .oblivious { return growOblivious(gradients: gh, scores: &scores) }
+        beginTree()
         let bagCount = partition.bagCount
-        treeFeatures = Array(0..<bins.features)
-        if p.colsampleByTree < 1 {
-            let k = max(1, Int((p.colsampleByTree * Double(bins.features)).rounded()))
-            treeFeatures = rng.sampleIndices(k, of: bins.features)
-        }
-        let typicalRows = Double(bins.rows) * Double(max(1, p.maxDepth)) / 2 / Double(max(1, p.maxLeaves - 1))
-        parts = GBDTFeatureParts(treeFeatures: treeFeatures, threads: forkJoin == nil ? 1 : 2, bins: bins,
-                                 bitBase: histograms.bitBase, typicalRows: typicalRows)
-        tree.reset()
-        tree.appendLeaf(depth: 0)
 
         let rows = partition.rows
         var g = 0.0, h = 0.0
@@ -163,6 +158,22 @@ final class GBDTTreeLearner {
         }
     }
 
+    /// A tree's draws (row bag, then its features), the parts, and a tree of one leaf.
+    func beginTree() {
+        partition.drawBag(subsample: p.subsample, weights: weights, rng: &rng)
+        treeFeatures = Array(0..<bins.features)
+        if p.colsampleByTree < 1 {
+            let k = max(1, Int((p.colsampleByTree * Double(bins.features)).rounded()))
+            treeFeatures = rng.sampleIndices(k, of: bins.features)
+        }
+        let leaves = p.treeShape == .oblivious ? 1 << min(p.maxDepth, 20) : p.maxLeaves
+        let typicalRows = Double(bins.rows) * Double(max(1, p.maxDepth)) / 2 / Double(max(1, leaves - 1))
+        parts = GBDTFeatureParts(treeFeatures: treeFeatures, threads: forkJoin == nil ? 1 : 2, bins: bins,
+                                 bitBase: histograms.bitBase, typicalRows: typicalRows)
+        tree.reset()
+        tree.appendLeaf(depth: 0)
+    }
+
     private func findSplit(_ leaf: GBDTLeaf, features: [Int]) -> GBDTSplit {
         splitFinder.findSplit(leaf, histogram: histograms.values(leaf.hist), bitmap: histograms.bitmap(leaf.hist),
                               features: features)
@@ -178,7 +189,7 @@ final class GBDTTreeLearner {
 
     /// Runs `body(part)` for every part (on the two threads when there are two) and merges the
     /// parts' (left, right) splits in part order.
-    private func forEachPart(_ body: (Int) -> (GBDTSplit, GBDTSplit)) -> (GBDTSplit, GBDTSplit) {
+    func forEachPart(_ body: (Int) -> (GBDTSplit, GBDTSplit)) -> (GBDTSplit, GBDTSplit) {
         guard let forkJoin, parts.count == 2 else { return body(0) }
         let results = partResults
         forkJoin.run { part in results[part] = body(part) }

@@ -78,48 +78,72 @@ private func tLoad16(_ p: UnsafePointer<UInt16>) -> SIMD16<UInt16> {
 /// Body of `obliviousLogits`: for each tree (in order), 16 rows at a time build their leaf
 /// index from one unsigned compare per level (`q[levelOffset + row] > levelK`, root bit
 /// first), then each valid row adds the leaf's value to `acc[row]` and records the index.
+/// Trees go in chunks of 16 across all the rows, so the recorded indices of a row (one
+/// 64-byte line per chunk) are written while their lines are in L1. One row keeps its sum in
+/// a register (scalar compares).
 @inline(never)
 package func obliviousLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
                                    levelStart: UnsafePointer<Int32>, levelOffset: UnsafePointer<UInt32>,
                                    levelK: UnsafePointer<UInt16>, leafStart: UnsafePointer<Int32>,
                                    leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
                                    leaves: UnsafeMutablePointer<Int32>, leavesStride: Int) {
-    let one = SIMD16<UInt16>(repeating: 1)
-    for t in 0..<trees {
-        let D = Int(depth[t]), ls = Int(levelStart[t])
-        let lv = leafValue + Int(leafStart[t])
-        let lo = levelOffset + ls, lk = levelK + ls
-        var g = 0
-        while g < rows {
-            var idx = SIMD16<UInt16>()
-            var l = 0
-            while l < D {
-                let at: Int = Int(lo[l]) &+ g
-                let v = tLoad16(q + at)
-                let k = SIMD16<UInt16>(repeating: lk[l])
-                let shifted = idx &<< 1
-                idx = shifted.replacing(with: shifted | one, where: v .> k)
+    if rows == 1 {
+        var sum = acc[0]
+        for t in 0..<trees {
+            let ls = Int(levelStart[t])
+            var i = 0, l = 0
+            while l < Int(depth[t]) {
+                let k: Int = ls &+ l
+                i = i &+ i &+ (q[Int(levelOffset[k])] > levelK[k] ? 1 : 0)
                 l &+= 1
             }
+            sum += leafValue[Int(leafStart[t]) &+ i]
+            leaves[t] = Int32(truncatingIfNeeded: i)
+        }
+        acc[0] = sum
+        return
+    }
+    let one = SIMD16<UInt16>(repeating: 1)
+    var t0 = 0
+    while t0 < trees {
+        let t1 = min(trees, t0 &+ 16)
+        var g = 0
+        while g < rows {
             let n = min(16, rows &- g)
             let a = acc + g
-            let outAt: Int = g &* leavesStride &+ t
-            let out = leaves + outAt
-            if n == 16 {
-                // Unrolled: independent adds to 16 rows.
-                for j in 0..<16 {
-                    let i = Int(idx[j])
-                    a[j] += lv[i]
-                    out[j &* leavesStride] = Int32(truncatingIfNeeded: i)
+            for t in t0..<t1 {
+                let D = Int(depth[t]), ls = Int(levelStart[t])
+                let lv = leafValue + Int(leafStart[t])
+                let lo = levelOffset + ls, lk = levelK + ls
+                var idx = SIMD16<UInt16>()
+                var l = 0
+                while l < D {
+                    let at: Int = Int(lo[l]) &+ g
+                    let v = tLoad16(q + at)
+                    let k = SIMD16<UInt16>(repeating: lk[l])
+                    let shifted = idx &<< 1
+                    idx = shifted.replacing(with: shifted | one, where: v .> k)
+                    l &+= 1
                 }
-            } else {
-                for j in 0..<n {
-                    let i = Int(idx[j])
-                    a[j] += lv[i]
-                    out[j &* leavesStride] = Int32(truncatingIfNeeded: i)
+                let outAt: Int = g &* leavesStride &+ t
+                let out = leaves + outAt
+                if n == 16 {
+                    // Unrolled: independent adds to 16 rows.
+                    for j in 0..<16 {
+                        let i = Int(idx[j])
+                        a[j] += lv[i]
+                        out[j &* leavesStride] = Int32(truncatingIfNeeded: i)
+                    }
+                } else {
+                    for j in 0..<n {
+                        let i = Int(idx[j])
+                        a[j] += lv[i]
+                        out[j &* leavesStride] = Int32(truncatingIfNeeded: i)
+                    }
                 }
             }
             g &+= 16
         }
+        t0 = t1
     }
 }

@@ -114,6 +114,28 @@ import Testing
         #expect(invalid.status != 0 && invalid.stderr.contains("not both"))
     }
 
+    /// `--tree-shape oblivious` trains symmetric gbdt trees, records the shape in the artifact and
+    /// scores through it; an unknown shape is refused by name.
+    @Test func trainObliviousTrees() throws {
+        let dir = temporaryPath("cli-oblivious")
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let train = "\(dir)/train.csv", spec = "\(dir)/spec.json"
+        try Synthetic.csv(Synthetic.table(rows: 3000, seed: 3)).write(toFile: train, atomically: true, encoding: .utf8)
+        try Synthetic.specJSON().write(to: URL(fileURLWithPath: spec))
+        let t = try Self.credit(["train", "--data", "csv:\(train)", "--spec", spec, "--algorithm", "gbdt", "--tree-shape", "oblivious",
+                                 "--validation", "0.2", "--out", "\(dir)/m.credit"])
+        #expect(t.status == 0, "train failed: \(t.stderr)")
+        let artifact = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "\(dir)/m.credit")), as: UTF8.self)
+        #expect(artifact.contains("\"treeShape\":\"oblivious\""))
+        let s = try Self.credit(["score", "--model", "\(dir)/m.credit", "--data", "csv:\(train)", "--out", "csv:\(dir)/scores.csv"])
+        #expect(s.status == 0, "score failed: \(s.stderr)")
+        #expect(try String(contentsOfFile: "\(dir)/scores.csv", encoding: .utf8).split(separator: "\n").count == 3001)
+        let bad = try Self.credit(["train", "--data", "csv:\(train)", "--spec", spec, "--algorithm", "gbdt", "--tree-shape", "round",
+                                   "--out", "\(dir)/x.credit"])
+        #expect(bad.status != 0 && bad.stderr.contains("--tree-shape must be loss-guided or oblivious, got round"))
+    }
+
     /// `--query @file.sql` is read the same way by every command that reads rows (a path
     /// relative to the working directory, as `@examples/alura-cash/join.sql` is).
     @Test func queryFromAFileForEveryCommand() throws {

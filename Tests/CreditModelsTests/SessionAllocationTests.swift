@@ -28,15 +28,19 @@ enum MallocCounter {
 
     /// After one warm-up batch, scoring a batch (64 rows and 1 row) through the category-code
     /// path and streaming every row's reasons makes no Swift heap allocation, for each
-    /// model family.
-    @Test(arguments: ["logistic", "mlp", "gbdt"])
+    /// model family (gbdt also with oblivious trees, which take their own kernel).
+    @Test(arguments: ["logistic", "mlp", "gbdt", "gbdt-oblivious"])
     func sessionPathAllocatesNothingAfterWarmUp(algorithm: String) throws {
         var o = TrainingOptions()
-        o.algorithm = algorithm
+        o.algorithm = algorithm == "gbdt-oblivious" ? "gbdt" : algorithm
+        if algorithm == "gbdt-oblivious" { o.gbdtTreeShape = .oblivious }
         o.seed = 7
         o.validationFraction = 0.2
         let outcome = try Trainer.train(raw: Synthetic.table(rows: 1500, seed: 99), spec: Synthetic.spec, options: o)
         let model = try ScoringModel(artifact: outcome.artifact, modelID: outcome.modelID)
+        if algorithm == "gbdt-oblivious" {
+            #expect((outcome.artifact.model.model as? GBDTModel)?.usesObliviousEvaluator == true)
+        }
         let rows = 64
         let t = Synthetic.table(rows: rows, seed: 21, missingRate: 0.05)
         let num = model.plan.numericFeatures.map { n in t.column(named: n)!.numericValues!.map { $0 ?? .nan } }

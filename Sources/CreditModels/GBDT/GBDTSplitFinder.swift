@@ -80,7 +80,10 @@ struct GBDTSplitFinder {
     /// of order (left > right for +1, left < right for −1) is refused, and the gain is that of
     /// the clamped values. The tree learner then bounds each child by the midpoint of the two,
     /// so every leaf of the left subtree stays on its side of every leaf of the right one.
-    func findMonotoneSplit(_ leaf: GBDTLeaf, feature f: Int, histogram hist: UnsafePointer<Double>,
+    ///
+    /// Wide features visit only their bitmap's marked bins (unmarked slots are exactly zero,
+    /// so the sums and candidates are the same as a scan of every bin).
+    func findMonotoneSplit(_ leaf: GBDTLeaf, feature f: Int, histogram hist: UnsafePointer<Double>, bitmap bits: UnsafePointer<UInt64>,
                            parentScore: Double, minGain: Double, best: inout GBDTSplit) {
         let sign = Double(monotone[f])
         let o = slotOffset[f] * 3, nb = numBins[f]
@@ -88,9 +91,9 @@ struct GBDTSplitFinder {
         let mg = hist[o + nb * 3], mh = hist[o + nb * 3 + 1], mc = Int(hist[o + nb * 3 + 2])
         let h = hist + o, eta = p.learningRate, lambda = p.lambda
         var lg = 0.0, lh = 0.0, lc = 0
-        for b in 0..<(nb - 1) {
+        @inline(__always) func visit(_ b: Int) {
             lg += h[b * 3]; lh += h[b * 3 + 1]; lc += Int(h[b * 3 + 2])
-            if h[b * 3 + 2] == 0 { continue } // same partition as the previous bin
+            if h[b * 3 + 2] == 0 { return } // same partition as the previous bin
             for m in 0..<(mc > 0 ? 2 : 1) {
                 let missLeft = m == 1
                 let cg = missLeft ? lg + mg : lg, ch = missLeft ? lh + mh : lh, cc = missLeft ? lc + mc : lc
@@ -106,6 +109,7 @@ struct GBDTSplitFinder {
                 }
             }
         }
+        if bitBase[f] >= 0 { forEachSetBit(bits + bitBase[f], below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
     }
 
     /// The best split of `leaf` over `features` (ascending ids), from the leaf's histogram
@@ -125,7 +129,7 @@ struct GBDTSplitFinder {
                                       lambda: p.lambda)
         for f in features {
             if monotone[f] != 0 || (bounded && cardinality[f] == 0) {
-                findMonotoneSplit(leaf, feature: f, histogram: hist, parentScore: clampedParent, minGain: minGain, best: &best)
+                findMonotoneSplit(leaf, feature: f, histogram: hist, bitmap: bits, parentScore: clampedParent, minGain: minGain, best: &best)
                 continue
             }
             let o = slotOffset[f] * 3

@@ -18,8 +18,7 @@ extension GBDTTreeLearner {
         beginTree()
         let bagCount = partition.bagCount
         let rows = partition.rows
-        var g = 0.0, h = 0.0
-        for i in 0..<bagCount { let r = Int(rows[i]); g += gh[2 * r]; h += gh[2 * r + 1] }
+        let (g, h) = bagSums(gh)
         let rootHist = histograms.acquire()
         var level = [GBDTLeaf(node: 0, start: 0, count: bagCount, g: g, h: h, depth: 0, hist: rootHist, split: GBDTSplit())]
         // The value an empty node takes (its parent's, clamped to its bounds).

@@ -71,6 +71,14 @@ final class GBDTTreeLearner {
         partResults.deallocate()
     }
 
+    /// Σ g and Σ h over the bagged rows: the root's totals, whatever the tree's shape.
+    func bagSums(_ gh: [Double]) -> (g: Double, h: Double) {
+        let rows = partition.rows
+        var g = 0.0, h = 0.0
+        for i in 0..<partition.bagCount { let r = Int(rows[i]); g += gh[2 * r]; h += gh[2 * r + 1] }
+        return (g, h)
+    }
+
     /// Grows one tree into `tree` on the gradients `gh` (g, h of row r at 2r, 2r+1) and adds
     /// its leaf values to the bagged rows' `scores` (the out-of-bag rows are left to the caller:
     /// `partition.outOfBag`).
@@ -78,10 +86,8 @@ final class GBDTTreeLearner {
         if p.treeShape == .oblivious { return growOblivious(gradients: gh, scores: &scores) }
         beginTree()
         let bagCount = partition.bagCount
-
         let rows = partition.rows
-        var g = 0.0, h = 0.0
-        for i in 0..<bagCount { let r = Int(rows[i]); g += gh[2 * r]; h += gh[2 * r + 1] }
+        let (g, h) = bagSums(gh)
         let rootHist = histograms.acquire()
         var root = GBDTLeaf(node: 0, start: 0, count: bagCount, g: g, h: h, depth: 0, hist: rootHist, split: GBDTSplit())
         let rootFeatures = nodeFeaturesByPart()

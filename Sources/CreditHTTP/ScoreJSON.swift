@@ -68,9 +68,11 @@ struct JSONApplicants {
 
     private mutating func add(_ members: [JSON.Member], idField: String, row: Int) throws(Problem) {
         var id: String?
-        var seen = Set<String>()
+        var previous: String?
         for m in members.sorted(by: { $0.key < $1.key }) {
-            if !seen.insert(m.key).inserted { throw Problem(status: 422, message: "applicant \(row): field '\(m.key)' is sent twice") }
+            // Sorted, so a field sent twice is sent twice in a row.
+            if m.key == previous { throw Problem(status: 422, message: "applicant \(row): field '\(m.key)' is sent twice") }
+            previous = m.key
             if m.key == "id" || m.key == idField {
                 id = Self.text(m.value)
                 continue
@@ -79,7 +81,9 @@ struct JSONApplicants {
             if let c = columns.firstIndex(where: { $0.name == m.key }) {
                 columns[c].values.append(value)
             } else {
-                columns.append((m.key, [JSONValue?](repeating: nil, count: ids.count) + [value]))
+                var values = [JSONValue?](repeating: nil, count: ids.count)
+                values.append(value)
+                columns.append((m.key, values))
             }
         }
         ids.append(id)
@@ -157,6 +161,10 @@ struct JSONApplicants {
             case .failure(let s): return s
             case .success(let i): f = i
             }
+            if count == 1 {
+                if let s = bindOne(scorer, f, name: name, values[0], numeric: model.info.fields[f].kind == .numeric) { return s }
+                continue
+            }
             switch model.info.fields[f].kind {
             case .numeric:
                 var xs = [Double](repeating: .nan, count: values.count)
@@ -164,7 +172,7 @@ struct JSONApplicants {
                     switch v {
                     case .number(let x): xs[r] = x
                     case .text(let t):
-                        if let x = Double(t.trimmingCharacters(in: .whitespaces)) { xs[r] = x }
+                        if let x = Double(t.trimmedWhitespace) { xs[r] = x }
                         else { scorer.reject(row: r, field: name, value: t, reason: "not a number") }
                     case nil: break
                     }
@@ -182,5 +190,27 @@ struct JSONApplicants {
             }
         }
         return nil
+    }
+
+    /// One applicant (most requests): values go straight into the scorer's row, no column
+    /// arrays; the same conversions and row errors as the columns above.
+    private func bindOne(_ scorer: BatchScorer, _ f: Int, name: String, _ value: JSONValue?, numeric: Bool) -> Status? {
+        if numeric {
+            switch value {
+            case .number(let x): return scorer.setRowValue(f, .number(x))
+            case .text(let t):
+                if let x = Double(t.trimmedWhitespace) { return scorer.setRowValue(f, .number(x)) }
+                scorer.reject(row: 0, field: name, value: t, reason: "not a number")
+                return nil
+            case nil: return nil
+            }
+        }
+        var text: String
+        switch value {
+        case .number(let x): text = formatNumber(x)
+        case .text(let t): text = t
+        case nil: return nil
+        }
+        return text.withUTF8 { scorer.setRowValue(f, .text(UnsafeRawBufferPointer($0))) }
     }
 }

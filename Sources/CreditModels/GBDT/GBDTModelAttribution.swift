@@ -14,8 +14,13 @@ extension GBDTModel {
     /// to Double rounding, tested), skipping the walk for a row `logits` just scored.
     public func contributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
                               scratch: ModelScratch) -> Float {
+        contributions(row, output, scratch: scratch, pathWalk: false)
+    }
+
+    private func contributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
+                               scratch: ModelScratch, pathWalk: Bool) -> Float {
         precondition(output.count == inputWidth && row.count >= inputWidth)
-        let phi = attributions(row, scratch: scratch, pathWalk: false)
+        let phi = attributions(row, scratch: scratch, pathWalk: pathWalk)
         for i in 0..<inputWidth { output[i] = Float(phi[i]) }
         return Float(expectedLogit)
     }
@@ -98,10 +103,7 @@ extension GBDTModel {
     /// previous evaluator), for before/after measurements. Allocation-free.
     public func pathContributions(_ row: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>,
                                   scratch: ModelScratch) -> Float {
-        precondition(output.count == inputWidth && row.count >= inputWidth)
-        let phi = attributions(row, scratch: scratch, pathWalk: true)
-        for i in 0..<inputWidth { output[i] = Float(phi[i]) }
-        return Float(expectedLogit)
+        contributions(row, output, scratch: scratch, pathWalk: true)
     }
 
     /// Exact TreeSHAP attributions per input column; returns the bias (expected log-odds).

@@ -161,10 +161,6 @@ struct JSONApplicants {
             case .failure(let s): return s
             case .success(let i): f = i
             }
-            if count == 1 {
-                if let s = bindOne(scorer, f, name: name, values[0], numeric: model.info.fields[f].kind == .numeric) { return s }
-                continue
-            }
             switch model.info.fields[f].kind {
             case .numeric:
                 var xs = [Double](repeating: .nan, count: values.count)
@@ -190,27 +186,5 @@ struct JSONApplicants {
             }
         }
         return nil
-    }
-
-    /// One applicant (most requests): values go straight into the scorer's row, no column
-    /// arrays; the same conversions and row errors as the columns above.
-    private func bindOne(_ scorer: BatchScorer, _ f: Int, name: String, _ value: JSONValue?, numeric: Bool) -> Status? {
-        if numeric {
-            switch value {
-            case .number(let x): return scorer.setRowValue(f, .number(x))
-            case .text(let t):
-                if let x = Double(t.trimmedWhitespace) { return scorer.setRowValue(f, .number(x)) }
-                scorer.reject(row: 0, field: name, value: t, reason: "not a number")
-                return nil
-            case nil: return nil
-            }
-        }
-        var text: String
-        switch value {
-        case .number(let x): text = formatNumber(x)
-        case .text(let t): text = t
-        case nil: return nil
-        }
-        return text.withUTF8 { scorer.setRowValue(f, .text(UnsafeRawBufferPointer($0))) }
     }
 }

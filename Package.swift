@@ -199,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "CreditClientTests",
             // The executables are dependencies so the subprocess tests find them built.
-            dependencies: ["CreditClient", "CreditWire", "CreditModels", "CreditData", "CreditDomain", "CreditNet", "credit", "creditd"],
+            dependencies: ["CreditClient", "CreditWire", "CreditModels", "CreditData", "CreditDomain", "CreditNet", "CreditTestSupport", "credit", "creditd"],
             swiftSettings: optimized
         ),
         .testTarget(name: "CreditWireTests", dependencies: ["CreditWire", "CreditCore", "CreditDomain"]),

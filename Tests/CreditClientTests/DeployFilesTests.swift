@@ -1,3 +1,4 @@
+import CreditTestSupport
 import Foundation
 import Testing
 
@@ -13,17 +14,8 @@ import Testing
     struct Run { var status: Int32; var out: String }
     static func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws -> Run {
         try #require(FileManager.default.isExecutableFile(atPath: exe), "\(exe) missing: run scripts/install-deps.sh")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, out: String(decoding: data, as: UTF8.self))
+        let (status, out) = try runCapturing(exe, args, environment: env)
+        return Run(status: status, out: out)
     }
 
     static func tempDir() throws -> String {

@@ -12,47 +12,35 @@ import Testing
     @Test func formScoresAnApplicantAndDrawsTheReasons() async throws {
         let faces = try await Faces()
         defer { Task { await faces.stop() } }
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "no Python at \(Self.python): run scripts/install-deps.sh")
-        let shots = NSTemporaryDirectory() + "credit-web-\(getpid())"
-        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
-        let script = #"""
-import json, sys, urllib.request
-from playwright.sync_api import sync_playwright
-base, shots = sys.argv[1], sys.argv[2]
+        let shots = WebPagesTests.shots
+        let script = WebPagesTests.prelude + #"""
+import json, urllib.request  # one line: a Python import list
 applicant = {"person_age": 31, "person_income": 41000, "person_emp_length": 2, "loan_amnt": 15000,
              "loan_int_rate": 16.5, "loan_percent_income": 0.37, "cb_person_cred_hist_length": 3,
              "person_home_ownership": "Rent", "loan_intent": "Medical", "loan_grade": "D", "cb_person_default_on_file": "Y"}
-with sync_playwright() as p:
-    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    # The face shares the test process with other suites; under a loaded CI machine an answer
-    # can take far longer than Playwright's 30 s default.
-    page.set_default_timeout(180000)
-    page.set_default_navigation_timeout(180000)
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    response = page.goto(base + "/")
-    print("csp", "script-src 'self'" in (response.headers.get("content-security-policy") or ""))
-    page.wait_for_selector("#field-person_home_ownership option >> nth=2", state="attached")
-    print("fields", page.locator("#fields label").count())
-    page.fill("#field-id", "<script>alert(1)</script>")
-    for name, value in applicant.items():
-        if isinstance(value, str):
-            page.select_option("#field-" + name, value)
-        else:
-            page.fill("#field-" + name, str(value))
-    page.click("#score")
-    page.wait_for_selector("#result:not([hidden])")
-    page.wait_for_function("document.getElementById('decision').textContent.length > 0")
-    print("decision", page.text_content("#decision"))
-    print("probability", page.text_content("#probability"))
-    print("bars", page.locator("#reasons rect.reason-bar").count())
-    page.screenshot(path=shots + "/score.png", full_page=True)
-    direct = json.load(urllib.request.urlopen(urllib.request.Request(base + "/v1/score", data=json.dumps(applicant).encode(),
-                                                                     headers={"Content-Type": "application/json"})))
-    print("direct", direct["decision"], "%.4f" % direct["probability_default"], len(direct["reasons"]))
-    print("errors", errors)
-    browser.close()
+response = page.goto(base + "/")
+print("csp", "script-src 'self'" in (response.headers.get("content-security-policy") or ""))
+page.wait_for_selector("#field-person_home_ownership option >> nth=2", state="attached")
+print("fields", page.locator("#fields label").count())
+page.fill("#field-id", "<script>alert(1)</script>")
+for name, value in applicant.items():
+    if isinstance(value, str):
+        page.select_option("#field-" + name, value)
+    else:
+        page.fill("#field-" + name, str(value))
+page.click("#score")
+page.wait_for_selector("#result:not([hidden])")
+page.wait_for_function("document.getElementById('decision').textContent.length > 0")
+print("decision", page.text_content("#decision"))
+print("probability", page.text_content("#probability"))
+print("bars", page.locator("#reasons rect.reason-bar").count())
+page.screenshot(path=shots + "/score.png", full_page=True)
+direct = json.load(urllib.request.urlopen(urllib.request.Request(base + "/v1/score", data=json.dumps(applicant).encode(),
+                                                                 headers={"Content-Type": "application/json"})))
+print("direct", direct["decision"], "%.4f" % direct["probability_default"], len(direct["reasons"]))
+print("errors", errors)
+browser.close()
+p.stop()
 """#
         let lines = try await WebPagesTests.browse(script, ["http://127.0.0.1:\(faces.port)", shots])
         let text = lines.map { "\($0.key) \($0.value)" }.joined(separator: "\n")

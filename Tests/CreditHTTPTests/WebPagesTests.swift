@@ -20,18 +20,7 @@ import Testing
     static func browse(_ script: String, _ args: [String]) async throws -> [String: String] {
         let python = WebAppTests.python
         try #require(FileManager.default.isExecutableFile(atPath: python), "no Python at \(python): run scripts/install-deps.sh")
-        let (status, text) = try await offPool { () throws -> (Int32, String) in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: python)
-            p.arguments = ["-c", script] + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
-        }
+        let (status, text) = try await offPool { try runCapturing(python, ["-c", script] + args) }
         #expect(status == 0, "\(text)")
         return Dictionary(text.split(separator: "\n").compactMap { line -> (String, String)? in
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)

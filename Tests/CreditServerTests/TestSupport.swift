@@ -231,21 +231,6 @@ func waitForClose(_ client: WireTestClient, timeout: Double) -> (seconds: Double
     return (nil, frames)
 }
 
-/// Runs a program and returns its exit status and everything it printed (stdout + stderr).
-func runCapturing(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return (p.terminationStatus, text)
-}
-
 /// Runs one test (`Suite/test`) in a child process of this test binary, alone, with
 /// `variable` set so the test runs its body there: memory checks then read the daemon's
 /// RSS, not whatever other suites hold at that moment. Expects it to pass and to print a

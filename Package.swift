@@ -231,7 +231,11 @@ let package = Package(
                            "CreditModels", "CreditModelServing", "CreditTestSupport", "CreditCSV", "credit",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics"),
-                           .product(name: "Prometheus", package: "swift-prometheus")],
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           // the raw score path's codec checked against NIO's HTTP/1.1 decoder
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: optimized
         ),
         // The package's shape: declared = imported dependencies, no data driver under the

@@ -104,10 +104,7 @@ public final class HTTPFace: Sendable {
         let ready = AsyncStream<Result<Int, any Error>>.makeStream()
         let app = Application(
             router: makeRouter(),
-            server: HTTPServerBuilder { [self] responder in
-                let http1 = HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeoutSeconds * 1000))))
-                return FastPathHTTP1Channel(base: http1, face: self)
-            },
+            server: HTTPServerBuilder { [self] responder in RawScoreHTTP1Channel(responder: responder, face: self) },
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "creditd"),
             onServerRunning: { channel in ready.continuation.yield(.success(channel.localAddress?.port ?? 0)) },
             logger: service.logger)

@@ -51,7 +51,7 @@ struct CreditD: ParsableCommand {
     @Option(help: "Most applicants in one Score request.")
     var maxApplicants = 10_000
 
-    @Option(help: "Seconds without incoming bytes before a connection is closed.")
+    @Option(help: "Seconds a connection may sit idle before it is closed: no incoming bytes (protobuf), or no whole request, body bytes or answer (HTTP: a half-sent head is idle).")
     var idleTimeout = 60.0
 
     @Option(help: "Worker threads that score big batches.")
@@ -112,7 +112,7 @@ struct CreditD: ParsableCommand {
         }
         if !http.isEmpty { _ = runConcurrencyOnEventLoops() }
         Daemon.blockSignals()
-        let code = try serve(config: config, http: http.map { var h = $0; h.token = token; return h },
+        let code = try serve(config: config, http: http.map { var h = $0; h.token = token; h.idleTimeoutSeconds = idleTimeout; return h },
                              loader: artifactLoader(trustedKeys: trustedKeys))
         throw ExitCode(code)
     }

@@ -23,7 +23,7 @@ final class Faces: @unchecked Sendable {
     let model: ScoringModel
     var port: Int { http.port! }
 
-    init(token: String? = nil) async throws {
+    init(token: String? = nil, idleTimeout: Double = 60) async throws {
         dir = NSTemporaryDirectory() + "credit-http-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var o = TrainingOptions()
@@ -44,6 +44,7 @@ final class Faces: @unchecked Sendable {
         daemon = try buildDaemon(config: DaemonConfig(listen: [.unix(path: "\(dir)/d.sock")]), service: service)
         var hc = HTTPFaceConfig(host: "127.0.0.1", port: 0)
         hc.token = token
+        hc.idleTimeoutSeconds = idleTimeout
         let registry = self.registry
         hc.metricsText = { registry.emitToString() }
         http = try await startHTTPFace(config: hc, service: service)

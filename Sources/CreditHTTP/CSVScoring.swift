@@ -115,7 +115,7 @@ extension HTTPFace {
                 }
                 for (k, f) in plan.categorical.enumerated() {
                     guard case .success(let i) = scorer.field(named: f.field) else { continue }
-                    if let s = scorer.bindCategorical(i, strings: x.texts[k].lazy.map { Optional($0) }) { return rejected(s) }
+                    if let s = scorer.bindCategorical(i, strings: x.texts[k].map { Optional($0) }) { return rejected(s) }
                 }
                 if let s = scorer.score() { return rejected(s) }
                 let r = scorer.results, fields = model.info.fields

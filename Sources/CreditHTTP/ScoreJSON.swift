@@ -9,8 +9,10 @@ import Foundation
 /// are missing. Which shape came decides the answer's shape (one object, or `results`).
 struct JSONApplicants {
     var ids: [String?] = []
-    /// Field name → one value per applicant (nil = missing).
+    /// Field name → one value per applicant (nil = missing), sorted by name once parsed.
     var columns: [(name: String, values: [JSONValue?])] = []
+    /// Where each field's column is, while applicants are added.
+    private var columnIndex: [String: Int] = [:]
     var single = false
     var count: Int { ids.count }
 
@@ -44,6 +46,7 @@ struct JSONApplicants {
             var out = JSONApplicants()
             out.single = true
             try out.add(members, idField: idField, row: 0)
+            out.sortColumns()
             return out
         case .array(let items):
             var out = JSONApplicants()
@@ -51,6 +54,7 @@ struct JSONApplicants {
                 guard case .object(let members) = item else { throw Problem(status: 422, message: "applicant \(i) is not an object of field → value") }
                 try out.add(members, idField: idField, row: i)
             }
+            out.sortColumns()
             return out
         default:
             throw Problem(status: 422, message: "body must be an applicant object, an array of them, or {\"columns\": ...}")
@@ -63,31 +67,42 @@ struct JSONApplicants {
         var out = JSONApplicants()
         out.single = true
         try out.add(parameters.filter { $0.0 != "reasons" }.map { JSON.Member(key: $0.0, value: .string($0.1)) }, idField: idField, row: 0)
+        out.sortColumns()
         return out
     }
 
     private mutating func add(_ members: [JSON.Member], idField: String, row: Int) throws(Problem) {
-        var id: String?
-        var previous: String?
-        for m in members.sorted(by: { $0.key < $1.key }) {
-            // Sorted, so a field sent twice is sent twice in a row.
-            if m.key == previous { throw Problem(status: 422, message: "applicant \(row): field '\(m.key)' is sent twice") }
-            previous = m.key
-            if m.key == "id" || m.key == idField {
-                id = Self.text(m.value)
+        // The model's id column names the applicant; "id" does when that is absent.
+        var id: String?, plainId: String?
+        var idSent = false, plainIdSent = false
+        for m in members {
+            if m.key == idField || m.key == "id" {
+                let isIdField = m.key == idField
+                if isIdField ? idSent : plainIdSent { throw Problem(status: 422, message: "applicant \(row): field '\(m.key)' is sent twice") }
+                if isIdField { idSent = true; id = Self.text(m.value) } else { plainIdSent = true; plainId = Self.text(m.value) }
                 continue
             }
             let value = try Self.value(m.value, field: m.key, row: row)
-            if let c = columns.firstIndex(where: { $0.name == m.key }) {
+            if let c = columnIndex[m.key] {
+                // A column already holding this applicant's value: the field came twice.
+                if columns[c].values.count > ids.count { throw Problem(status: 422, message: "applicant \(row): field '\(m.key)' is sent twice") }
                 columns[c].values.append(value)
             } else {
                 var values = [JSONValue?](repeating: nil, count: ids.count)
                 values.append(value)
+                columnIndex[m.key] = columns.count
                 columns.append((m.key, values))
             }
         }
-        ids.append(id)
+        ids.append(idSent ? id : plainId)
         for c in columns.indices where columns[c].values.count < ids.count { columns[c].values.append(nil) }
+    }
+
+    /// Columns in name order, so errors about several fields come in the same order whatever
+    /// order the fields were sent in.
+    private mutating func sortColumns() {
+        columns.sort { $0.name < $1.name }
+        columnIndex = [:]
     }
 
     private static func columnar(_ cols: [JSON.Member], ids: JSON?) throws(Problem) -> JSONApplicants {

@@ -8,7 +8,9 @@ enum ScoreJSONWriter {
     static func results(_ r: ScoreResults, ids: [String?], model: LoadedModel, single: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128 + r.count * (160 + 120 * ScoreResults.maxReasons))
-        let fieldNames = model.info.fields.map { quoted($0.name) }
+        // Quoted once per answer for a batch; a single applicant's few reasons quote in place.
+        let fields = model.info.fields
+        let fieldNames = r.count > 1 ? fields.map { quoted($0.name) } : []
         let threshold = Array(number(model.info.threshold).utf8)
         out += #"{"model_id":"#.utf8
         appendQuoted(&out, model.info.modelId)
@@ -45,7 +47,9 @@ enum ScoreJSONWriter {
                 let f = Int(r.reasonField[slot])
                 if j > 0 { out.append(UInt8(ascii: ",")) }
                 out += #"{"feature":"#.utf8
-                out += f >= 0 && f < fieldNames.count ? fieldNames[f] : Array(#""""#.utf8)
+                if f >= 0 && f < fieldNames.count { out += fieldNames[f] }
+                else if f >= 0 && f < fields.count { appendQuoted(&out, fields[f].name) }
+                else { out += #""""#.utf8 }
                 out += #","text":"#.utf8
                 appendQuoted(&out, r.reasonText[slot])
                 out += #","contribution":"#.utf8

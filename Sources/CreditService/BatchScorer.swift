@@ -210,11 +210,13 @@ public final class BatchScorer {
 
     /// Binds categorical column `f` from Swift strings (nil or "" = missing). Each string's
     /// bytes are read in its own scope: a small string's bytes live on the stack.
-    public func bindCategorical<C: Collection<String?>>(_ f: Int, strings: C) -> Status? {
+    /// Concrete, not generic over the collection: across the module boundary a generic one ran
+    /// unspecialised, looking up type metadata per value (a tenth of a JSON request's CPU).
+    public func bindCategorical(_ f: Int, strings: [String?]) -> Status? {
         if let problem = checkCategorical(f, valueCount: strings.count) { return problem }
         let b = batch!, codes = b.codeColumn(f), table = model!.categories[f], known = model!.codes[f]
-        for (r, value) in strings.enumerated() {
-            guard var s = value else { codes[r] = ColumnarApplicants.missing; continue }
+        for r in strings.indices {
+            guard var s = strings[r] else { codes[r] = ColumnarApplicants.missing; continue }
             codes[r] = s.withUTF8 { b.code(UnsafeRawBufferPointer($0), field: f, row: r, table: table, codes: known) }
         }
         b.codeColumns[f] = UnsafePointer(codes)

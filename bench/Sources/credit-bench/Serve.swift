@@ -69,9 +69,37 @@ struct ServeCommand: ParsableCommand {
             log("\(r.target) \(r.transport) \(r.applicantsPerRequest) \(r.mode): p50 \(Fmt.micros(r.latencyMicros.p50Micros)) µs, p99 \(Fmt.micros(r.latencyMicros.p99Micros)) µs, \(Fmt.count(r.requestsPerSecond)) req/s, errors \(Fmt.errors(r.outcomes))")
         }
 
+        // The one-applicant HTTP runs (creditd's JSON face, the FastAPI peer) go right after the
+        // protobuf TCP run they are compared with: this host's wake-up cost drifts over minutes
+        // (bench/NOTES.md), and a ratio of runs minutes apart would measure the drift.
+        var httpResult: LoadResult?
+        var faceRuns: [LoadResult]? = httpFace ? [] : nil
+        func runFace(_ shape: Int) throws {
+            let body = shape == 1 ? applicants.json(0) : applicants.jsonColumns(first: 0, count: shape)
+            let head = "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+            let r = try runLoad(LoadSpec(endpoint: .tcp(host: "127.0.0.1", port: httpPort),
+                                         payload: .http(request: Array(head.utf8) + body, applicants: shape),
+                                         mode: .closed(connections: 1), warmupSeconds: warmup, measureSeconds: seconds),
+                                target: ServeReport.httpFaceTarget)
+            let f = results.last { $0.target == "floor" && $0.transport == "tcp" && $0.applicantsPerRequest == shape && $0.mode == "closed, 1 conn" }
+            add(r, floor: f)
+            faceRuns?.append(r)
+        }
+        func runPeer(_ http: String) throws {
+            let (endpoint, path) = try parseHTTP(http)
+            let body = applicants.json(0)
+            let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+            let r = try runLoad(LoadSpec(endpoint: endpoint, payload: .http(request: Array(head.utf8) + body, applicants: 1),
+                                         mode: .closed(connections: 1), warmupSeconds: warmup, measureSeconds: seconds),
+                                target: httpLabel)
+            let f = results.last { $0.target == "floor" && $0.transport == "tcp" && $0.applicantsPerRequest == 1 && $0.mode.hasPrefix("closed") }
+            add(r, floor: f)
+            httpResult = r
+        }
+
         for shape in shapeList {
             let template = try applicants.template(applicants: shape)
-            for (_, cd, fl) in endpoints {
+            for (transport, cd, fl) in endpoints {
                 var modes: [LoadMode] = [.closed(connections: 1)]
                 if shape == 1 { modes.append(.open(ratePerSecond: openRate, connections: 1)) }
                 if shape >= 256 { modes.append(.closed(connections: 2)) }
@@ -82,6 +110,10 @@ struct ServeCommand: ParsableCommand {
                     let c = try runLoad(LoadSpec(endpoint: cd, payload: .frames(template), mode: mode,
                                                  warmupSeconds: warmup, measureSeconds: seconds), target: "creditd")
                     add(c, floor: f)
+                    if shape == 1 && transport == "tcp" && mode == .closed(connections: 1) {
+                        if httpFace { try runFace(1) }
+                        if let http { try runPeer(http) }
+                    }
                 }
                 // Big batches again without reason codes (probabilities and decisions only:
                 // the same work as the in-process peers, which compute no reasons).
@@ -97,34 +129,7 @@ struct ServeCommand: ParsableCommand {
             }
         }
 
-        var httpResult: LoadResult?
-        if let http {
-            let (endpoint, path) = try parseHTTP(http)
-            let body = applicants.json(0)
-            let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
-            let r = try runLoad(LoadSpec(endpoint: endpoint, payload: .http(request: Array(head.utf8) + body, applicants: 1),
-                                         mode: .closed(connections: 1), warmupSeconds: warmup, measureSeconds: seconds),
-                                target: httpLabel)
-            let f = results.first { $0.target == "floor" && $0.transport == "tcp" && $0.applicantsPerRequest == 1 && $0.mode.hasPrefix("closed") }
-            add(r, floor: f)
-            httpResult = r
-        }
-
-        var faceRuns: [LoadResult]?
-        if httpFace {
-            faceRuns = []
-            for shape in shapeList where shape == 1 || shape == 1024 {
-                let body = shape == 1 ? applicants.json(0) : applicants.jsonColumns(first: 0, count: shape)
-                let head = "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
-                let r = try runLoad(LoadSpec(endpoint: .tcp(host: "127.0.0.1", port: httpPort),
-                                             payload: .http(request: Array(head.utf8) + body, applicants: shape),
-                                             mode: .closed(connections: 1), warmupSeconds: warmup, measureSeconds: seconds),
-                                    target: ServeReport.httpFaceTarget)
-                let f = results.first { $0.target == "floor" && $0.transport == "tcp" && $0.applicantsPerRequest == shape && $0.mode == "closed, 1 conn" }
-                add(r, floor: f)
-                faceRuns?.append(r)
-            }
-        }
+        if httpFace, shapeList.contains(1024) { try runFace(1024) }
 
         var alloc: AllocationResult?
         if let mallocCounter {

@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(name: "CreditDomainTests", dependencies: ["CreditDomain"]),
         // The server drivers against live servers (scripts/databases.sh); `credit` for the CLI runs.
-        .testTarget(name: "CreditDatabaseTests", dependencies: ["CreditPostgres", "CreditMySQL", "CreditData", "CreditDomain", "credit"]),
+        .testTarget(name: "CreditDatabaseTests", dependencies: ["CreditPostgres", "CreditMySQL", "CreditData", "CreditDomain", "CreditTestSupport", "credit"]),
         .testTarget(name: "CreditDataTests", dependencies: ["CreditData", "CreditCSV", "CreditDomain", "CreditCore"]),
         // Test fixtures shared by the test targets (synthetic book, the shared loan book).
         .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore", "CreditDomain", "CreditNet", "CreditWire"],

@@ -5,6 +5,7 @@ import CreditData
 import CreditDomain
 import CreditModels
 import CreditWire
+import CreditTestSupport
 import Foundation
 import Testing
 
@@ -14,7 +15,7 @@ import Testing
 /// probabilities (`ScoringModel.score`).
 @Suite(.serialized) struct ClientTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    static let binDir = BuiltProducts.directory
 
     // MARK: fixture
 
@@ -78,23 +79,10 @@ import Testing
         return String(decoding: outData, as: UTF8.self)
     }
 
-    /// Starts creditd on a Unix socket and waits until it answers Health.
-    static func startDaemon(model: String, socket: String, extra: [String] = []) async throws -> Process {
-        let p = Process()
-        p.executableURL = binDir.appendingPathComponent("creditd")
-        p.arguments = ["--model", model, "--listen", "unix:\(socket)", "--log-level", "error"] + extra
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        for _ in 0..<1000 {
-            if let fd = try? Sockets.connect(.unix(path: socket)) {
-                close(fd)
-                return p
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        p.terminate()
-        throw Failed(description: "creditd did not start listening on \(socket)")
+    /// Starts creditd on a Unix socket and waits until it accepts connections.
+    static func startDaemon(model: String, socket: String, extra: [String] = []) async throws -> CreditdProcess {
+        try CreditdProcess(["--model", model, "--listen", "unix:\(socket)", "--log-level", "error"] + extra,
+                           until: { accepts(.unix(path: socket)) })
     }
 
     /// id -> probability from a "id,probability,decision,..." CSV (rows with a probability).
@@ -276,7 +264,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(5))
         }
         probe.close()
-        kill(daemon.processIdentifier, SIGKILL)
+        daemon.signal(SIGKILL)
         daemon.waitUntilExit()
         #expect(scoredBeforeKill >= 1000 && scoredBeforeKill < UInt64(rows), "the kill should land mid-run (scored \(scoredBeforeKill))")
         try await Task.sleep(for: .milliseconds(300))
@@ -316,7 +304,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(5))
         }
         probe.close()
-        kill(daemon.processIdentifier, SIGKILL)
+        daemon.signal(SIGKILL)
         daemon.waitUntilExit()
         let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         scorer.waitUntilExit()
@@ -346,7 +334,7 @@ import Testing
         let bad = "\(f.dir)/bad.csv"
         try (lines.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
         let sem = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var daemon: Process?
+        nonisolated(unsafe) var daemon: CreditdProcess?
         nonisolated(unsafe) var startError: (any Error)?
         Task { do { daemon = try await Self.startDaemon(model: f.model, socket: socket) } catch { startError = error }; sem.signal() }
         sem.wait()

@@ -91,13 +91,8 @@ import Testing
             return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : "(nothing)"
         }
         #expect(try Self.run(ClientTests.binDir.appendingPathComponent("creditd").path, ["--probe", "unix:\(sock)"]).status == 1)
-        let p = Process()
-        p.executableURL = ClientTests.binDir.appendingPathComponent("creditd")
-        p.arguments = ["--model", f.model, "--listen", "unix:\(sock)", "--log-level", "error"]
-        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": notify, "WATCHDOG_USEC": "200000"]) { $1 }
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        let p = try CreditdProcess(["--model", f.model, "--listen", "unix:\(sock)", "--log-level", "error"],
+                                   environment: ["NOTIFY_SOCKET": notify, "WATCHDOG_USEC": "200000"])
         let ready = next()
         #expect(ready.hasPrefix("READY=1") && ready.contains("STATUS=serving "), "\(ready)")
         var messages: [String] = []
@@ -105,14 +100,13 @@ import Testing
         #expect(messages.allSatisfy { $0 == "WATCHDOG=1" }, "\(messages)")
         let probe = try Self.run(ClientTests.binDir.appendingPathComponent("creditd").path, ["--probe", "unix:\(sock)"])
         #expect(probe.status == 0 && probe.out.contains("ready true"), "\(probe.out)")
-        kill(p.processIdentifier, SIGHUP)
+        p.signal(SIGHUP)
         messages = (0..<12).map { _ in next() }.filter { $0 != "WATCHDOG=1" }
         #expect(messages.count >= 2 && messages[0].hasPrefix("RELOADING=1\nMONOTONIC_USEC=") && messages[1].hasPrefix("READY=1"), "\(messages)")
-        kill(p.processIdentifier, SIGTERM)
+        p.signal(SIGTERM)
         var last = ""
         for _ in 0..<20 where last != "STOPPING=1" { last = next() }
         #expect(last == "STOPPING=1")
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        #expect(p.stop() == 0)
     }
 }

@@ -1,5 +1,6 @@
 import CreditClient
 import CreditNet
+import CreditTestSupport
 import Foundation
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
         try ClientTests.run("credit", ["synth", "--rows", "12000", "--seed", "23", "--out", "csv:\(book)"])
         try ClientTests.run("credit", ["score", "--model", f.model, "--data", "csv:\(book)", "--out", "csv:\(f.dir)/fleet-inproc.csv"])
         let sockets = ["\(f.dir)/fa.sock", "\(f.dir)/fb.sock"]
-        var daemons: [Process] = []
+        var daemons: [CreditdProcess] = []
         defer { for d in daemons where d.isRunning { d.terminate(); d.waitUntilExit() } }
         for s in sockets { daemons.append(try await ClientTests.startDaemon(model: f.model, socket: s)) }
 

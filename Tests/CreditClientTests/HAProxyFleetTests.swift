@@ -2,6 +2,7 @@ import CreditData
 import CreditDomain
 import CreditModels
 import CreditNet
+import CreditTestSupport
 import CreditWire
 import Foundation
 import Testing
@@ -18,31 +19,17 @@ import Testing
     static let haproxy = "/usr/sbin/haproxy"
 
     struct Replica {
-        var process: Process
+        var process: CreditdProcess
         let tcpPort: UInt16
         let httpPort: UInt16
         let unix: String
     }
 
-    static func freePort() throws -> UInt16 {
-        let (fd, bound, _) = try Sockets.listen(.tcp(host: "127.0.0.1", port: 0))
-        close(fd)
-        guard case .tcp(_, let port) = bound else { throw ClientTests.Failed(description: "no port") }
-        return port
-    }
+    static func freePort() throws -> UInt16 { UInt16(try freeTCPPort()) }
 
-    static func startReplica(model: String, trusted: String, tcpPort: UInt16, httpPort: UInt16, unix: String, log: String) throws -> Process {
-        let p = Process()
-        p.executableURL = ClientTests.binDir.appendingPathComponent("creditd")
-        p.arguments = ["--model", model, "--trusted-keys", trusted, "--listen", "tcp:127.0.0.1:\(tcpPort)",
-                       "--listen", "http:127.0.0.1:\(httpPort)", "--listen", "unix:\(unix)", "--log-level", "notice"]
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        h.seekToEndOfFile()
-        p.standardError = h
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        return p
+    static func startReplica(model: String, trusted: String, tcpPort: UInt16, httpPort: UInt16, unix: String, log: String) throws -> CreditdProcess {
+        try CreditdProcess(["--model", model, "--trusted-keys", trusted, "--listen", "tcp:127.0.0.1:\(tcpPort)",
+                            "--listen", "http:127.0.0.1:\(httpPort)", "--listen", "unix:\(unix)", "--log-level", "notice"], logFile: log)
     }
 
     /// Sends one command to HAProxy's admin socket and returns the answer.
@@ -137,7 +124,6 @@ import Testing
             let p = try Self.startReplica(model: "\(dir)/a.credit", trusted: "\(dir)/trusted", tcpPort: t, httpPort: h, unix: unix, log: "\(dir)/r\(i).log")
             replicas.append(Replica(process: p, tcpPort: t, httpPort: h, unix: unix))
         }
-        defer { for r in replicas where r.process.isRunning { kill(r.process.processIdentifier, SIGKILL) } }
         let (front, httpFront, statsPort) = (try Self.freePort(), try Self.freePort(), try Self.freePort())
         let admin = "\(dir)/haproxy.sock"
         var cfg = try String(contentsOfFile: "\(ClientTests.packageRoot)/deploy/haproxy.cfg", encoding: .utf8)
@@ -194,8 +180,8 @@ import Testing
         var killedDuringRun = false, reloadedDuringRun = false
         if scorer.isRunning {
             _ = rowsScored()
-            kill(replicas[0].process.processIdentifier, SIGKILL)
-            replicas[0].process.waitUntilExit()
+            replicas[0].process.signal(SIGKILL)
+            _ = replicas[0].process.waitForExit(seconds: 10)
             banked += lastSeen[0]
             lastSeen[0] = 0
             killedDuringRun = scorer.isRunning
@@ -255,6 +241,6 @@ import Testing
         print("fleet: \(book.rowCount) rows in \(String(format: "%.1f", seconds)) s through HAProxy; rows by model A \(byModel[idA]!), B \(byModel[idB]!); "
             + "request bytes per replica \(shares.sorted { $0.key < $1.key }); sessions \(stats.mapValues { $0["stot"] ?? "?" }.sorted { $0.key < $1.key })")
         kill(proxy.processIdentifier, SIGTERM)
-        for r in replicas { kill(r.process.processIdentifier, SIGTERM) }
+        for r in replicas { r.process.signal(SIGTERM) }
     }
 }

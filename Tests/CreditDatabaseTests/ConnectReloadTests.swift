@@ -1,4 +1,5 @@
 import CreditData
+import CreditTestSupport
 import Foundation
 import Testing
 
@@ -9,8 +10,6 @@ import Testing
 @Suite(.enabled(if: Servers.enabled), .serialized) struct ConnectReloadTests {
     @Test func everyRowNamesTheModelThatScoredIt() throws {
         let binary = try Paths.credit()
-        let creditd = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("creditd").path
-        try #require(FileManager.default.isExecutableFile(atPath: creditd), "creditd not built beside credit")
         let dir = try Paths.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
@@ -42,14 +41,8 @@ import Testing
         // The daemon serves a.credit from served.credit; mid-run b.credit replaces it and SIGHUP reloads.
         let served = path("served.credit"), socket = path("d.sock")
         try FileManager.default.copyItem(atPath: path("a.credit"), toPath: served)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: creditd)
-        daemon.arguments = ["--model", served, "--listen", "unix:\(socket)", "--log-level", "error"]
-        daemon.standardOutput = FileHandle.nullDevice
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
-        defer { if daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() } }
-        for _ in 0..<500 where !FileManager.default.fileExists(atPath: socket) { usleep(10_000) }
+        let daemon = try CreditdProcess(["--model", served, "--listen", "unix:\(socket)", "--log-level", "error"],
+                                        until: { accepts(.unix(path: socket)) })
 
         let pg = try Servers.postgres()
         try runSQL(pg, ["DROP TABLE IF EXISTS credit_reload_scores"])
@@ -68,7 +61,7 @@ import Testing
         }
         try FileManager.default.removeItem(atPath: served)
         try FileManager.default.copyItem(atPath: path("b.credit"), toPath: served)
-        kill(daemon.processIdentifier, SIGHUP)
+        daemon.signal(SIGHUP)
         scorer.waitUntilExit()
         #expect(scorer.terminationStatus == 0)
         #expect(before >= 3000 && before < 29_999, "the reload should land mid-run (\(before) rows written)")

@@ -17,14 +17,6 @@ import Glibc
 /// within 20% of its start once they close. RSS is read from /proc/PID of the daemon, so the
 /// test process's own memory is not counted.
 @Suite(.serialized) struct AmplificationTests {
-    static func status(_ pid: Int32, _ key: String) -> Int {
-        let text = String(decoding: (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/status")).readToEnd()) ?? Data(), as: UTF8.self)
-        for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
-        }
-        return 0
-    }
-
     /// Hostile payloads of about `size` bytes: empty sub-messages, a huge count of one-byte
     /// ids, unknown fields, and a valid-looking numeric column far longer than any batch.
     static func payloads(size: Int) -> [[UInt8]] {
@@ -54,16 +46,11 @@ import Glibc
         let outcome = try Trainer.train(raw: Synthetic.table(rows: 1500, seed: 4), spec: Synthetic.spec, options: o)
         try outcome.fileData.write(to: URL(fileURLWithPath: "\(dir.path)/m.credit"))
         let frame = 1 << 20, connections = 256
-        let p = Process()
-        p.executableURL = ProcessTests.creditd
-        p.arguments = ["--model", "\(dir.path)/m.credit", "--listen", "unix:\(dir.socket)", "--max-frame-bytes", "\(frame)",
-                       "--max-connections", "\(connections)", "--max-connections-per-peer", "\(connections)",
-                       "--max-protocol-errors", "1000000", "--log-level", "error"]
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer { p.terminate(); p.waitUntilExit() }
-        var warm: WireTestClient?
-        for _ in 0..<500 where warm == nil { warm = try? WireTestClient(.unix(path: dir.socket)); if warm == nil { usleep(10_000) } }
+        let daemon = try CreditdProcess(["--model", "\(dir.path)/m.credit", "--listen", "unix:\(dir.socket)", "--max-frame-bytes", "\(frame)",
+                                         "--max-connections", "\(connections)", "--max-connections-per-peer", "\(connections)",
+                                         "--max-protocol-errors", "1000000", "--log-level", "error"],
+                                        until: { accepts(.unix(path: dir.socket)) })
+        var warm: WireTestClient? = try WireTestClient(.unix(path: dir.socket))
         let warmClient = try #require(warm)
         let info = try #require(try warmClient.call(Request(id: 1, .modelInfo)).modelInfo)
         warm = nil
@@ -83,8 +70,8 @@ import Glibc
         }
         #expect(scored.withLock { $0 } == 12, "warm-up batches answered")
         Thread.sleep(forTimeInterval: 1.5)
-        let pid = p.processIdentifier
-        let start = Self.status(pid, "VmRSS")
+        let pid = daemon.pid
+        let start = procStatus(pid, "VmRSS")
         let payloads = Self.payloads(size: frame - 64).map { Frame.encode($0) }
         var answered = 0, peak = 0
         var afterWave: [Int] = []
@@ -93,7 +80,7 @@ import Glibc
             DispatchQueue.concurrentPerform(iterations: 4) { part in
                 for (i, c) in clients.value.enumerated() where i % 4 == part { try? c.sendRaw(payloads[(i + wave) % payloads.count]) }
             }
-            peak = max(peak, Self.status(pid, "VmRSS"))
+            peak = max(peak, procStatus(pid, "VmRSS"))
             for c in clients.value {
                 if let r = try? c.receive() {
                     answered += 1
@@ -101,13 +88,13 @@ import Glibc
                 }
             }
             for c in clients.value { c.close() }
-            var now = Self.status(pid, "VmRSS")
+            var now = procStatus(pid, "VmRSS")
             // Under load the daemon's 512 threads take a while to finish and free; it trims
             // again after a quiet second.
-            for _ in 0..<300 where now > start + start / 5 { Thread.sleep(forTimeInterval: 0.1); now = Self.status(pid, "VmRSS") }
+            for _ in 0..<300 where now > start + start / 5 { Thread.sleep(forTimeInterval: 0.1); now = procStatus(pid, "VmRSS") }
             afterWave.append(now)
         }
-        peak = max(peak, Self.status(pid, "VmHWM"))
+        peak = max(peak, procStatus(pid, "VmHWM"))
         // The bound of docs/creditd.md, "Memory", for these limits (KiB): C × (F + 2 MiB +
         // 256 KiB) + Q × F + W × (2F + 64 B × E), over the start.
         let e = 10_000 * DaemonConfig.elementsPerApplicant + 64

@@ -35,22 +35,18 @@ import Testing
 
         // At start: each bad file makes creditd exit non-zero with the reason.
         for b in bad {
-            let (p, err) = try ProcessTests.launch(["--trusted-keys", trustedDir, "--model", "\(dir.path)/\(b.name)", "--listen", "unix:\(dir.socket)"])
-            #expect(ProcessTests.waitForExit(p, seconds: 20))
-            #expect(p.terminationStatus != 0)
-            let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let d = try CreditdProcess(["--trusted-keys", trustedDir, "--model", "\(dir.path)/\(b.name)", "--listen", "unix:\(dir.socket)"],
+                                       captureLogs: true)
+            #expect(d.waitForExit(seconds: 20))
+            #expect(d.process.terminationStatus != 0)
+            let log = d.loggedText()
             #expect(log.contains(b.why), "\(b.name): \(log)")
             #expect(!log.split(separator: "\n").contains { $0.hasPrefix("FORGED") }, "unescaped line break in the log: \(log)")
         }
 
-        let (p, err) = try ProcessTests.launch(["--trusted-keys", trustedDir, "--model", live, "--listen", "unix:\(dir.socket)"])
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        var client: WireTestClient?
-        for _ in 0..<2000 where client == nil {
-            client = try? WireTestClient(.unix(path: dir.socket))
-            if client == nil { usleep(10_000) }
-        }
-        let c = try #require(client, "creditd did not start listening")
+        let d = try CreditdProcess(["--trusted-keys", trustedDir, "--model", live, "--listen", "unix:\(dir.socket)"],
+                                   captureLogs: true, until: { accepts(.unix(path: dir.socket)) }, seconds: 20)
+        let c = try WireTestClient(.unix(path: dir.socket))
         let info = try #require(try c.call(Request(id: 1, .modelInfo)).modelInfo)
         #expect(info.modelId == modelA.modelID && info.signerKeyId == ops.keyID)
         let t = Synthetic.table(rows: 20, seed: 3)
@@ -68,7 +64,7 @@ import Testing
         // SIGHUP re-reads the live path: each bad file in its place is refused too.
         for (i, b) in bad.enumerated() {
             try b.data.write(to: URL(fileURLWithPath: live), options: .atomic)
-            kill(p.processIdentifier, SIGHUP)
+            d.signal(SIGHUP)
             usleep(300_000)
             try stillServingA(30 + UInt64(i))
         }
@@ -77,9 +73,9 @@ import Testing
         let ok = try c.call(Request(id: 40, .reload(path: live)))
         #expect(ok.status.code == .ok)
         #expect(try c.call(Request(id: 41, .modelInfo)).modelInfo?.modelId == modelB.modelID)
-        kill(p.processIdentifier, SIGTERM)
-        #expect(ProcessTests.waitForExit(p, seconds: 10))
-        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        d.signal(SIGTERM)
+        #expect(d.waitForExit(seconds: 10))
+        let log = d.loggedText()
         for b in bad { #expect(log.components(separatedBy: b.why).count - 1 >= 2, "\(b.why) not logged for Reload and SIGHUP: \(log)") }
         #expect(log.contains("signer=\(ops.keyID)") || log.contains(ops.keyID), "\(log)")
         #expect(!log.split(separator: "\n").contains { $0.hasPrefix("FORGED") }, "unescaped line break in the log: \(log)")

@@ -126,7 +126,7 @@ final class RawScorePath: ChannelDuplexHandler, RemovableChannelHandler {
             buffer = bytes.readableBytes > 0 ? bytes : nil
             current = nil
             let answer = refusal ?? (head.post
-                ? face.scoreJSON(body, reasons: HTTPFace.reasons(URI(head.target)), started: started)
+                ? face.scoreJSON(body, reasons: head.target == "/v1/score" ? .full : HTTPFace.reasons(URI(head.target))  // no query, no URI parse, started: started)
                 : face.scoreQuery(URI(head.target), started: started))
             respond(answer, close: head.close || closeAfterAnswer, context: context)
             wrote = true

@@ -1,0 +1,73 @@
+@testable import CreditHTTP
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// `RawScorePath` alone on an embedded channel, with the real face behind it: back-pressure
+/// (nothing answered and no read asked for while the client does not take its answers, all
+/// answered in order once it does) and the hand-off (another request's bytes, and everything
+/// after them, go on untouched, byte for byte).
+@Suite(.serialized) struct RawScorePathUnitTests {
+    /// Counts the `read` calls that reach the socket end of the pipeline.
+    final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = Any
+        var reads = 0
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
+    static func post(_ id: String) -> [UInt8] {
+        let body = Array(#"{"id": "\#(id)", "loan_amnt": 9000, "person_income": 52000}"#.utf8)
+        return Array("POST /v1/score HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+    }
+
+    static func answers(_ channel: EmbeddedChannel) throws -> [String] {
+        var out: [String] = []
+        while let d = try channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(let b) = d else { continue }
+            out.append(String(buffer: b))
+        }
+        return out
+    }
+
+    @Test func holdsRequestsAndReadsWhileTheClientTakesNoAnswers() async throws {
+        let faces = try await Faces()
+        let counter = ReadCounter()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(counter)
+        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: faces.http, activity: ConnectionActivity()))
+        channel.isWritable = false
+        try channel.writeInbound(ByteBuffer(bytes: Self.post("a") + Self.post("b") + Self.post("c")))
+        channel.read()
+        #expect(try Self.answers(channel).isEmpty, "answered while the client's window is full")
+        #expect(counter.reads == 0, "asked the socket for more while answers cannot go out")
+
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        let answers = try Self.answers(channel)
+        #expect(answers.count == 3 && zip(answers, ["a", "b", "c"]).allSatisfy { $0.hasPrefix("HTTP/1.1 200 OK\r\n") && $0.contains("\"id\":\"\($1)\"") },
+                "\(answers)")
+        #expect(counter.reads == 1, "the held read was not passed on")
+        _ = try? channel.finish()
+        await faces.stop()
+    }
+
+    @Test func handsOffTheFirstOtherRequestAndEverythingAfterIt() async throws {
+        let faces = try await Faces()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: faces.http, activity: ConnectionActivity()))
+        let other = Array("GET /v1/model HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        let tail = Self.post("later")
+        // A score request answered here, then the other request split across two reads.
+        try channel.writeInbound(ByteBuffer(bytes: Self.post("first") + other[..<10]))
+        #expect(try Self.answers(channel).count == 1)
+        #expect(try channel.readInbound(as: ByteBuffer.self).map { Array(buffer: $0) } == Array(other[..<10]))
+        try channel.writeInbound(ByteBuffer(bytes: Array(other[10...]) + tail))
+        #expect(try channel.readInbound(as: ByteBuffer.self).map { Array(buffer: $0) } == Array(other[10...]) + tail)
+        #expect(try Self.answers(channel).isEmpty, "a score request after the hand-off was answered by the raw path")
+        _ = try? channel.finish()
+        await faces.stop()
+    }
+}

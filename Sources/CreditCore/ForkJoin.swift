@@ -16,10 +16,17 @@ import Synchronization
 /// a core. This is how OpenMP runtimes (XGBoost, LightGBM) run their parallel loops.
 ///
 /// `run(body)` calls `body(0)` on the caller's thread and `body(1)` on the helper, and
-/// returns when both are done. Like `concurrentPerform`, the two calls run at the same time:
-/// they must touch disjoint state. Callers split work into two fixed parts, so results never
-/// depend on timing or on whether a `ForkJoin` is used at all. Not reentrant: one `run` at a
-/// time, from one thread.
+/// returns when both are done. Like `concurrentPerform`, the two calls may run at the same
+/// time: they must touch disjoint state. Callers split work into two fixed parts, so results
+/// never depend on timing, on the thread that runs a part or on whether a `ForkJoin` is used
+/// at all. Not reentrant: one `run` at a time, from one thread.
+///
+/// On a busy machine the helper may not be on a core when work arrives (or it may be
+/// parked). Whoever claims `body(1)` first runs it: when the caller finishes `body(0)` and the
+/// helper has not started `body(1)` yet, the caller runs it itself instead of waiting for the
+/// helper to be scheduled. And the spinning helper yields its core between polls once the
+/// first burst of polls is over, so a descheduled caller (the thread with the work) gets it
+/// back instead of competing with a helper that has nothing to do.
 public final class ForkJoin: @unchecked Sendable {
     /// The body of the current `run`, as the helper sees it.
     private final class Task: @unchecked Sendable {
@@ -31,6 +38,8 @@ public final class ForkJoin: @unchecked Sendable {
     /// the owner's `deinit` can stop the helper.
     private final class Shared: @unchecked Sendable {
         let generation = Atomic<Int>(0)
+        /// The last generation whose `body(1)` was claimed (by the helper or the caller).
+        let claimed = Atomic<Int>(0)
         let finished = Atomic<Int>(0)
         let sleeping = Atomic<Bool>(false)
         let stopping = Atomic<Bool>(false)
@@ -43,8 +52,16 @@ public final class ForkJoin: @unchecked Sendable {
         var task: Unmanaged<Task>?
         /// Empty polls before the helper parks.
         let spinLimit: Int
+        /// Empty polls before the helper starts yielding its core between polls.
+        static let pollsBeforeYield = 2_000
 
         init(spinLimit: Int) { self.spinLimit = spinLimit }
+
+        /// Claims `body(1)` of generation `g` (from `g - 1`, the previous claim); false when
+        /// the other thread has it.
+        func claim(_ g: Int) -> Bool {
+            claimed.compareExchange(expected: g - 1, desired: g, ordering: .sequentiallyConsistent).exchanged
+        }
 
         func bumpAndWake() -> Int {
             let g = generation.add(1, ordering: .sequentiallyConsistent).newValue
@@ -59,6 +76,8 @@ public final class ForkJoin: @unchecked Sendable {
                 var g = generation.load(ordering: .acquiring)
                 while g == seen {
                     polls += 1
+                    // A yield takes ~0.5 µs when no one else wants the core: count it as 64 polls.
+                    if polls > Shared.pollsBeforeYield && polls < spinLimit { sched_yield(); polls += 63 }
                     if polls >= spinLimit {
                         // Park. The caller's `exchange(false)` after its bump decides who consumes
                         // the wake-up: if it saw `true`, it signals and we must take that signal.
@@ -74,6 +93,8 @@ public final class ForkJoin: @unchecked Sendable {
                 }
                 seen = g
                 if stopping.load(ordering: .sequentiallyConsistent) { break }
+                // The caller may have run body(1) already (then `task` may be gone or newer).
+                guard claim(g) else { continue }
                 task?._withUnsafeGuaranteedRef { $0.body(1) }
                 finished.store(g, ordering: .releasing)
             }
@@ -82,35 +103,49 @@ public final class ForkJoin: @unchecked Sendable {
     }
 
     private let shared: Shared
+    private let hasHelper: Bool
 
     /// Starts the helper thread (named `name`, as profilers show it). `spinLimit`: empty polls
     /// before the idle helper parks (tests lower it to exercise the wake-up path).
-    public init(name: String = "fork-join", spinLimit: Int = 200_000) {
+    public convenience init(name: String = "fork-join", spinLimit: Int = 200_000) {
+        self.init(name: name, spinLimit: spinLimit, startingHelper: true)
+    }
+
+    /// `startingHelper` false: no helper thread at all (tests: a helper that is never
+    /// scheduled; the caller then runs both parts).
+    init(name: String, spinLimit: Int, startingHelper: Bool) {
         let shared = Shared(spinLimit: spinLimit)
         self.shared = shared
+        hasHelper = startingHelper
+        guard startingHelper else { return }
         let thread = Thread { shared.helperLoop() }
         thread.name = name
         thread.start()
     }
 
     deinit {
+        guard hasHelper else { return }
         shared.stopping.store(true, ordering: .sequentiallyConsistent)
         _ = shared.bumpAndWake()
         shared.exited.wait()
     }
 
-    /// Runs `body(0)` here and `body(1)` on the helper thread at the same time; returns when
-    /// both returned.
+    /// Runs `body(0)` here and `body(1)` on the helper thread at the same time (or here, after
+    /// `body(0)`, when the helper has not started it by then); returns when both returned.
     public func run(_ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             let task = Task(body)
             shared.task = Unmanaged.passUnretained(task)
             let g = shared.bumpAndWake()
             body(0)
-            var polls = 0
-            while shared.finished.load(ordering: .acquiring) != g {
-                polls += 1
-                if polls > 4096 { sched_yield() }
+            if shared.claim(g) {
+                body(1)   // the helper has not started it: no waiting for it to be scheduled
+            } else {
+                var polls = 0
+                while shared.finished.load(ordering: .acquiring) != g {
+                    polls += 1
+                    if polls > 4096 { sched_yield() }
+                }
             }
             shared.task = nil
             withExtendedLifetime(task) {}

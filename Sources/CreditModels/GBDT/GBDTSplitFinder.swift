@@ -68,50 +68,6 @@ struct GBDTSplitFinder {
         min(max(leafValue(g, h), lower), upper)
     }
 
-    /// A leaf's share of the gain when its (unshrunk) weight is `w`, not the free optimum:
-    /// −(2·G·w + (H+λ)·w²), which is T(G)²/(H+λ) at w = −G/(H+λ) (XGBoost's `CalcGainGivenWeight`).
-    @inline(__always)
-    func leafScore(_ g: Double, _ h: Double, weight w: Double, lambda: Double) -> Double {
-        -(2 * g * w + (h + lambda) * w * w)
-    }
-
-    /// Splits of a monotone numeric feature (XGBoost's and LightGBM's `monotone_constraints`):
-    /// both children's values are clamped to the leaf's bounds, a split whose children are out
-    /// of order (left > right for +1, left < right for −1) is refused, and the gain is that of
-    /// the clamped values. The tree learner then bounds each child by the midpoint of the two,
-    /// so every leaf of the left subtree stays on its side of every leaf of the right one.
-    ///
-    /// Wide features visit only their bitmap's marked bins (unmarked slots are exactly zero,
-    /// so the sums and candidates are the same as a scan of every bin).
-    func findMonotoneSplit(_ leaf: GBDTLeaf, feature f: Int, histogram hist: UnsafePointer<Double>, bitmap bits: UnsafePointer<UInt64>,
-                           parentScore: Double, minGain: Double, best: inout GBDTSplit) {
-        let sign = Double(monotone[f])
-        let o = slotOffset[f] * 3, nb = numBins[f]
-        if nb < 2 { return }
-        let mg = hist[o + nb * 3], mh = hist[o + nb * 3 + 1], mc = Int(hist[o + nb * 3 + 2])
-        let h = hist + o, eta = p.learningRate, lambda = p.lambda
-        var lg = 0.0, lh = 0.0, lc = 0
-        @inline(__always) func visit(_ b: Int) {
-            lg += h[b * 3]; lh += h[b * 3 + 1]; lc += Int(h[b * 3 + 2])
-            if h[b * 3 + 2] == 0 { return } // same partition as the previous bin
-            for m in 0..<(mc > 0 ? 2 : 1) {
-                let missLeft = m == 1
-                let cg = missLeft ? lg + mg : lg, ch = missLeft ? lh + mh : lh, cc = missLeft ? lc + mc : lc
-                let rg = leaf.g - cg, rh = leaf.h - ch, rc = leaf.count - cc
-                if cc < p.minDataInLeaf || rc < p.minDataInLeaf || ch < p.minChildWeight || rh < p.minChildWeight { continue }
-                let wl = leafValue(cg, ch, lower: leaf.lower, upper: leaf.upper)
-                let wr = leafValue(rg, rh, lower: leaf.lower, upper: leaf.upper)
-                if sign * (wr - wl) < 0 { continue }
-                let gain = leafScore(cg, ch, weight: wl / eta, lambda: lambda) + leafScore(rg, rh, weight: wr / eta, lambda: lambda) - parentScore
-                if gain > best.gain && gain > minGain {
-                    best = GBDTSplit(gain: gain, feature: f, bin: b, defaultLeft: mc > 0 ? missLeft : ch > rh, isCategorical: false,
-                                     leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
-                }
-            }
-        }
-        if bitBase[f] >= 0 { forEachSetBit(bits + bitBase[f], below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
-    }
-
     /// The best split of `leaf` over `features` (ascending ids), from the leaf's histogram
     /// `hist` (g, h, count per slot) and bitmap `bits` (`GBDTHistograms`); no split (feature
     /// -1) when none passes the constraints.

@@ -147,3 +147,138 @@ package func obliviousLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: I
         t0 = t1
     }
 }
+
+@inline(__always)
+private func tWork(_ w: UnsafeMutableRawPointer, _ i: Int) -> SIMD16<UInt16> {
+    UnsafeRawPointer(w).loadUnaligned(fromByteOffset: i &* 32, as: SIMD16<UInt16>.self)
+}
+
+@inline(__always)
+private func tSetWork(_ w: UnsafeMutableRawPointer, _ i: Int, _ v: SIMD16<UInt16>) {
+    w.storeBytes(of: v, toByteOffset: i &* 32, as: SIMD16<UInt16>.self)
+}
+
+/// Leaf indices of one heap tree of depth `D ≥ 1` for rows `g ..< g + 16` (and, with `pair`,
+/// `g + 16 ..< g + 32`), bottom-up: every internal position is compared for all the rows
+/// (one 16-lane compare each, no per-row path), a deepest node's index in its subtree is its
+/// bit, and a node above takes its left child's index or `half | right child's index`. The
+/// root's is the leaf index `i − 2^D` of the top-down walk. `work` holds the level below,
+/// in place: vectors `2j` (rows g…) and `2j + 1` (rows g + 16…) for position j of the level;
+/// the root's indices end in vectors 0 and 1.
+@inline(__always)
+private func heapTreeLeaves(_ q: UnsafePointer<UInt16>, _ g: Int, _ D: Int, _ no: UnsafePointer<UInt32>,
+                            _ nk: UnsafePointer<UInt16>, _ work: UnsafeMutableRawPointer, _ pair: Bool) {
+    let zero = SIMD16<UInt16>(), one = SIMD16<UInt16>(repeating: 1)
+    let bottom = 1 &<< (D &- 1)
+    var j = 0
+    while j < bottom {
+        let p: Int = bottom &+ j
+        let at: Int = Int(no[p]) &+ g
+        let k = SIMD16<UInt16>(repeating: nk[p])
+        tSetWork(work, j &<< 1, zero.replacing(with: one, where: tLoad16(q + at) .> k))
+        if pair { tSetWork(work, (j &<< 1) | 1, zero.replacing(with: one, where: tLoad16(q + (at &+ 16)) .> k)) }
+        j &+= 1
+    }
+    var n = bottom &>> 1
+    var half: UInt16 = 2
+    while n > 0 {
+        let h = SIMD16<UInt16>(repeating: half)
+        j = 0
+        while j < n {
+            let p: Int = n &+ j
+            let at: Int = Int(no[p]) &+ g
+            let k = SIMD16<UInt16>(repeating: nk[p])
+            let left: Int = j &<< 2, right: Int = (j &<< 2) | 2
+            let a = tWork(work, left).replacing(with: tWork(work, right) | h, where: tLoad16(q + at) .> k)
+            tSetWork(work, j &<< 1, a)
+            if pair {
+                let b = tWork(work, left | 1).replacing(with: tWork(work, right | 1) | h, where: tLoad16(q + (at &+ 16)) .> k)
+                tSetWork(work, (j &<< 1) | 1, b)
+            }
+            j &+= 1
+        }
+        n &>>= 1
+        half &<<= 1
+    }
+}
+
+/// Adds leaf values to `n ≤ 16` rows' sums and records their leaf indices (`idx`: n UInt16).
+@inline(__always)
+private func heapAddLeaves(_ idx: UnsafeRawPointer, _ n: Int, _ lv: UnsafePointer<Double>, _ a: UnsafeMutablePointer<Double>,
+                           _ out: UnsafeMutablePointer<Int32>, _ stride: Int) {
+    if n == 16 {
+        for j in 0..<16 {
+            let i = Int(idx.load(fromByteOffset: j &* 2, as: UInt16.self))
+            a[j] += lv[i]
+            out[j &* stride] = Int32(truncatingIfNeeded: i)
+        }
+    } else {
+        for j in 0..<n {
+            let i = Int(idx.load(fromByteOffset: j &* 2, as: UInt16.self))
+            a[j] += lv[i]
+            out[j &* stride] = Int32(truncatingIfNeeded: i)
+        }
+    }
+}
+
+/// Body of `heapLogits`: tree by tree (its nodes stay in L1), 32 rows at a time get their
+/// leaf indices from `heapTreeLeaves` (every node compared for all rows at once, SIMD across
+/// rows), then each valid row adds its leaf's value to `acc[row]` (Double, tree order) and
+/// records the index.
+@inline(never)
+package func heapLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
+                              nodeStart: UnsafePointer<Int32>, nodeOffset: UnsafePointer<UInt32>, nodeK: UnsafePointer<UInt16>,
+                              leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
+                              leaves: UnsafeMutablePointer<Int32>, leavesStride: Int, work: UnsafeMutableRawPointer) {
+    let idx = UnsafeRawPointer(work)
+    for t in 0..<trees {
+        let D = Int(depth[t])
+        let ns = Int(nodeStart[t])
+        let no = nodeOffset + ns, nk = nodeK + ns
+        let lv = leafValue + Int(leafStart[t])
+        var g = 0
+        while g < rows {
+            let n = min(32, rows &- g)
+            let a = acc + g
+            let outAt: Int = g &* leavesStride &+ t
+            let out = leaves + outAt
+            if D == 0 {
+                for j in 0..<n { a[j] += lv[0]; out[j &* leavesStride] = 0 }
+            } else if n > 16 {
+                heapTreeLeaves(q, g, D, no, nk, work, true)
+                heapAddLeaves(idx, 16, lv, a, out, leavesStride)
+                heapAddLeaves(idx + 32, n &- 16, lv, a + 16, out + 16 &* leavesStride, leavesStride)
+            } else {
+                heapTreeLeaves(q, g, D, no, nk, work, false)
+                heapAddLeaves(idx, n, lv, a, out, leavesStride)
+            }
+            g &+= 32
+        }
+    }
+}
+
+/// Body of `maskBits`: `q[k · stride + r] = bits[r] & masks[k] != 0 ? 1 : 0`, 16 rows at a
+/// time (the rows' bits stay in registers across the masks), a scalar tail.
+@inline(never)
+package func maskBitsKernel(_ bits: UnsafePointer<UInt16>, rows: Int, masks: UnsafePointer<UInt16>, count: Int,
+                            _ q: UnsafeMutablePointer<UInt16>, stride: Int) {
+    let zero = SIMD16<UInt16>(), one = SIMD16<UInt16>(repeating: 1)
+    var r = 0
+    while r &+ 16 <= rows {
+        let b = tLoad16(bits + r)
+        for k in 0..<count {
+            let m = SIMD16<UInt16>(repeating: masks[k])
+            let at: Int = k &* stride &+ r
+            UnsafeMutableRawPointer(q + at).storeBytes(of: one.replacing(with: zero, where: (b & m) .== zero), as: SIMD16<UInt16>.self)
+        }
+        r &+= 16
+    }
+    while r < rows {
+        let b = bits[r]
+        for k in 0..<count {
+            let at: Int = k &* stride &+ r
+            q[at] = b & masks[k] != 0 ? 1 : 0
+        }
+        r &+= 1
+    }
+}

@@ -76,3 +76,82 @@ public func obliviousLogitsReference(q: UnsafePointer<UInt16>, rows: Int, trees:
         }
     }
 }
+
+/// Bytes of the `work` buffer `heapLogits` needs for trees of depth ≤ `maxDepth`.
+public func heapLogitsWorkBytes(maxDepth: Int) -> Int { 32 << max(maxDepth, 1) }
+
+/// Logits of complete binary trees in 1-based heap order over a quantized block
+/// (`GBDTEvaluator`'s loss-guided layout): row r's slot s is `q[s · stride + r]` (UInt16);
+/// tree t of depth `D = depth[t]` has internal positions `p` in `1 ..< 2^D` at
+/// `nodeStart[t] + p`, each testing `q[nodeOffset[·] + r] > nodeK[·]` (true: right child
+/// `2p + 1`, else `2p`; the offset already includes `s · stride`), and its leaf index is
+/// `i − 2^D` after `D` steps from `i = 1`. For each tree in order, every row `r < rows` gets
+/// `acc[r] += leafValue[leafStart[t] + leaf]` (Double, tree order) and
+/// `leaves[r · leavesStride + t] = leaf`. Rows go 32 at a time and every internal position
+/// is compared for all of them (SIMD across rows, no per-row walk), so `q` must be readable
+/// up to `rows` rounded up to 32 at every offset (a block of 64 rows is). `work`:
+/// `heapLogitsWorkBytes(maxDepth:)` bytes. Same bits from every copy and `heapLogitsReference`.
+/// Allocates nothing.
+public func heapLogits(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
+                       nodeStart: UnsafePointer<Int32>, nodeOffset: UnsafePointer<UInt32>, nodeK: UnsafePointer<UInt16>,
+                       leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
+                       leaves: UnsafeMutablePointer<Int32>, leavesStride: Int, work: UnsafeMutableRawPointer, workBytes: Int,
+                       variant: KernelVariant = Kernels.variant) {
+    precondition(rows >= 0 && trees >= 0 && leavesStride >= (rows > 1 ? trees : 0), "heapLogits: bad shape")
+    var maxDepth = 0
+    for t in 0..<trees { maxDepth = max(maxDepth, Int(depth[t])) }
+    precondition(maxDepth <= 16 && workBytes >= heapLogitsWorkBytes(maxDepth: maxDepth),
+                 "heapLogits: \(workBytes) work bytes for trees of depth \(maxDepth)")
+    precondition(Kernels.isAvailable(variant), "heapLogits: kernel variant \(variant) is not available on this CPU")
+    switch variant {
+    case .portable:
+        CreditCore.heapLogitsKernel(q: q, rows: rows, trees: trees, depth: depth, nodeStart: nodeStart, nodeOffset: nodeOffset,
+                                    nodeK: nodeK, leafStart: leafStart, leafValue: leafValue, acc: acc, leaves: leaves,
+                                    leavesStride: leavesStride, work: work)
+    case .haswell:
+        CreditCoreHaswell.heapLogitsKernel(q: q, rows: rows, trees: trees, depth: depth, nodeStart: nodeStart, nodeOffset: nodeOffset,
+                                           nodeK: nodeK, leafStart: leafStart, leafValue: leafValue, acc: acc, leaves: leaves,
+                                           leavesStride: leavesStride, work: work)
+    }
+}
+
+/// Scalar reference of `heapLogits` (row by row, top-down walks; the same Double adds per
+/// row in tree order).
+public func heapLogitsReference(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
+                                nodeStart: UnsafePointer<Int32>, nodeOffset: UnsafePointer<UInt32>, nodeK: UnsafePointer<UInt16>,
+                                leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
+                                leaves: UnsafeMutablePointer<Int32>, leavesStride: Int) {
+    for r in 0..<rows {
+        for t in 0..<trees {
+            let D = Int(depth[t]), ns = Int(nodeStart[t])
+            var i = 1
+            for _ in 0..<D { i = 2 * i + (q[Int(nodeOffset[ns + i]) + r] > nodeK[ns + i] ? 1 : 0) }
+            let leaf = i - (1 << D)
+            acc[r] += leafValue[Int(leafStart[t]) + leaf]
+            leaves[r * leavesStride + t] = Int32(leaf)
+        }
+    }
+}
+
+/// Set-membership bits of many masks for many rows: `q[k · stride + r] = 1` when
+/// `bits[r] & masks[k] != 0`, else 0, for `k < count`, `r < rows` (nothing else written).
+/// GBDT quantization uses it for a categorical feature of at most 16 codes: `bits[r]` is
+/// `1 << code` of row r and `masks[k]` the codes one categorical test sends right, so a block
+/// of rows gets all of the feature's test slots at once. Allocates nothing.
+public func maskBits(_ bits: UnsafePointer<UInt16>, rows: Int, masks: UnsafePointer<UInt16>, count: Int,
+                     _ q: UnsafeMutablePointer<UInt16>, stride: Int, variant: KernelVariant = Kernels.variant) {
+    precondition(rows >= 0 && count >= 0 && (count <= 1 || stride >= rows), "maskBits: bad shape")
+    precondition(Kernels.isAvailable(variant), "maskBits: kernel variant \(variant) is not available on this CPU")
+    switch variant {
+    case .portable: CreditCore.maskBitsKernel(bits, rows: rows, masks: masks, count: count, q, stride: stride)
+    case .haswell: CreditCoreHaswell.maskBitsKernel(bits, rows: rows, masks: masks, count: count, q, stride: stride)
+    }
+}
+
+/// Scalar reference of `maskBits`.
+public func maskBitsReference(_ bits: UnsafePointer<UInt16>, rows: Int, masks: UnsafePointer<UInt16>, count: Int,
+                              _ q: UnsafeMutablePointer<UInt16>, stride: Int) {
+    for k in 0..<count {
+        for r in 0..<rows { q[k * stride + r] = bits[r] & masks[k] != 0 ? 1 : 0 }
+    }
+}

@@ -198,12 +198,7 @@ final class PortfolioTally {
                             for i in 0..<n where decision[i] != .unspecified {
                                 let x = v[i]
                                 guard !x.isNaN else { counts[missing] += 1; continue }
-                                var lo = 0, hi = e.count
-                                while lo < hi {
-                                    let mid = (lo + hi) >> 1
-                                    if e[mid] >= x { hi = mid } else { lo = mid + 1 }
-                                }
-                                counts[lo] += 1
+                                counts[FeatureDistribution.valueBin(x, edges: e)] += 1
                             }
                         }
                     case .categorical:

@@ -11,9 +11,14 @@ import Darwin
 /// long-lived encoder stops allocating once warm) or until the arena is deinitialized.
 /// Not thread-safe: one arena per encoder per thread.
 public final class Arena {
-    private var blocks: [(base: UnsafeMutableRawPointer, size: Int)] = []
-    private var current = 0      // index into blocks
-    private var offset = 0       // next free byte in blocks[current]
+    // Not thread-safe by design (one owner thread): no dynamic exclusivity checks, which cost
+    // more than the bump itself when protobuf-c allocates once per string of a big batch.
+    @exclusivity(unchecked) private var blocks: [(base: UnsafeMutableRawPointer, size: Int)] = []
+    @exclusivity(unchecked) private var current = 0      // index into blocks
+    @exclusivity(unchecked) private var offset = 0       // next free byte in blocks[current]
+    /// `blocks[current]`, kept apart so the common allocation touches no array.
+    @exclusivity(unchecked) private var currentBase: UnsafeMutableRawPointer? = nil
+    @exclusivity(unchecked) private var currentSize = 0
     private let blockSize: Int
 
     public init(blockSize: Int = 64 * 1024) {
@@ -29,6 +34,7 @@ public final class Arena {
     public func reset(keepingBytes: Int = 1024 * 1024) {
         current = 0
         offset = 0
+        defer { (currentBase, currentSize) = blocks.isEmpty ? (nil, 0) : blocks[0] }
         var kept = 0
         var i = 0
         while i < blocks.count {
@@ -42,22 +48,34 @@ public final class Arena {
         }
     }
 
+    @inline(__always)
     public func allocate(byteCount: Int, alignment: Int = 16) -> UnsafeMutableRawPointer {
         let n = max(byteCount, 1)
+        let aligned = (offset + alignment - 1) & ~(alignment - 1)
+        if let base = currentBase, aligned + n <= currentSize {
+            offset = aligned + n
+            return base.advanced(by: aligned)
+        }
+        return allocateInNextBlock(n, alignment: alignment)
+    }
+
+    @inline(never)
+    private func allocateInNextBlock(_ n: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        if currentBase != nil { current += 1 }
         while current < blocks.count {
             let b = blocks[current]
-            let aligned = (offset + alignment - 1) & ~(alignment - 1)
-            if aligned + n <= b.size {
-                offset = aligned + n
-                return b.base.advanced(by: aligned)
+            if n <= b.size {
+                (currentBase, currentSize) = b
+                offset = n
+                return b.base
             }
             current += 1
-            offset = 0
         }
         let size = max(blockSize, n + alignment)
         let base = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
         blocks.append((base, size))
         current = blocks.count - 1
+        (currentBase, currentSize) = (base, size)
         offset = n
         return base
     }
@@ -107,7 +125,8 @@ public final class UnpackArena {
         allocator = .allocate(capacity: 1)
         allocator.initialize(to: ProtobufCAllocator(
             alloc: { data, size in
-                Unmanaged<Arena>.fromOpaque(data!).takeUnretainedValue().allocate(byteCount: size, alignment: 16)
+                // Borrowed, not retained: the arena outlives every unpack into it.
+                Unmanaged<Arena>.fromOpaque(data!)._withUnsafeGuaranteedRef { $0.allocate(byteCount: size, alignment: 16) }
             },
             free: { _, _ in },
             allocator_data: Unmanaged.passUnretained(arena).toOpaque()))

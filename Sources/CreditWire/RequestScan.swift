@@ -67,7 +67,7 @@ public struct RequestScan {
                             let column = message == .categorical ? currentCategorical : currentFieldValue
                             if badValues.count < 1024 { badValues.append((column, row, Self.shown(body, bodyEnd), problem)) }
                         } else if badString == nil {
-                            badString = (repeated ? "\(location)[\(row)]" : location, problem)
+                            badString = (repeated ? "\(location)[\(row)]" : "\(location)", problem)
                         }
                     }
                 case .message(let inner, let repeated):
@@ -94,7 +94,8 @@ public struct RequestScan {
     private var currentFieldValue = 0
 
     private enum Kind {
-        case string(location: String, repeated: Bool, categoryValue: Bool)
+        // StaticString: no reference counting per string element walked.
+        case string(location: StaticString, repeated: Bool, categoryValue: Bool)
         case message(Message, repeated: Bool)
         case packed
         case unknown

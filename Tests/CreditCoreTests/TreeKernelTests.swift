@@ -84,4 +84,84 @@ import Testing
             }
         }
     }
+
+    @Test("heapLogits == heapLogitsReference bit for bit: uneven depths 0–12, padding (K 0xFFFF), rows 1…64, extreme slot values")
+    func heapLogitsMatchesReference() {
+        var rng = SplitMix64(seed: 77)
+        let block = 64, slots = 11
+        let workBytes = heapLogitsWorkBytes(maxDepth: 12)
+        let work = UnsafeMutableRawPointer.allocate(byteCount: workBytes, alignment: 32)
+        defer { work.deallocate() }
+        for round in 0..<40 {
+            let q = (0..<(slots * block)).map { _ -> UInt16 in
+                switch rng.next() % 6 { case 0: 0; case 1: 0xFFFF; case 2: 0xFFFE; default: UInt16(truncatingIfNeeded: rng.next() % 40) }
+            }
+            let trees = Int(rng.next() % 60) + 1
+            var depth: [Int32] = [], starts: [Int32] = [], offs: [UInt32] = [], ks: [UInt16] = [], leafStart: [Int32] = []
+            var leafCount = 0
+            for t in 0..<trees {
+                // Uneven depths, 0 included; the first round has a depth-12 tree.
+                let D = round == 0 && t == 0 ? 12 : Int(rng.next() % 9)
+                depth.append(Int32(D)); starts.append(Int32(offs.count)); leafStart.append(Int32(leafCount))
+                offs.append(0); ks.append(0)   // heap position 0 is unused
+                for _ in 1..<max(1 << D, 1) {
+                    offs.append(UInt32(Int(rng.next() % UInt64(slots)) * block))
+                    // 0xFFFF: a padding node (always left); 0xFFFE: right only for 0xFFFF.
+                    ks.append([0, 0xFFFE, 0xFFFF, UInt16(truncatingIfNeeded: rng.next() % 40)][Int(rng.next() % 4)])
+                }
+                leafCount += 1 << D
+            }
+            let values = (0..<leafCount).map { _ in rng.uniform() * 2 - 1 }
+            for rows in [1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 48, 63, 64] {
+                var want = [Double](repeating: 0.25, count: block), wantLeaves = [Int32](repeating: -1, count: block * trees)
+                heapLogitsReference(q: q, rows: rows, trees: trees, depth: depth, nodeStart: starts, nodeOffset: offs, nodeK: ks,
+                                    leafStart: leafStart, leafValue: values, acc: &want, leaves: &wantLeaves, leavesStride: trees)
+                for variant in availableVariants {
+                    var got = [Double](repeating: 0.25, count: block), gotLeaves = [Int32](repeating: -1, count: block * trees)
+                    heapLogits(q: q, rows: rows, trees: trees, depth: depth, nodeStart: starts, nodeOffset: offs, nodeK: ks,
+                               leafStart: leafStart, leafValue: values, acc: &got, leaves: &gotLeaves, leavesStride: trees,
+                               work: work, workBytes: workBytes, variant: variant)
+                    #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(variant) round \(round) rows \(rows)")
+                    #expect(gotLeaves == wantLeaves, "\(variant) round \(round) rows \(rows): leaves")
+                }
+                #expect(want[rows...].allSatisfy { $0 == 0.25 })
+                #expect(wantLeaves[(rows * trees)...].allSatisfy { $0 == -1 })
+                // The reference's leaf is the walk's: each step follows the compare, padding goes left.
+                let r = Int(rng.next() % UInt64(rows)), t = Int(rng.next() % UInt64(trees))
+                var i = 1
+                for _ in 0..<Int(depth[t]) {
+                    let n = Int(starts[t]) + i
+                    i = ks[n] == 0xFFFF ? 2 * i : (q[Int(offs[n]) + r] > ks[n] ? 2 * i + 1 : 2 * i)
+                }
+                #expect(wantLeaves[r * trees + t] == Int32(i - (1 << depth[t])))
+            }
+        }
+    }
+
+    @Test("maskBits == maskBitsReference: rows 0…64, 0…40 masks (0, 0xFFFF, one-hot, random), nothing written outside")
+    func maskBitsMatchesReference() {
+        var rng = SplitMix64(seed: 5)
+        let stride = 64
+        for rows in [0, 1, 7, 15, 16, 17, 31, 32, 33, 48, 63, 64] {
+            for count in [0, 1, 2, 5, 40] {
+                let bits = (0..<stride).map { _ in UInt16(1) << UInt16(rng.next() % 16) }
+                let masks = (0..<max(count, 1)).map { _ -> UInt16 in
+                    switch rng.next() % 4 { case 0: 0; case 1: 0xFFFF; case 2: UInt16(1) << UInt16(rng.next() % 16); default: UInt16(truncatingIfNeeded: rng.next()) }
+                }
+                var want = [UInt16](repeating: 7, count: stride * max(count, 1))
+                maskBitsReference(bits, rows: rows, masks: masks, count: count, &want, stride: stride)
+                for variant in availableVariants {
+                    var got = [UInt16](repeating: 7, count: stride * max(count, 1))
+                    maskBits(bits, rows: rows, masks: masks, count: count, &got, stride: stride, variant: variant)
+                    #expect(got == want, "\(variant) rows \(rows) count \(count)")
+                }
+                for k in 0..<count {
+                    for r in 0..<stride {
+                        let v = want[k * stride + r]
+                        #expect(r < rows ? v == (bits[r] & masks[k] != 0 ? 1 : 0) : v == 7)
+                    }
+                }
+            }
+        }
+    }
 }

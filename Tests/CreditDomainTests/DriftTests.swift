@@ -20,6 +20,21 @@ import Testing
         #expect(c.edges == [] && c.fractions == [1, 0])
     }
 
+    @Test("valueBin == #{edges < x} for values on, between and beyond the edges (0…9 edges, repeats)")
+    func valueBinCountsEdgesBelow() {
+        var state: UInt64 = 99
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        for count in 0...9 {
+            for _ in 0..<20 {
+                let edges = (0..<count).map { _ in Double(next() % 12) }.sorted()
+                for x in stride(from: -1.0, through: 13.0, by: 0.5) + [-.infinity, .infinity] {
+                    let want = edges.filter { $0 < x }.count
+                    #expect(edges.withUnsafeBufferPointer { FeatureDistribution.valueBin(x, edges: $0) } == want, "\(edges) \(x)")
+                }
+            }
+        }
+    }
+
     @Test func categoricalBins() {
         let d = FeatureDistribution.categorical(name: "k", values: ["b", "a", nil, "a"], rows: [0, 1, 2, 3])
         #expect(d.categories == ["a", "b"])

@@ -1,3 +1,5 @@
+import CreditCore
+
 /// The compiled evaluation layout of a `GBDTModel` (derived at init/decode time, never
 /// encoded; like `nodeMean`). Semantics are exactly `GBDTModel.referenceLogit` (leaf values
 /// summed in Double in tree order, then rounded to Float) and `contributions` (the same
@@ -24,11 +26,14 @@
 /// its value sits at the leftmost leaf position below it. Node arrays are flat parallel
 /// arrays (`nodeOffset: UInt32`, `nodeK: UInt16`), leaf values are Doubles (exact).
 ///
-/// **Kernels.** Batches go in blocks of `blockRows` rows: quantize the block, then tree by
-/// tree (its nodes stay in L1) advance 8 rows in lockstep (independent loads overlap,
-/// branch-free child select) and add the leaf to each row's Double sum. Fewer than 8 rows
-/// (one applicant, a tail) walk 8 trees of equal depth in lockstep instead and then add the
-/// leaves in tree order. Contributions reuse the per-tree leaves (GBDTEvaluatorAttribution.swift):
+/// **Kernels.** Batches go in blocks of `blockRows` rows: quantize the block (numeric
+/// features row by row with a straight-line binary search; a categorical feature of ≤ 16
+/// codes column by column through the dispatched `maskBits` kernel), then the dispatched
+/// `heapLogits` kernel: tree by tree (its nodes stay in L1), every internal heap position is
+/// compared for 32 rows at once (16-lane UInt16 compares), bottom-up, so every row's leaf
+/// index comes out of SIMD selects with no per-row walk; each row then adds its leaf value
+/// (Double, tree order). Fewer than 8 rows (one applicant) walk 8 trees of equal depth in
+/// lockstep instead and then add the leaves in tree order. Contributions reuse the per-tree leaves (GBDTEvaluatorAttribution.swift):
 /// each leaf's path attributions are precomputed at load as one row of a dense table, so a
 /// row's attributions are the sum of its leaves' rows (`leafRowSum`, a dispatched SIMD kernel).
 /// `logits` also records every scored row's leaves (and a copy of its inputs) in the
@@ -67,6 +72,10 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     private let catComboCount: UnsafeMutablePointer<Int32>
     /// Per combo, `catWords` words: bit c set ⇔ code c goes RIGHT (bit `card` = invalid/NaN).
     private let comboRightMask: UnsafeMutablePointer<UInt32>
+    /// Per categorical group of at most 16 codes (cardinality ≤ 15, with the invalid one): the
+    /// start of its combos' masks as UInt16 in `comboMask16` (for the `maskBits` kernel), else −1.
+    private let catMask16Start: UnsafeMutablePointer<Int32>
+    private let comboMask16: UnsafeMutablePointer<UInt16>
 
     // Trees.
     let treeDepth: UnsafeMutablePointer<Int32>
@@ -87,6 +96,8 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     let delta: UnsafeMutablePointer<Double>
     let internalCount: Int
     let leafCount: Int
+    /// Bytes of `heapLogits`' work buffer for the deepest tree (the scratch's `heapWork`).
+    let heapWorkBytes: Int
     /// Per leaf (rows in `leafValue` order), its path attributions per input column
     /// (`attrStride` Doubles a row, zero past `inputWidth`), or nil when the table would
     /// exceed `maxAttributionBytes` (then `contributions` adds along the paths).
@@ -152,6 +163,12 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
             slot += comboList[f].count
         }
         guard slot <= 0xFFFF, masks.count < Int(Int32.max) else { return nil }
+        var mask16Starts: [Int32] = [], masks16: [UInt16] = []
+        for f in 0..<w where !comboList[f].isEmpty {
+            guard m.featureCardinality[f] <= 15 else { mask16Starts.append(-1); continue }
+            mask16Starts.append(Int32(masks16.count))
+            for key in comboList[f] { masks16.append(UInt16(truncatingIfNeeded: key[0])) }
+        }
         let slotCount = max(slot, 1)
         self.slotCount = slotCount
 
@@ -166,6 +183,7 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
               slotCount * GBDTEvaluator.blockRows <= Int(UInt32.max) else { return nil }
         internalCount = internalTotal
         leafCount = leafTotal
+        heapWorkBytes = heapLogitsWorkBytes(maxDepth: Int(m.treeDepths.max() ?? 0))
         let B = GBDTEvaluator.blockRows
         var off = [UInt32](repeating: 0, count: internalTotal), kk = [UInt16](repeating: 0xFFFF, count: internalTotal)
         var nf = [Int32](repeating: Int32(w), count: internalTotal)
@@ -234,6 +252,7 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
         catGroups = catCols.count
         catColumn = copy(catCols); catCard = copy(catCards); catWords = copy(catWordsA); catMaskStart = copy(catMaskStarts)
         catFirstSlot = copy(catSlots); catComboCount = copy(catCounts); comboRightMask = copy(masks)
+        catMask16Start = copy(mask16Starts); comboMask16 = copy(masks16)
         treeDepth = copy(tDepth); treeNode = copy(tNode); treeLeaf = copy(tLeaf); treeAll = copy(tAll); uniform8 = copy(uni)
         nodeOffset = copy(off); nodeK = copy(kk); nodeFeature = copy(nf); leafValue = copy(leaves); delta = copy(deltas)
         attrStride = (w + 3) & ~3
@@ -257,36 +276,83 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     /// Writes the slots of `row` to `q[slot * blockRows]` (q points at the row's column).
     @inline(__always)
     func quantize(_ row: UnsafePointer<Float>, _ q: UnsafeMutablePointer<UInt16>) {
+        quantizeNumeric(row, q)
+        for g in 0..<catGroups { quantizeCategory(g, row, q) }
+    }
+
+    /// `#{k : t[k] ≤ x}` over `count ≥ 1` ascending thresholds (x not NaN): a binary search of at most 16
+    /// steps, straight-line. Never inlined and loop-free on purpose: inside a loop, LLVM's x86
+    /// cmov converter turns the selects into branches, which mispredict on about every other
+    /// step of real rows (measured: ~40 % of a batch's quantization time).
+    @inline(never)
+    static func bin(_ t: UnsafePointer<Float>, _ count: Int, _ x: Float) -> Int {
+        var base = 0, n = count
+        @inline(__always) func step() {
+            let half = n &>> 1
+            base = t[base &+ half] <= x ? base &+ half : base
+            n &-= half
+        }
+        if n > 1 { step() }; if n > 1 { step() }; if n > 1 { step() }; if n > 1 { step() }
+        if n > 1 { step() }; if n > 1 { step() }; if n > 1 { step() }; if n > 1 { step() }
+        if n > 1 { step() }; if n > 1 { step() }; if n > 1 { step() }; if n > 1 { step() }
+        if n > 1 { step() }; if n > 1 { step() }; if n > 1 { step() }; if n > 1 { step() }
+        return base &+ (t[base] <= x ? 1 : 0)
+    }
+
+    /// The numeric slots of `row`.
+    @inline(__always)
+    func quantizeNumeric(_ row: UnsafePointer<Float>, _ q: UnsafeMutablePointer<UInt16>) {
         let B = GBDTEvaluator.blockRows
         for g in 0..<numGroups {
             let x = row[Int(numColumn[g])]
             let qa = q + (2 &* g &* B)
             if x.isNaN { qa[0] = 0; qa[B] = 0xFFFF; continue }
-            let t = thresholds + Int(numStart[g])
-            var n = Int(numCount[g]), base = 0
-            // Branch-free search for bin = #{k : t[k] ≤ x}.
-            while n > 1 {
-                let half = n &>> 1
-                base = t[base &+ half] <= x ? base &+ half : base
-                n &-= half
-            }
-            let b = base &+ (t[base] <= x ? 1 : 0)
+            let b = GBDTEvaluator.bin(thresholds + Int(numStart[g]), Int(numCount[g]), x)
             qa[0] = UInt16(truncatingIfNeeded: b &+ 1)
             qa[B] = UInt16(truncatingIfNeeded: b)
         }
+    }
+
+    /// The code categorical group `g` tests for `row`: the split rule's check, so values
+    /// outside `0..<card`, non-integers and NaN give `card` (the default side).
+    @inline(__always)
+    private func categoryCode(_ g: Int, _ row: UnsafePointer<Float>) -> Int {
+        let x = row[Int(catColumn[g])]
+        let card = Int(catCard[g])
+        return (x >= 0 && x < Float(card) && Float(Int(x)) == x) ? Int(x) : card
+    }
+
+    /// The combo slots of categorical group `g` for `row`.
+    @inline(__always)
+    private func quantizeCategory(_ g: Int, _ row: UnsafePointer<Float>, _ q: UnsafeMutablePointer<UInt16>) {
+        let B = GBDTEvaluator.blockRows
+        let code = categoryCode(g, row)
+        let words = Int(catWords[g])
+        let mask = comboRightMask + Int(catMaskStart[g]) + (code &>> 5)
+        let shift = UInt32(code & 31)
+        var dst = q + Int(catFirstSlot[g]) &* B
+        for k in 0..<Int(catComboCount[g]) {
+            dst[0] = UInt16(truncatingIfNeeded: (mask[k &* words] &>> shift) & 1)
+            dst += B
+        }
+    }
+
+    /// The slots of `n` consecutive rows (`input`: row-major, `inputWidth` a row) into the
+    /// block `q`. A categorical group of at most 16 codes fills its combo slots column by
+    /// column (`maskBits`: one 16-row SIMD op per combo, against a store per combo and row).
+    func quantizeBlock(_ input: UnsafePointer<Float>, rows n: Int, _ q: UnsafeMutablePointer<UInt16>,
+                       oneHot: UnsafeMutablePointer<UInt16>) {
+        let B = GBDTEvaluator.blockRows, w = inputWidth
+        for r in 0..<n { quantizeNumeric(input + r &* w, q + r) }
         for g in 0..<catGroups {
-            let x = row[Int(catColumn[g])]
-            let card = Int(catCard[g])
-            // The split rule's code check: outside 0..<card, non-integer or NaN → `card`.
-            let code = (x >= 0 && x < Float(card) && Float(Int(x)) == x) ? Int(x) : card
-            let words = Int(catWords[g])
-            let mask = comboRightMask + Int(catMaskStart[g]) + (code &>> 5)
-            let shift = UInt32(code & 31)
-            var dst = q + Int(catFirstSlot[g]) &* B
-            for k in 0..<Int(catComboCount[g]) {
-                dst[0] = UInt16(truncatingIfNeeded: (mask[k &* words] &>> shift) & 1)
-                dst += B
+            let start = Int(catMask16Start[g])
+            if start < 0 {
+                for r in 0..<n { quantizeCategory(g, input + r &* w, q + r) }
+                continue
             }
+            for r in 0..<n { oneHot[r] = UInt16(truncatingIfNeeded: 1 &<< categoryCode(g, input + r &* w)) }
+            maskBits(UnsafePointer(oneHot), rows: n, masks: comboMask16 + start, count: Int(catComboCount[g]),
+                     q + Int(catFirstSlot[g]) &* B, stride: B)
         }
     }
 
@@ -318,7 +384,8 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     /// beyond). Returns how many leading rows were recorded.
     func logits(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, rows: Range<Int>,
                 q: UnsafeMutablePointer<UInt16>, acc: UnsafeMutablePointer<Double>,
-                cache: UnsafeMutablePointer<Int32>, cacheRows: Int, cacheInputs: UnsafeMutablePointer<Float>) -> Int {
+                cache: UnsafeMutablePointer<Int32>, cacheRows: Int, cacheInputs: UnsafeMutablePointer<Float>,
+                work: UnsafeMutableRawPointer, workBytes: Int, oneHot: UnsafeMutablePointer<UInt16>) -> Int {
         let B = GBDTEvaluator.blockRows, w = inputWidth, T = treeCount
         var start = rows.lowerBound
         var cached = 0
@@ -331,7 +398,11 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
                 (cacheInputs + rel &* w).update(from: input + start &* w, count: n &* w)
                 cached = rel &+ n
             }
-            for r in 0..<n { quantize(input + (start &+ r) &* w, q + r) }
+            if n >= 8 {
+                quantizeBlock(input + start &* w, rows: n, q, oneHot: oneHot)
+            } else {
+                for r in 0..<n { quantize(input + (start &+ r) &* w, q + r) }
+            }
             if let ob = oblivious {
                 for r in 0..<n { acc[r] = baseScore }
                 ob.logits(UnsafePointer(q), rows: n, leafValue: leafValue, acc: acc, leaves: leafRows, stride: T)
@@ -339,36 +410,14 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
                 start &+= n
                 continue
             }
-            let full = n & ~7
+            // A batch: every tree's nodes compared for 32 rows at once (the dispatched kernel).
+            // Fewer rows (one applicant) walk their paths, 8 trees in lockstep.
+            let full = n >= 8 ? n : 0
             if full > 0 {
                 for r in 0..<full { acc[r] = baseScore }
-                for t in 0..<T {
-                    let D = Int(treeDepth[t]), top = 1 &<< D
-                    let no = nodeOffset + Int(treeNode[t]), nk = nodeK + Int(treeNode[t])
-                    let lv = leafValue + Int(treeLeaf[t])
-                    var g = 0
-                    while g < full {
-                        let qq = UnsafePointer(q + g)
-                        var i0 = 1, i1 = 1, i2 = 1, i3 = 1, i4 = 1, i5 = 1, i6 = 1, i7 = 1
-                        // One level for lane l: i = 2i + (go right).
-                        @inline(__always) func step(_ i: inout Int, _ l: Int) {
-                            i = i &+ i &+ (nk[i] < qq[Int(no[i]) &+ l] ? 1 : 0)
-                        }
-                        GBDTEvaluator.repeatLevels(D) {
-                            step(&i0, 0); step(&i1, 1); step(&i2, 2); step(&i3, 3)
-                            step(&i4, 4); step(&i5, 5); step(&i6, 6); step(&i7, 7)
-                        }
-                        let a = acc + g
-                        a[0] += lv[i0 &- top]; a[1] += lv[i1 &- top]; a[2] += lv[i2 &- top]; a[3] += lv[i3 &- top]
-                        a[4] += lv[i4 &- top]; a[5] += lv[i5 &- top]; a[6] += lv[i6 &- top]; a[7] += lv[i7 &- top]
-                        let c = leafRows + (g &* T &+ t)
-                        c[0] = Int32(truncatingIfNeeded: i0 &- top); c[T] = Int32(truncatingIfNeeded: i1 &- top)
-                        c[2 &* T] = Int32(truncatingIfNeeded: i2 &- top); c[3 &* T] = Int32(truncatingIfNeeded: i3 &- top)
-                        c[4 &* T] = Int32(truncatingIfNeeded: i4 &- top); c[5 &* T] = Int32(truncatingIfNeeded: i5 &- top)
-                        c[6 &* T] = Int32(truncatingIfNeeded: i6 &- top); c[7 &* T] = Int32(truncatingIfNeeded: i7 &- top)
-                        g &+= 8
-                    }
-                }
+                heapLogits(q: UnsafePointer(q), rows: full, trees: T, depth: treeDepth, nodeStart: treeNode,
+                           nodeOffset: nodeOffset, nodeK: nodeK, leafStart: treeLeaf, leafValue: leafValue, acc: acc,
+                           leaves: leafRows, leavesStride: T, work: work, workBytes: workBytes)
                 for r in 0..<full { output[start &+ r] = Float(acc[r]) }
             }
             for r in full..<n { output[start &+ r] = Float(leaves(UnsafePointer(q + r), leafRows + r &* T)) }

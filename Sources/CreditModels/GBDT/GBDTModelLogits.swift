@@ -1,3 +1,4 @@
+import CreditCore
 // Batched logits of a `GBDTModel` (the compiled evaluator `GBDTEvaluator`, or the node-array
 // walk) and `GBDTScratch`, the per-caller buffers of logits and attributions.
 
@@ -6,7 +7,7 @@ extension GBDTModel {
     @inline(__always)
     func compiled(_ scratch: ModelScratch) -> (GBDTEvaluator, GBDTScratch)? {
         guard let ev = evaluator, let s = scratch as? GBDTScratch, s.qCapacity >= ev.blockSlots,
-              s.leafCapacity >= ev.treeCount, s.phi.count >= inputWidth + GBDTEvaluator.sinkColumns else { return nil }
+              s.leafCapacity >= ev.treeCount, s.heapWorkBytes >= ev.heapWorkBytes, s.phi.count >= inputWidth + GBDTEvaluator.sinkColumns else { return nil }
         return (ev, s)
     }
 
@@ -23,7 +24,8 @@ extension GBDTModel {
         s.cacheBase = nil
         s.cacheOwner = ev
         let cached = ev.logits(input.baseAddress!, output.baseAddress!, rows: rows, q: s.q, acc: s.acc,
-                               cache: s.cacheLeaves, cacheRows: s.cacheRows, cacheInputs: s.cacheInputs)
+                               cache: s.cacheLeaves, cacheRows: s.cacheRows, cacheInputs: s.cacheInputs,
+                               work: s.heapWork, workBytes: s.heapWorkBytes, oneHot: s.oneHot)
         s.cacheBase = UnsafeRawPointer(input.baseAddress!)
         s.cacheStart = rows.lowerBound
         s.cacheCount = cached
@@ -140,6 +142,11 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
     let acc: UnsafeMutablePointer<Double>
     let leafIdx: UnsafeMutablePointer<Int32>
     let leafCapacity: Int
+    /// The `heapLogits` kernel's per-level buffer (`heapLogitsWorkBytes` for the deepest tree).
+    let heapWork: UnsafeMutableRawPointer
+    let heapWorkBytes: Int
+    /// `1 << code` of a block's rows for one categorical feature (`GBDTEvaluator.quantizeBlock`).
+    let oneHot: UnsafeMutablePointer<UInt16>
     /// Leaves recorded by the last `logits` call (`cacheRows` rows × trees, plus one block
     /// of junk rows), the recorded rows' inputs, and which rows they are: `contributions`
     /// of one of them skips its walk (`recordedLeaves`).
@@ -165,6 +172,11 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         leafCapacity = treeCount
         leafIdx = .allocate(capacity: max(treeCount, 1))
         leafIdx.initialize(repeating: 0, count: max(treeCount, 1))
+        heapWorkBytes = blockSlots == 0 ? 0 : heapLogitsWorkBytes(maxDepth: maxDepth)
+        heapWork = .allocate(byteCount: max(heapWorkBytes, 32), alignment: 32)
+        heapWork.initializeMemory(as: UInt8.self, repeating: 0, count: max(heapWorkBytes, 32))
+        oneHot = .allocate(capacity: GBDTEvaluator.blockRows)
+        oneHot.initialize(repeating: 0, count: GBDTEvaluator.blockRows)
         // Record leaves for up to maxRows rows within ~4 MiB (none without the compiled layout).
         cacheRows = blockSlots == 0 ? 0 : max(0, min(maxRows, (1 << 20) / max(treeCount, 1)))
         let leafSlots = blockSlots == 0 ? 1 : (cacheRows + GBDTEvaluator.blockRows) * max(treeCount, 1)
@@ -182,6 +194,8 @@ public final class GBDTScratch: ModelScratch, @unchecked Sendable {
         q.deallocate()
         acc.deallocate()
         leafIdx.deallocate()
+        heapWork.deallocate()
+        oneHot.deallocate()
         cacheLeaves.deallocate()
         cacheInputs.deallocate()
     }

@@ -28,6 +28,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Measured seconds per run.") var seconds: Double = 3
     @Option(name: .customLong("open-rate"), help: "Open-loop rate (requests/s) for one-applicant runs.") var openRate: Double = 2000
     @Option(help: "Batch sizes (applicants per request).") var shapes: String = "1,16,256,1024"
+    @Option(help: "Big batches (1024+) with reason codes, without, or both (the others: with).") var reasons: ReasonRuns = .both
     @Option(name: .customLong("tcp-port"), help: "First TCP port used (creditd, floor, alloc creditd).") var tcpPort: Int = 17311
     @Option(name: .customLong("out-json")) var outJSON: String
     @Option(name: .customLong("out-md")) var outMD: String
@@ -107,6 +108,7 @@ struct ServeCommand: ParsableCommand {
                     let f = try runLoad(LoadSpec(endpoint: fl, payload: .frames(template), mode: mode,
                                                  warmupSeconds: warmup, measureSeconds: seconds), target: "floor")
                     add(f, floor: nil)
+                    if shape >= 1024 && reasons == .none { continue }
                     let c = try runLoad(LoadSpec(endpoint: cd, payload: .frames(template), mode: mode,
                                                  warmupSeconds: warmup, measureSeconds: seconds), target: "creditd")
                     add(c, floor: f)
@@ -117,7 +119,7 @@ struct ServeCommand: ParsableCommand {
                 }
                 // Big batches again without reason codes (probabilities and decisions only:
                 // the same work as the in-process peers, which compute no reasons).
-                if shape >= 1024 {
+                if shape >= 1024 && reasons != .full {
                     let bare = try applicants.template(applicants: shape, reasons: .none)
                     for mode in modes {
                         let f = results.last { $0.target == "floor" && $0.transport == cd.transport && $0.mode == "\(mode)" }
@@ -275,4 +277,9 @@ final class Spawned {
     func stop() {
         if process.isRunning { process.terminate(); process.waitUntilExit() }
     }
+}
+
+/// Which big-batch runs `serve` makes (a profile of one kind needs the other left out).
+enum ReasonRuns: String, ExpressibleByArgument {
+    case both, full, none
 }

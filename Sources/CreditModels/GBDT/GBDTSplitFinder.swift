@@ -71,8 +71,12 @@ struct GBDTSplitFinder {
     /// The best split of `leaf` over `features` (ascending ids), from the leaf's histogram
     /// `hist` (g, h, count per slot) and bitmap `bits` (`GBDTHistograms`); no split (feature
     /// -1) when none passes the constraints.
+    ///
+    /// Without L1 numeric features take a hot path (`gatherCandidates`, `CreditCore.splitGains`,
+    /// `takeBest`: the same candidates, gains and order as the general loop, which `general`
+    /// forces; tests compare the two).
     func findSplit(_ leaf: GBDTLeaf, histogram hist: UnsafePointer<Double>, bitmap bits: UnsafePointer<UInt64>,
-                   features: [Int]) -> GBDTSplit {
+                   features: [Int], scratch: ScanScratch, general: Bool = false) -> GBDTSplit {
         var best = GBDTSplit()
         guard leaf.depth < p.maxDepth, leaf.count >= 2 * p.minDataInLeaf, leaf.h >= 2 * p.minChildWeight else { return best }
         let parentScore = leafScore(leaf.g, leaf.h, p.lambda)
@@ -85,7 +89,8 @@ struct GBDTSplitFinder {
                                       lambda: p.lambda)
         for f in features {
             if monotone[f] != 0 || (bounded && cardinality[f] == 0) {
-                findMonotoneSplit(leaf, feature: f, histogram: hist, bitmap: bits, parentScore: clampedParent, minGain: minGain, best: &best)
+                findMonotoneSplit(leaf, feature: f, histogram: hist, bitmap: bits, parentScore: clampedParent, minGain: minGain, best: &best,
+                                  scratch: scratch, general: general)
                 continue
             }
             let o = slotOffset[f] * 3
@@ -95,68 +100,14 @@ struct GBDTSplitFinder {
             if cardinality[f] == 0 {
                 if nb < 2 { continue }
                 let h = hist + o
-                // Wide features visit only their marked bins (unmarked slots are exactly zero).
-                let wide = bitBase[f] >= 0, words = bits + max(bitBase[f], 0)
-                if alpha == 0 && mc == 0 {
-                    // Hot path: no L1, no missing values in the node (missing right is the only case).
-                    // Counts are exact small integers in Double (no conversions in the loop).
-                    var lg = 0.0, lh = 0.0, lc = 0.0
-                    let totCD = Double(totC), minDataD = Double(minData)
-                    var bestGain = best.gain, bestBin = -1
-                    var cg = 0.0, ch = 0.0, ccD = 0.0   // left sums at the best bin
-                    @inline(__always) func visit(_ b: Int) {
-                        let c = h[b * 3 + 2]
-                        lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
-                        if c == 0 { return } // same partition as the previous bin
-                        let rg = totG - lg, rh = totH - lh, rc = totCD - lc
-                        if lc < minDataD || rc < minDataD || lh < minChild || rh < minChild { return }
-                        let gain = lg * lg / (lh + lambda) + rg * rg / (rh + lambda) - parentScore
-                        if gain > bestGain && gain > minGain { bestGain = gain; bestBin = b; cg = lg; ch = lh; ccD = lc }
-                    }
-                    if wide { forEachSetBit(words, below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
-                    if bestBin >= 0 {
-                        let cc = Int(ccD)
-                        let rg = totG - cg, rh = totH - ch, rc = totC - cc
-                        best = GBDTSplit(gain: bestGain, feature: f, bin: bestBin, defaultLeft: ch > rh, isCategorical: false,
-                                         leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
-                    }
-                    continue
-                }
-                if alpha == 0 {
-                    // Hot path with missing values in the node: per bin, missing right then
-                    // missing left (the same candidates in the same order as the general loop).
-                    var lg = 0.0, lh = 0.0, lc = 0.0
-                    let totCD = Double(totC), minDataD = Double(minData), mcD = Double(mc)
-                    var bestGain = best.gain, bestBin = -1, bestMissLeft = false
-                    var sg = 0.0, sh = 0.0, scD = 0.0   // left sums (without missing) at the best bin
-                    @inline(__always) func visit(_ b: Int) {
-                        let c = h[b * 3 + 2]
-                        lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
-                        if c == 0 { return } // same partition as the previous bin
-                        let rg = totG - lg, rh = totH - lh, rc = totCD - lc
-                        if !(lc < minDataD || rc < minDataD || lh < minChild || rh < minChild) {
-                            let gain = lg * lg / (lh + lambda) + rg * rg / (rh + lambda) - parentScore
-                            if gain > bestGain && gain > minGain {
-                                bestGain = gain; bestBin = b; bestMissLeft = false; sg = lg; sh = lh; scD = lc
-                            }
-                        }
-                        let cg = lg + mg, ch = lh + mh, cc = lc + mcD
-                        let rg2 = totG - cg, rh2 = totH - ch, rc2 = totCD - cc
-                        if !(cc < minDataD || rc2 < minDataD || ch < minChild || rh2 < minChild) {
-                            let gain = cg * cg / (ch + lambda) + rg2 * rg2 / (rh2 + lambda) - parentScore
-                            if gain > bestGain && gain > minGain {
-                                bestGain = gain; bestBin = b; bestMissLeft = true; sg = lg; sh = lh; scD = lc
-                            }
-                        }
-                    }
-                    if wide { forEachSetBit(words, below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
-                    if bestBin >= 0 {
-                        let sc = Int(scD)
-                        let cg = bestMissLeft ? sg + mg : sg, ch = bestMissLeft ? sh + mh : sh, cc = bestMissLeft ? sc + mc : sc
-                        let rg = totG - cg, rh = totH - ch, rc = totC - cc
-                        best = GBDTSplit(gain: bestGain, feature: f, bin: bestBin, defaultLeft: bestMissLeft, isCategorical: false,
-                                         leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
-                    }
+                if alpha == 0 && !general {
+                    // Hot path: the candidates' left sums in scan order, their gains four at a
+                    // time (CreditCore.splitGains), the first best in order.
+                    let n = gatherCandidates(h, feature: f, bitmap: bits, missing: mg, mh, Double(mc), into: scratch)
+                    let node = SplitGainNode(g: totG, h: totH, count: Double(totC), lambda: lambda, minData: Double(minData),
+                                             minChild: minChild, parent: parentScore)
+                    splitGains(g: scratch.g, h: scratch.h, c: scratch.c, count: n, node: node, gains: scratch.gains)
+                    takeBest(scratch, count: n, feature: f, leaf, hasMissing: mc > 0, minGain: minGain, best: &best)
                     continue
                 }
                 var lg = 0.0, lh = 0.0, lc = 0
@@ -222,6 +173,63 @@ struct GBDTSplitFinder {
             }
         }
         return best
+    }
+
+    /// One thread's scratch for the hot split scans: the candidates' left sums, bins and gains.
+    final class ScanScratch {
+        let capacity: Int
+        let g: UnsafeMutablePointer<Double>, h: UnsafeMutablePointer<Double>, c: UnsafeMutablePointer<Double>
+        let gains: UnsafeMutablePointer<Double>
+        let bin: UnsafeMutablePointer<Int32>
+        /// Room for every candidate of `bins`' widest feature (two per bin: missing right, left).
+        init(bins: GBDTBins) {
+            capacity = 2 * ((bins.numBins.max() ?? 0) + 1)
+            g = .allocate(capacity: capacity); h = .allocate(capacity: capacity); c = .allocate(capacity: capacity)
+            gains = .allocate(capacity: capacity); bin = .allocate(capacity: capacity)
+        }
+        deinit { g.deallocate(); h.deallocate(); c.deallocate(); gains.deallocate(); bin.deallocate() }
+    }
+
+    /// The left sums of numeric feature f's split candidates in scan order, into `s`: per
+    /// non-empty bin b (bins 0...b left), missing right, then, when the node has missing values
+    /// (`mc` > 0: their sums), missing left. Empty bins give no candidate (the same partition as
+    /// the bin before); a wide feature visits only its marked bins. Returns the count.
+    @inline(__always)
+    func gatherCandidates(_ h: UnsafePointer<Double>, feature f: Int, bitmap bits: UnsafePointer<UInt64>,
+                          missing mg: Double, _ mh: Double, _ mc: Double, into s: ScanScratch) -> Int {
+        let nb = numBins[f], hasMissing = mc > 0
+        precondition(2 * nb <= s.capacity, "GBDT: scan scratch too small")
+        let sg = s.g, sh = s.h, sc = s.c, sb = s.bin
+        var lg = 0.0, lh = 0.0, lc = 0.0, n = 0
+        @inline(__always) func visit(_ b: Int) {
+            let c = h[b * 3 + 2]
+            lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
+            if c == 0 { return }
+            sg[n] = lg; sh[n] = lh; sc[n] = lc; sb[n] = Int32(b); n += 1
+            if hasMissing { sg[n] = lg + mg; sh[n] = lh + mh; sc[n] = lc + mc; sb[n] = Int32(b); n += 1 }
+        }
+        if bitBase[f] >= 0 { forEachSetBit(bits + bitBase[f], below: nb - 1, visit) } else { for b in 0..<(nb - 1) { visit(b) } }
+        return n
+    }
+
+    /// The first of the `n` scored candidates in `s` whose gain beats both `best.gain` and
+    /// `minGain` by the most (strictly: a later candidate wins only with a higher gain), into
+    /// `best`. Candidates come from `gatherCandidates` (odd ones are missing-left when the node
+    /// has missing values).
+    @inline(__always)
+    func takeBest(_ s: ScanScratch, count n: Int, feature f: Int, _ leaf: GBDTLeaf, hasMissing: Bool, minGain: Double,
+                  best: inout GBDTSplit) {
+        var bestGain = best.gain, bi = -1
+        for i in 0..<n {
+            let gain = s.gains[i]
+            if gain > bestGain && gain > minGain { bestGain = gain; bi = i }
+        }
+        guard bi >= 0 else { return }
+        let cg = s.g[bi], ch = s.h[bi], cc = Int(s.c[bi])
+        let rg = leaf.g - cg, rh = leaf.h - ch, rc = leaf.count - cc
+        let missLeft = hasMissing && bi & 1 == 1
+        best = GBDTSplit(gain: bestGain, feature: f, bin: Int(s.bin[bi]), defaultLeft: hasMissing ? missLeft : ch > rh, isCategorical: false,
+                         leftG: cg, leftH: ch, leftCount: cc, rightG: rg, rightH: rh, rightCount: rc)
     }
 
     /// The best split over the parts' results: highest gain, ties to the lowest feature id

@@ -47,6 +47,8 @@ final class GBDTTreeLearner {
     private(set) var parts = GBDTFeatureParts()
     /// The two parts' (left, right) splits of `forEachPart`.
     private let partResults: UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>
+    /// Per part, the split scans' scratch.
+    let scanScratch: [GBDTSplitFinder.ScanScratch]
     /// Per part, the level scans' scratch (oblivious trees only; GBDTObliviousTreeLearner.swift).
     let levelScratch: [GBDTSplitFinder.LevelScratch]
 
@@ -63,6 +65,7 @@ final class GBDTTreeLearner {
         partResults = UnsafeMutablePointer<(GBDTSplit, GBDTSplit)>.allocate(capacity: 2)
         partResults.initialize(repeating: (GBDTSplit(), GBDTSplit()), count: 2)
         let widest = (0..<bins.features).map { bins.numBins[$0] + 1 }.max() ?? 1
+        scanScratch = (0..<2).map { _ in GBDTSplitFinder.ScanScratch(bins: bins) }
         levelScratch = parameters.treeShape == .oblivious ? (0..<2).map { _ in GBDTSplitFinder.LevelScratch(capacity: widest) } : []
     }
 
@@ -93,7 +96,7 @@ final class GBDTTreeLearner {
         let rootFeatures = nodeFeaturesByPart()
         root.split = forEachPart { part in
             histograms.build(rootHist, rows: rows, count: bagCount, gradients: gh, part: parts[part])
-            return (findSplit(root, features: rootFeatures[part]), GBDTSplit())
+            return (findSplit(root, features: rootFeatures[part], part: part), GBDTSplit())
         }.0
         var leaves = [root]
         while leaves.count < p.maxLeaves {
@@ -141,7 +144,7 @@ final class GBDTTreeLearner {
                 let splits = forEachPart { part in
                     histograms.build(small, rows: rows + smallStart, count: smallCount, gradients: gh, part: parts[part])
                     histograms.subtract(parent: parentHist, small: small, part: parts[part])
-                    return (findSplit(l, features: lFeatures[part]), findSplit(r, features: rFeatures[part]))
+                    return (findSplit(l, features: lFeatures[part], part: part), findSplit(r, features: rFeatures[part], part: part))
                 }
                 lLeaf.split = splits.0
                 rLeaf.split = splits.1
@@ -180,9 +183,9 @@ final class GBDTTreeLearner {
         tree.appendLeaf(depth: 0)
     }
 
-    private func findSplit(_ leaf: GBDTLeaf, features: [Int]) -> GBDTSplit {
+    private func findSplit(_ leaf: GBDTLeaf, features: [Int], part: Int) -> GBDTSplit {
         splitFinder.findSplit(leaf, histogram: histograms.values(leaf.hist), bitmap: histograms.bitmap(leaf.hist),
-                              features: features)
+                              features: features, scratch: scanScratch[part])
     }
 
     /// A node's features (ascending ids; drawn when `colsampleByNode` < 1, else the tree's)

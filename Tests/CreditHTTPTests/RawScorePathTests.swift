@@ -151,10 +151,14 @@ final class RawConnection: @unchecked Sendable {
 
     init(port: Int) throws {
         fd = try Sockets.connect(.tcp(host: "127.0.0.1", port: UInt16(port)))
-        Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: 60)
+        // Generous: under the whole suite, other tests' training can hold the cooperative pool
+        // that Hummingbird's router answers on for minutes.
+        Sockets.setTimeout(fd, option: SO_RCVTIMEO, seconds: Self.timeoutSeconds)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
+
+    static let timeoutSeconds = 300.0
 
     deinit { close(fd) }
 
@@ -165,7 +169,10 @@ final class RawConnection: @unchecked Sendable {
     private func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { Sockets.readSome(fd, $0) }
-        guard n > 0 else { throw HTTPClientError(description: "connection ended with \(buffer.count) bytes unread") }
+        guard n > 0 else {
+            throw HTTPClientError(description: n == 0 ? "the server closed the connection (\(buffer.count) bytes unread)"
+                                                      : "no answer within \(Self.timeoutSeconds) s (errno \(errno), \(buffer.count) bytes unread)")
+        }
         buffer += chunk[0..<n]
     }
 

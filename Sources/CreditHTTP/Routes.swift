@@ -108,11 +108,14 @@ extension HTTPFace {
 
     private func score(_ applicants: JSONApplicants, model: LoadedModel, reasons: ReasonDetail, started: UInt64) -> HTTPAnswer {
         withScorer { scorer in
-            if let s = applicants.bind(scorer, model: model, reasons: reasons) ?? scorer.score() {
-                return problemAnswer(Self.httpStatus(s.code), s.message, started)
+            let ids: [String?]
+            switch applicants.bind(scorer, model: model, reasons: reasons) {
+            case .failure(let s): return problemAnswer(Self.httpStatus(s.code), s.message, started)
+            case .success(let i): ids = i
             }
+            if let s = scorer.score() { return problemAnswer(Self.httpStatus(s.code), s.message, started) }
             let r = scorer.results
-            let bytes = ScoreJSONWriter.results(r, ids: applicants.ids, model: model, single: applicants.single)
+            let bytes = ScoreJSONWriter.results(r, ids: ids, model: model, single: applicants.single)
             metrics.record(.score, .ok, nanos: SystemClock.monotonicNanos() &- started, rowsScored: r.scoredCount,
                            rowErrors: r.errors.count, refusedRows: scorer.refusedCount)
             return HTTPAnswer(status: 200, body: ByteBuffer(bytes: bytes))

@@ -13,8 +13,10 @@ struct JSONApplicants {
     var columns: [(name: String, values: [JSONValue?])] = []
     /// Where each field's column is, while applicants are added.
     private var columnIndex: [String: Int] = [:]
+    /// A body of one applicant object: its members, bound straight into the scorer's row
+    /// (`bindObject`) instead of into columns (~3 µs less per one-applicant request).
+    var object: [JSON.Member]?
     var single = false
-    var count: Int { ids.count }
 
     enum JSONValue {
         case number(Double)
@@ -45,8 +47,7 @@ struct JSONApplicants {
             }
             var out = JSONApplicants()
             out.single = true
-            try out.add(members, idField: idField, row: 0)
-            out.sortColumns()
+            out.object = members
             return out
         case .array(let items):
             var out = JSONApplicants()
@@ -71,17 +72,28 @@ struct JSONApplicants {
         return out
     }
 
-    private mutating func add(_ members: [JSON.Member], idField: String, row: Int) throws(Problem) {
-        // The model's id column names the applicant; "id" does when that is absent.
+    /// The model's id column names the applicant; "id" does when that is absent.
+    private struct IdPicker {
+        let idField: String
         var id: String?, plainId: String?
         var idSent = false, plainIdSent = false
+
+        /// Takes `m` when it is an id member (false otherwise); a repeated one is an error.
+        mutating func take(_ m: JSON.Member, row: Int) throws(Problem) -> Bool {
+            guard m.key == idField || m.key == "id" else { return false }
+            let isIdField = m.key == idField
+            if isIdField ? idSent : plainIdSent { throw Problem(status: 422, message: "applicant \(row): field '\(m.key)' is sent twice") }
+            if isIdField { idSent = true; id = JSONApplicants.text(m.value) } else { plainIdSent = true; plainId = JSONApplicants.text(m.value) }
+            return true
+        }
+
+        var picked: String? { idSent ? id : plainId }
+    }
+
+    private mutating func add(_ members: [JSON.Member], idField: String, row: Int) throws(Problem) {
+        var picker = IdPicker(idField: idField)
         for m in members {
-            if m.key == idField || m.key == "id" {
-                let isIdField = m.key == idField
-                if isIdField ? idSent : plainIdSent { throw Problem(status: 422, message: "applicant \(row): field '\(m.key)' is sent twice") }
-                if isIdField { idSent = true; id = Self.text(m.value) } else { plainIdSent = true; plainId = Self.text(m.value) }
-                continue
-            }
+            if try picker.take(m, row: row) { continue }
             let value = try Self.value(m.value, field: m.key, row: row)
             if let c = columnIndex[m.key] {
                 // A column already holding this applicant's value: the field came twice.
@@ -94,7 +106,7 @@ struct JSONApplicants {
                 columns.append((m.key, values))
             }
         }
-        ids.append(idSent ? id : plainId)
+        ids.append(picker.picked)
         for c in columns.indices where columns[c].values.count < ids.count { columns[c].values.append(nil) }
     }
 
@@ -166,40 +178,93 @@ struct JSONApplicants {
         return deepest > maxDepth ? deepest : nil
     }
 
-    /// Binds these applicants into `scorer` for `model`; numeric text that does not parse is
-    /// that applicant's row error, like the batch scorer's.
-    func bind(_ scorer: BatchScorer, model: LoadedModel, reasons: ReasonDetail) -> Status? {
-        if let s = scorer.begin(model: model, count: count, reasons: reasons) { return s }
+    /// Binds these applicants into `scorer` for `model` and gives their ids; numeric text
+    /// that does not parse is that applicant's row error, like the batch scorer's.
+    func bind(_ scorer: BatchScorer, model: LoadedModel, reasons: ReasonDetail) -> Result<[String?], Status> {
+        if let object { return Self.bindObject(object, scorer, model: model, reasons: reasons) }
+        if let s = scorer.begin(model: model, count: ids.count, reasons: reasons) { return .failure(s) }
         for (name, values) in columns {
             let f: Int
             switch scorer.field(named: name) {
-            case .failure(let s): return s
+            case .failure(let s): return .failure(s)
             case .success(let i): f = i
             }
             switch model.info.fields[f].kind {
             case .numeric:
                 var xs = [Double](repeating: .nan, count: values.count)
-                for (r, v) in values.enumerated() {
-                    switch v {
-                    case .number(let x): xs[r] = x
-                    case .text(let t):
-                        if let x = Double(t.trimmedWhitespace) { xs[r] = x }
-                        else { scorer.reject(row: r, field: name, value: t, reason: "not a number") }
-                    case nil: break
-                    }
-                }
-                if let s = scorer.bindNumeric(f, copying: xs) { return s }
+                for r in values.indices { xs[r] = Self.number(values[r], field: name, row: r, scorer) }
+                if let s = scorer.bindNumeric(f, copying: xs) { return .failure(s) }
             case .categorical:
-                let strings: [String?] = values.map { v in
-                    switch v {
-                    case .number(let x): formatNumber(x)
-                    case .text(let t): t
-                    case nil: nil
-                    }
-                }
-                if let s = scorer.bindCategorical(f, strings: strings) { return s }
+                if let s = scorer.bindCategorical(f, strings: values.map(Self.category)) { return .failure(s) }
             }
         }
-        return nil
+        return .success(ids)
+    }
+
+    /// One applicant object into the scorer's row, with the column path's rules: the same
+    /// conversions, errors in the same order (value errors, then the first unknown field by
+    /// name, then row errors by field name).
+    private static func bindObject(_ members: [JSON.Member], _ scorer: BatchScorer, model: LoadedModel,
+                                   reasons: ReasonDetail) -> Result<[String?], Status> {
+        if let s = scorer.begin(model: model, count: 1, reasons: reasons) { return .failure(s) }
+        let fields = model.info.fields
+        var picker = IdPicker(idField: model.info.idField)
+        var seen = [Bool](repeating: false, count: fields.count)
+        var unknown: [String] = []
+        var rejections: [(field: String, value: String)] = []
+        do throws(Problem) {
+            for m in members {
+                if try picker.take(m, row: 0) { continue }
+                let value = try Self.value(m.value, field: m.key, row: 0)
+                guard case .success(let f) = scorer.field(named: m.key) else {
+                    if unknown.contains(m.key) { throw Problem(status: 422, message: "applicant 0: field '\(m.key)' is sent twice") }
+                    unknown.append(m.key)
+                    continue
+                }
+                if seen[f] { throw Problem(status: 422, message: "applicant 0: field '\(m.key)' is sent twice") }
+                seen[f] = true
+                switch fields[f].kind {
+                case .numeric:
+                    let x = number(value) { rejections.append((m.key, $0)) }
+                    if !x.isNaN, let s = scorer.setRowValue(f, .number(x)) { return .failure(s) }
+                case .categorical:
+                    guard var text = category(value) else { continue }
+                    if let s = text.withUTF8({ scorer.setRowValue(f, .text(UnsafeRawBufferPointer($0))) }) { return .failure(s) }
+                }
+            }
+        } catch {
+            return .failure(Status(.invalidArgument, error.message))
+        }
+        if let first = unknown.min(), case .failure(let s) = scorer.field(named: first) { return .failure(s) }
+        for r in rejections.sorted(by: { $0.field < $1.field }) { scorer.reject(row: 0, field: r.field, value: r.value, reason: notANumber) }
+        return .success([picker.picked])
+    }
+
+    static let notANumber = "not a number"
+
+    /// A numeric field's value: a number, numeric text, or NaN for missing; text that is not
+    /// a number is NaN and goes to `rejected`.
+    private static func number(_ v: JSONValue?, rejected: (String) -> Void) -> Double {
+        switch v {
+        case .number(let x): return x
+        case .text(let t):
+            if let x = Double(t.trimmedWhitespace) { return x }
+            rejected(t)
+            return .nan
+        case nil: return .nan
+        }
+    }
+
+    private static func number(_ v: JSONValue?, field: String, row: Int, _ scorer: BatchScorer) -> Double {
+        number(v) { scorer.reject(row: row, field: field, value: $0, reason: notANumber) }
+    }
+
+    /// A categorical field's value: text, a number as text, or nil for missing.
+    private static func category(_ v: JSONValue?) -> String? {
+        switch v {
+        case .number(let x): formatNumber(x)
+        case .text(let t): t
+        case nil: nil
+        }
     }
 }

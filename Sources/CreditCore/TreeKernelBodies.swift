@@ -161,7 +161,8 @@ private func tSetWork(_ w: UnsafeMutableRawPointer, _ i: Int, _ v: SIMD16<UInt16
 /// Leaf indices of one heap tree of depth `D ≥ 1` for rows `g ..< g + 16` (and, with `pair`,
 /// `g + 16 ..< g + 32`), bottom-up: every internal position is compared for all the rows
 /// (one 16-lane compare each, no per-row path), a deepest node's index in its subtree is its
-/// bit, and a node above takes its left child's index or `half | right child's index`. The
+/// bit (the two deepest levels are done together), and a node above takes its left child's
+/// index or `half | right child's index`. The
 /// root's is the leaf index `i − 2^D` of the top-down walk. `work` holds the level below,
 /// in place: vectors `2j` (rows g…) and `2j + 1` (rows g + 16…) for position j of the level;
 /// the root's indices end in vectors 0 and 1.
@@ -171,16 +172,34 @@ private func heapTreeLeaves(_ q: UnsafePointer<UInt16>, _ g: Int, _ D: Int, _ no
     let zero = SIMD16<UInt16>(), one = SIMD16<UInt16>(repeating: 1)
     let bottom = 1 &<< (D &- 1)
     var j = 0
-    while j < bottom {
-        let p: Int = bottom &+ j
-        let at: Int = Int(no[p]) &+ g
-        let k = SIMD16<UInt16>(repeating: nk[p])
-        tSetWork(work, j &<< 1, zero.replacing(with: one, where: tLoad16(q + at) .> k))
-        if pair { tSetWork(work, (j &<< 1) | 1, zero.replacing(with: one, where: tLoad16(q + (at &+ 16)) .> k)) }
-        j &+= 1
+    var n: Int, half: UInt16
+    if D == 1 {
+        let at: Int = Int(no[1]) &+ g
+        let k = SIMD16<UInt16>(repeating: nk[1])
+        tSetWork(work, 0, zero.replacing(with: one, where: tLoad16(q + at) .> k))
+        if pair { tSetWork(work, 1, zero.replacing(with: one, where: tLoad16(q + (at &+ 16)) .> k)) }
+        n = 0; half = 2
+    } else {
+        // The two deepest levels at once: a node's index in its 4 leaves is its left child's
+        // bit, or 2 | its right child's bit (the bits never go through `work`; ~10 % faster).
+        let two = SIMD16<UInt16>(repeating: 2), three = SIMD16<UInt16>(repeating: 3)
+        let above = bottom &>> 1
+        while j < above {
+            let p: Int = above &+ j, l: Int = p &<< 1, r: Int = l | 1
+            let ap: Int = Int(no[p]) &+ g, al: Int = Int(no[l]) &+ g, ar: Int = Int(no[r]) &+ g
+            let kp = SIMD16<UInt16>(repeating: nk[p]), kl = SIMD16<UInt16>(repeating: nk[l]), kr = SIMD16<UInt16>(repeating: nk[r])
+            let a = zero.replacing(with: one, where: tLoad16(q + al) .> kl)
+                .replacing(with: two.replacing(with: three, where: tLoad16(q + ar) .> kr), where: tLoad16(q + ap) .> kp)
+            tSetWork(work, j &<< 1, a)
+            if pair {
+                let b = zero.replacing(with: one, where: tLoad16(q + (al &+ 16)) .> kl)
+                    .replacing(with: two.replacing(with: three, where: tLoad16(q + (ar &+ 16)) .> kr), where: tLoad16(q + (ap &+ 16)) .> kp)
+                tSetWork(work, (j &<< 1) | 1, b)
+            }
+            j &+= 1
+        }
+        n = above &>> 1; half = 4
     }
-    var n = bottom &>> 1
-    var half: UInt16 = 2
     while n > 0 {
         let h = SIMD16<UInt16>(repeating: half)
         j = 0

@@ -36,18 +36,22 @@ public struct FeatureDistribution: Codable, Sendable, Equatable {
         return (edges ?? []).withUnsafeBufferPointer { FeatureDistribution.valueBin(x, edges: $0) }
     }
 
-    /// The value bin of a non-NaN `x` among ascending `edges`: `#{k : edges[k] < x}`. Branch-free
-    /// (a branchy search mispredicts on nearly every value; the serving tally runs this per
-    /// applicant and feature).
-    @inlinable
+    /// The value bin of a non-NaN `x` among ascending `edges`: `#{k : edges[k] < x}`. A
+    /// branch-free binary search (a branchy one mispredicts on nearly every value; the serving
+    /// tally runs this per applicant and feature), straight-line and never inlined: inside a
+    /// loop LLVM's x86 cmov converter turns its selects back into branches.
+    @inline(never)
     public static func valueBin(_ x: Double, edges e: UnsafeBufferPointer<Double>) -> Int {
         guard let p = e.baseAddress, e.count > 0 else { return 0 }
         var base = 0, len = e.count
-        while len > 1 {
+        @inline(__always) func step() {
             let half = len &>> 1
             base = p[base &+ half] < x ? base &+ half : base
             len &-= half
         }
+        if len > 1 { step() }; if len > 1 { step() }; if len > 1 { step() }; if len > 1 { step() }
+        if len > 1 { step() }; if len > 1 { step() }; if len > 1 { step() }; if len > 1 { step() }
+        while len > 1 { step() }   // more than 256 edges: not a drift table's size
         return base &+ (p[base] < x ? 1 : 0)
     }
 

@@ -221,58 +221,69 @@ private func heapTreeLeaves(_ q: UnsafePointer<UInt16>, _ g: Int, _ D: Int, _ no
     }
 }
 
-/// Adds leaf values to `n ≤ 16` rows' sums and records their leaf indices (`idx`: n UInt16).
-@inline(__always)
-private func heapAddLeaves(_ idx: UnsafeRawPointer, _ n: Int, _ lv: UnsafePointer<Double>, _ a: UnsafeMutablePointer<Double>,
-                           _ out: UnsafeMutablePointer<Int32>, _ stride: Int) {
-    if n == 16 {
-        for j in 0..<16 {
-            let i = Int(idx.load(fromByteOffset: j &* 2, as: UInt16.self))
-            a[j] += lv[i]
-            out[j &* stride] = Int32(truncatingIfNeeded: i)
-        }
-    } else {
-        for j in 0..<n {
-            let i = Int(idx.load(fromByteOffset: j &* 2, as: UInt16.self))
-            a[j] += lv[i]
-            out[j &* stride] = Int32(truncatingIfNeeded: i)
-        }
-    }
-}
-
-/// Body of `heapLogits`: tree by tree (its nodes stay in L1), 32 rows at a time get their
-/// leaf indices from `heapTreeLeaves` (every node compared for all rows at once, SIMD across
-/// rows), then each valid row adds its leaf's value to `acc[row]` (Double, tree order) and
-/// records the index.
+/// Body of `heapLogits`: trees in chunks of 4 (their nodes stay in L1), 32 rows at a time
+/// get their leaf indices from `heapTreeLeaves` (every node compared for all rows at once,
+/// SIMD across rows) into `work`'s first 256 bytes; then each valid row adds its 4 leaves'
+/// values to its sum (Double, tree order: one load and store of `acc` per 4 trees) and
+/// records the indices. The levels' buffer follows at `work + 256`.
 @inline(never)
 package func heapLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
                               nodeStart: UnsafePointer<Int32>, nodeOffset: UnsafePointer<UInt32>, nodeK: UnsafePointer<UInt16>,
                               leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
                               leaves: UnsafeMutablePointer<Int32>, leavesStride: Int, work: UnsafeMutableRawPointer) {
-    let idx = UnsafeRawPointer(work)
-    for t in 0..<trees {
-        let D = Int(depth[t])
-        let ns = Int(nodeStart[t])
-        let no = nodeOffset + ns, nk = nodeK + ns
-        let lv = leafValue + Int(leafStart[t])
+    let stash = work, levels = work + 256
+    var t0 = 0
+    while t0 < trees {
+        let c = min(4, trees &- t0)
         var g = 0
         while g < rows {
             let n = min(32, rows &- g)
+            for k in 0..<c {
+                let t: Int = t0 &+ k
+                let D = Int(depth[t])
+                let ns = Int(nodeStart[t])
+                if D == 0 {
+                    tSetWork(stash, k &<< 1, SIMD16<UInt16>()); tSetWork(stash, (k &<< 1) | 1, SIMD16<UInt16>())
+                    continue
+                }
+                heapTreeLeaves(q, g, D, nodeOffset + ns, nodeK + ns, levels, n > 16)
+                tSetWork(stash, k &<< 1, tWork(levels, 0))
+                if n > 16 { tSetWork(stash, (k &<< 1) | 1, tWork(levels, 1)) }
+            }
             let a = acc + g
-            let outAt: Int = g &* leavesStride &+ t
-            let out = leaves + outAt
-            if D == 0 {
-                for j in 0..<n { a[j] += lv[0]; out[j &* leavesStride] = 0 }
-            } else if n > 16 {
-                heapTreeLeaves(q, g, D, no, nk, work, true)
-                heapAddLeaves(idx, 16, lv, a, out, leavesStride)
-                heapAddLeaves(idx + 32, n &- 16, lv, a + 16, out + 16 &* leavesStride, leavesStride)
+            let rowAt: Int = g &* leavesStride &+ t0
+            let out = leaves + rowAt
+            let idx = UnsafeRawPointer(stash)
+            if c == 4 {
+                let lv0 = leafValue + Int(leafStart[t0]), lv1 = leafValue + Int(leafStart[t0 &+ 1])
+                let lv2 = leafValue + Int(leafStart[t0 &+ 2]), lv3 = leafValue + Int(leafStart[t0 &+ 3])
+                for j in 0..<n {
+                    let i0 = Int(idx.load(fromByteOffset: j &* 2, as: UInt16.self))
+                    let i1 = Int(idx.load(fromByteOffset: 64 &+ j &* 2, as: UInt16.self))
+                    let i2 = Int(idx.load(fromByteOffset: 128 &+ j &* 2, as: UInt16.self))
+                    let i3 = Int(idx.load(fromByteOffset: 192 &+ j &* 2, as: UInt16.self))
+                    var sum = a[j]
+                    sum += lv0[i0]; sum += lv1[i1]; sum += lv2[i2]; sum += lv3[i3]
+                    a[j] = sum
+                    let o = out + j &* leavesStride
+                    o[0] = Int32(truncatingIfNeeded: i0); o[1] = Int32(truncatingIfNeeded: i1)
+                    o[2] = Int32(truncatingIfNeeded: i2); o[3] = Int32(truncatingIfNeeded: i3)
+                }
             } else {
-                heapTreeLeaves(q, g, D, no, nk, work, false)
-                heapAddLeaves(idx, n, lv, a, out, leavesStride)
+                for j in 0..<n {
+                    var sum = a[j]
+                    let o = out + j &* leavesStride
+                    for k in 0..<c {
+                        let i = Int(idx.load(fromByteOffset: k &* 64 &+ j &* 2, as: UInt16.self))
+                        sum += leafValue[Int(leafStart[t0 &+ k]) &+ i]
+                        o[k] = Int32(truncatingIfNeeded: i)
+                    }
+                    a[j] = sum
+                }
             }
             g &+= 32
         }
+        t0 &+= c
     }
 }
 

@@ -78,7 +78,7 @@ public func obliviousLogitsReference(q: UnsafePointer<UInt16>, rows: Int, trees:
 }
 
 /// Bytes of the `work` buffer `heapLogits` needs for trees of depth ≤ `maxDepth`.
-public func heapLogitsWorkBytes(maxDepth: Int) -> Int { 32 << max(maxDepth, 1) }
+public func heapLogitsWorkBytes(maxDepth: Int) -> Int { 256 + (32 << max(maxDepth, 1)) }
 
 /// Logits of complete binary trees in 1-based heap order over a quantized block
 /// (`GBDTEvaluator`'s loss-guided layout): row r's slot s is `q[s · stride + r]` (UInt16);

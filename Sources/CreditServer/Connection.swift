@@ -177,7 +177,17 @@ final class Connection: @unchecked Sendable {
         sawBigFrame = true
         cond.lock()
         pendingJobs += 1
-        if writer == nil { writer = OSThread.spawn { [self] in writeLoop() } }
+        if writer == nil {
+            writer = OSThread.spawn { [self] in writeLoop() }
+            // A spare slot and room in the lists from the start: a request that arrives before
+            // the writer has recycled the previous slot (the client answered faster) takes the
+            // spare instead of allocating a slot in the middle of a run.
+            freeSlots.reserveCapacity(Connection.maxFreeSlots)
+            outbox.reserveCapacity(Connection.maxFreeSlots)
+            writing.reserveCapacity(Connection.maxFreeSlots)
+            freeSlots.append(FrameSlot())   // the spare (stays below: the list is LIFO)
+            freeSlots.append(FrameSlot())
+        }
         let slot = freeSlots.popLast() ?? FrameSlot()
         cond.unlock()
         slot.load(frame, receivedAt: receivedAt)
@@ -228,6 +238,12 @@ final class Connection: @unchecked Sendable {
         guard freeSlots.count < Connection.maxFreeSlots else { return }
         if slot.request.capacity > Connection.maxKeptSlotBytes { slot.request = [] }
         if slot.response.capacity > Connection.maxKeptSlotBytes { slot.response = [] }
+        // Idle spares grow to the size of what was just carried (during warm-up), so taking
+        // one later allocates nothing.
+        for spare in freeSlots {
+            if spare.request.capacity < slot.request.capacity { spare.request.reserveCapacity(slot.request.capacity) }
+            if spare.response.capacity < slot.response.capacity { spare.response.reserveCapacity(slot.response.capacity) }
+        }
         freeSlots.append(slot)
     }
 

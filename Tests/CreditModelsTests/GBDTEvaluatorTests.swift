@@ -7,7 +7,8 @@ import Testing
 /// and `contributions`) against the node-array reference walks: identical bits required.
 @Suite("GBDT compiled evaluator")
 struct GBDTEvaluatorTests {
-    /// Numeric columns plus categoricals of 1, 2 and 3 mask words (cardinality 5, 40, 70).
+    /// Numeric columns plus categoricals of 1, 2 and 3 mask words (cardinality 5, 40, 70), and
+    /// around the block quantizer's 16-code limit (15, 16).
     static let columns = [
         FeatureColumn(name: "x0", source: "x0", kind: .numeric),
         FeatureColumn(name: "x1", source: "x1", kind: .numeric),
@@ -17,6 +18,10 @@ struct GBDTEvaluatorTests {
         FeatureColumn(name: "c2", source: "c2", kind: .categorical(cardinality: 70)),
         FeatureColumn(name: "x3", source: "x3", kind: .numeric),
         FeatureColumn(name: "c3", source: "c3", kind: .categorical(cardinality: 1)),
+        // 16 codes with the invalid one: the largest the block quantizer's `maskBits` path
+        // takes; one more code and it is quantized row by row.
+        FeatureColumn(name: "c4", source: "c4", kind: .categorical(cardinality: 15)),
+        FeatureColumn(name: "c5", source: "c5", kind: .categorical(cardinality: 16)),
     ]
 
     /// A random model whose thresholds include ±0, ±inf and extreme finite values.
@@ -40,7 +45,7 @@ struct GBDTEvaluatorTests {
         var x = gbdtRandomInputs(columns: columns, rows: rows, seed: seed)
         var rng = SplitMix64(seed: seed ^ 0x5555)
         let special: [Float] = [-0.0, 0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude,
-                                -.greatestFiniteMagnitude, 1e10, -1e10, 0.5, 1e-30, 4.0000005, 39.999996, 69, 70, 71, -1, 2e9]
+                                -.greatestFiniteMagnitude, 1e10, -1e10, 0.5, 1e-30, 4.0000005, 39.999996, 69, 70, 71, -1, 2e9, 14, 15, 16]
         for i in x.indices where rng.uniform() < 0.08 { x[i] = special[Int(rng.next() % UInt64(special.count))] }
         return x
     }

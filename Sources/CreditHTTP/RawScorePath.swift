@@ -35,6 +35,8 @@ final class RawScorePath: ChannelDuplexHandler, RemovableChannelHandler {
     /// anything (its body is then skipped, not kept).
     private var current: (head: ScoreRequestHead, started: UInt64, refusal: HTTPAnswer?)?
     private var handedOff = false
+    /// Bytes of a head still coming in that hold no blank line (searched once, not again).
+    private var headScanned = 0
     private var closing = false
     /// A graceful stop arrived while a request was being read: close after answering it.
     private var closeAfterAnswer = false
@@ -98,6 +100,17 @@ final class RawScorePath: ChannelDuplexHandler, RemovableChannelHandler {
         while !handedOff, !closing, context.channel.isWritable, var bytes = buffer {
             buffer = nil  // held uniquely below, so reads and slices do not copy
             if current == nil {
+                // The head is parsed once it is whole (or too long, or short enough to judge its
+                // first line): re-parsing a head that trickles in byte by byte would cost its
+                // length squared.
+                let n = bytes.readableBytes
+                let whole = bytes.withUnsafeReadableBytes { ScoreRequestHead.containsHeadEnd($0, from: headScanned) }
+                if !whole && n > ScoreRequestHead.firstLineBytes && n < ScoreRequestHead.maxHeadBytes {
+                    headScanned = max(0, n - 3)
+                    buffer = bytes
+                    return
+                }
+                headScanned = 0
                 let parsed = bytes.withUnsafeReadableBytes { ScoreRequestHead.parse($0) }
                 switch parsed {
                 case .incomplete:

@@ -30,6 +30,19 @@ struct ScoreRequestHead: Equatable {
 
     /// Longer heads go to the standard parser (which applies its own limits).
     static let maxHeadBytes = 16 * 1024
+    /// Enough bytes to tell a score request's first line from another's.
+    static let firstLineBytes = 32
+
+    /// Whether `bytes` hold a head's end (a blank line), searching from byte `from`.
+    static func containsHeadEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Bool {
+        let b = bytes.bindMemory(to: UInt8.self)
+        var i = max(from, 0)
+        while i + 3 < b.count {
+            if b[i + 3] == 0x0A, b[i + 2] == 0x0D, b[i + 1] == 0x0A, b[i] == 0x0D { return true }
+            i += 1
+        }
+        return false
+    }
 
     private static let path = Array("/v1/score".utf8)
     private static let version = Array(" HTTP/1.1\r\n".utf8)

@@ -54,6 +54,28 @@ import Testing
         await faces.stop()
     }
 
+    /// A head that trickles in a byte at a time is answered once whole; one that grows past
+    /// the head limit without ending goes to the standard parser, every byte of it.
+    @Test func headsArrivingByteByByte() async throws {
+        let faces = try await Faces()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: faces.http, activity: ConnectionActivity()))
+        let padded = Array("POST /v1/score HTTP/1.1\r\nX-Pad: \(String(repeating: "p", count: 4000))\r\n".utf8) + Self.post("slow").dropFirst(25)
+        for byte in padded { try channel.writeInbound(ByteBuffer(bytes: [byte])) }
+        let answers = try Self.answers(channel)
+        #expect(answers.count == 1 && answers[0].hasPrefix("HTTP/1.1 200 OK\r\n") && answers[0].contains("\"id\":\"slow\""), "\(answers)")
+
+        let endless = Array("POST /v1/score HTTP/1.1\r\nX-Pad: ".utf8) + [UInt8](repeating: 0x61, count: ScoreRequestHead.maxHeadBytes)
+        var forwarded: [UInt8] = []
+        for chunk in stride(from: 0, to: endless.count, by: 100) {
+            try channel.writeInbound(ByteBuffer(bytes: endless[chunk..<min(chunk + 100, endless.count)]))
+            while let b = try channel.readInbound(as: ByteBuffer.self) { forwarded += Array(buffer: b) }
+        }
+        #expect(forwarded == endless, "\(forwarded.count) of \(endless.count) bytes handed on")
+        _ = try? channel.finish()
+        await faces.stop()
+    }
+
     @Test func handsOffTheFirstOtherRequestAndEverythingAfterIt() async throws {
         let faces = try await Faces()
         let channel = EmbeddedChannel()

@@ -79,6 +79,29 @@ import Testing
         return String(decoding: outData, as: UTF8.self)
     }
 
+    /// SIGKILLs the daemon once it has scored at least `rows` applicants and returns the count
+    /// it had reached. The watch runs in a Python process, not on this test's cooperative pool:
+    /// under the whole suite other tests' training can hold that pool for seconds, long enough
+    /// for the scorer to finish before an in-process probe looked (a CI failure).
+    static func killWhenScored(_ daemon: CreditdProcess, socket: String, rows: Int) throws -> UInt64 {
+        let watch = """
+        import os, signal, sys, time
+        from credit_client import CreditClient
+        c = CreditClient(sys.argv[1])
+        n, end = 0, time.monotonic() + 120
+        while time.monotonic() < end:
+            n = c.stats().rows_scored
+            if n >= int(sys.argv[3]): break
+            time.sleep(0.002)
+        os.kill(int(sys.argv[2]), signal.SIGKILL)
+        print(n)
+        """
+        let out = try run(python, ["-c", watch, "unix:\(socket)", "\(daemon.pid)", "\(rows)"],
+                          env: ["PYTHONPATH": "\(packageRoot)/clients/python/src"])
+        daemon.waitUntilExit()
+        return try #require(UInt64(out.trimmingCharacters(in: .whitespacesAndNewlines)), "watcher printed '\(out)'")
+    }
+
     /// Starts creditd on a Unix socket and waits until it accepts connections.
     static func startDaemon(model: String, socket: String, extra: [String] = []) async throws -> CreditdProcess {
         try CreditdProcess(["--model", model, "--listen", "unix:\(socket)", "--log-level", "error"] + extra,
@@ -256,16 +279,7 @@ import Testing
         scorer.standardOutput = FileHandle.nullDevice
         try scorer.run()
         // SIGKILL the daemon once it has scored some rows, then restart it on the same socket.
-        let probe = DaemonClient(.unix(path: socket))
-        var scoredBeforeKill: UInt64 = 0
-        for _ in 0..<2000 {
-            scoredBeforeKill = (try? await probe.stats().rowsScored) ?? 0
-            if scoredBeforeKill >= 1000 { break }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        probe.close()
-        daemon.signal(SIGKILL)
-        daemon.waitUntilExit()
+        let scoredBeforeKill = try Self.killWhenScored(daemon, socket: socket, rows: 1000)
         #expect(scoredBeforeKill >= 1000 && scoredBeforeKill < UInt64(rows), "the kill should land mid-run (scored \(scoredBeforeKill))")
         try await Task.sleep(for: .milliseconds(300))
         daemon = try await Self.startDaemon(model: f.model, socket: socket)
@@ -298,14 +312,8 @@ import Testing
         scorer.standardError = err
         scorer.standardOutput = FileHandle.nullDevice
         try scorer.run()
-        let probe = DaemonClient(.unix(path: socket))
-        for _ in 0..<2000 {
-            if ((try? await probe.stats().rowsScored) ?? 0) >= 1000 { break }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        probe.close()
-        daemon.signal(SIGKILL)
-        daemon.waitUntilExit()
+        let scoredBeforeKill = try Self.killWhenScored(daemon, socket: socket, rows: 1000)
+        #expect(scoredBeforeKill >= 1000 && scoredBeforeKill < 11_999, "the kill should land mid-run (scored \(scoredBeforeKill))")
         let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         scorer.waitUntilExit()
         #expect(scorer.terminationStatus != 0)

@@ -34,10 +34,17 @@ import Testing
 
     @Test func holdsRequestsAndReadsWhileTheClientTakesNoAnswers() async throws {
         let faces = try await Faces()
+        // The embedded channel must live and die on one thread: the sync body holds it.
+        let outcome = Result { try Self.holdsRequestsAndReadsWhileTheClientTakesNoAnswers(faces.http) }
+        await faces.stop()
+        try outcome.get()
+    }
+
+    static func holdsRequestsAndReadsWhileTheClientTakesNoAnswers(_ face: HTTPFace) throws {
         let counter = ReadCounter()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: faces.http, activity: ConnectionActivity()))
+        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: face, activity: ConnectionActivity()))
         channel.isWritable = false
         try channel.writeInbound(ByteBuffer(bytes: Self.post("a") + Self.post("b") + Self.post("c")))
         channel.read()
@@ -51,15 +58,21 @@ import Testing
                 "\(answers)")
         #expect(counter.reads == 1, "the held read was not passed on")
         _ = try? channel.finish()
-        await faces.stop()
     }
 
     /// A head that trickles in a byte at a time is answered once whole; one that grows past
     /// the head limit without ending goes to the standard parser, every byte of it.
     @Test func headsArrivingByteByByte() async throws {
         let faces = try await Faces()
+        // The embedded channel must live and die on one thread: the sync body holds it.
+        let outcome = Result { try Self.headsArrivingByteByByte(faces.http) }
+        await faces.stop()
+        try outcome.get()
+    }
+
+    static func headsArrivingByteByByte(_ face: HTTPFace) throws {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: faces.http, activity: ConnectionActivity()))
+        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: face, activity: ConnectionActivity()))
         let padded = Array("POST /v1/score HTTP/1.1\r\nX-Pad: \(String(repeating: "p", count: 4000))\r\n".utf8) + Self.post("slow").dropFirst(25)
         for byte in padded { try channel.writeInbound(ByteBuffer(bytes: [byte])) }
         let answers = try Self.answers(channel)
@@ -73,13 +86,19 @@ import Testing
         }
         #expect(forwarded == endless, "\(forwarded.count) of \(endless.count) bytes handed on")
         _ = try? channel.finish()
-        await faces.stop()
     }
 
     @Test func handsOffTheFirstOtherRequestAndEverythingAfterIt() async throws {
         let faces = try await Faces()
+        // The embedded channel must live and die on one thread: the sync body holds it.
+        let outcome = Result { try Self.handsOffTheFirstOtherRequestAndEverythingAfterIt(faces.http) }
+        await faces.stop()
+        try outcome.get()
+    }
+
+    static func handsOffTheFirstOtherRequestAndEverythingAfterIt(_ face: HTTPFace) throws {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: faces.http, activity: ConnectionActivity()))
+        try channel.pipeline.syncOperations.addHandler(RawScorePath(face: face, activity: ConnectionActivity()))
         let other = Array("GET /v1/model HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
         let tail = Self.post("later")
         // A score request answered here, then the other request split across two reads.
@@ -90,6 +109,5 @@ import Testing
         #expect(try channel.readInbound(as: ByteBuffer.self).map { Array(buffer: $0) } == Array(other[10...]) + tail)
         #expect(try Self.answers(channel).isEmpty, "a score request after the hand-off was answered by the raw path")
         _ = try? channel.finish()
-        await faces.stop()
     }
 }

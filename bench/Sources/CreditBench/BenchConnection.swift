@@ -89,27 +89,47 @@ public final class BenchConnection {
             }
             if headerEnd < 0 { guard fill(end - start + 1) else { return nil } }
         }
-        let p = (buffer + start).assumingMemoryBound(to: UInt8.self)
-        let head = String(decoding: UnsafeBufferPointer(start: p, count: headerEnd), as: UTF8.self)
-        let lines = head.split(separator: "\r\n")
-        guard let first = lines.first, first.hasPrefix("HTTP/1.") else { return nil }
-        let parts = first.split(separator: " ")
-        guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
-        var length = 0
-        for line in lines.dropFirst() where line.lowercased().hasPrefix("content-length:") {
-            length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: " ")) ?? 0
-        }
+        // Status and Content-Length read from the bytes in place: the generator's own cost
+        // (a String per line, lowercased copies) stays out of the HTTP latencies.
+        let p = UnsafeBufferPointer(start: (buffer + start).assumingMemoryBound(to: UInt8.self), count: headerEnd)
+        guard let status = Self.httpStatus(p) else { return nil }
+        let length = Self.contentLength(p)
         guard fill(headerEnd + length) else { return nil }
         start += headerEnd + length
         return status
     }
 }
 
-extension Substring {
-    func trimmingCharacters(in set: Character) -> Substring {
-        var s = self
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return s
+extension BenchConnection {
+    /// "HTTP/1.x NNN ..." -> NNN.
+    static func httpStatus(_ head: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard head.count >= 12, head[0] == UInt8(ascii: "H"), head[4] == UInt8(ascii: "/"), head[8] == UInt8(ascii: " ") else { return nil }
+        var status = 0
+        for i in 9..<12 {
+            let d = Int(head[i]) - 48
+            guard (0...9).contains(d) else { return nil }
+            status = status * 10 + d
+        }
+        return status
+    }
+
+    /// The value of the first `Content-Length` header (any case), 0 without one.
+    static func contentLength(_ head: UnsafeBufferPointer<UInt8>) -> Int {
+        let name = Array("content-length:".utf8)
+        var i = 0
+        while i < head.count {
+            // i is at the start of a line.
+            var k = 0
+            while k < name.count, i + k < head.count, head[i + k] | 0x20 == name[k] { k += 1 }
+            if k == name.count {
+                var j = i + k, value = 0
+                while j < head.count, head[j] == UInt8(ascii: " ") { j += 1 }
+                while j < head.count, (48...57).contains(head[j]) { value = value * 10 + Int(head[j]) - 48; j += 1 }
+                return value
+            }
+            while i < head.count, head[i] != 10 { i += 1 }
+            i += 1
+        }
+        return 0
     }
 }

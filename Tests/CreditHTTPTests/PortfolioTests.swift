@@ -85,6 +85,29 @@ import Testing
         await faces.stop()
     }
 
+    /// The same applicants tallied as one batch and one request at a time (the tally's two
+    /// merge paths: every slot, and only the slots it touched) give the same portfolio.
+    @Test func oneBatchAndOneByOneTallyAlike() async throws {
+        let faces = try await Faces()
+        let fields = faces.model.inputFields
+        let book = Synthetic.table(rows: 200, seed: 515)
+        func portfolio() async throws -> [String: Any] {
+            var p = try #require(try await HTTP.request(port: faces.port, "GET", "/v1/portfolio").json as? [String: Any])
+            p["since"] = nil
+            return p
+        }
+        _ = try await HTTP.post(port: faces.port, "/v1/score", json: Self.columns(book, fields: fields))
+        let batch = try await portfolio()
+        #expect(batch["scored"] as? Int ?? 0 > 150)
+        try faces.service.load(path: "\(faces.dir)/m.credit", trigger: "test")   // the tallies start again
+        for r in 0..<book.rowCount {
+            _ = try await HTTP.post(port: faces.port, "/v1/score", json: Self.columns(book.selecting(rows: [r]), fields: fields))
+        }
+        let single = try await portfolio()
+        #expect(NSDictionary(dictionary: batch).isEqual(to: single), "\(batch)\n\(single)")
+        await faces.stop()
+    }
+
     @Test func reportIsServedFromTheArtifact() async throws {
         let faces = try await Faces()
         let reply = try await HTTP.request(port: faces.port, "GET", "/v1/model/report")

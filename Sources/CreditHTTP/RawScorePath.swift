@@ -161,9 +161,15 @@ final class RawScorePath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func respond(_ answer: HTTPAnswer, close: Bool, context: ChannelHandlerContext) {
-        let status = Self.statuses.first { $0.code == answer.status } ?? HTTPResponse.Status(code: answer.status)
         var out = context.channel.allocator.buffer(capacity: 128 + answer.body.readableBytes)
-        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\ncontent-type: application/json\r\ncontent-length: \(answer.body.readableBytes)\r\n")
+        if let head = Self.heads.first(where: { $0.code == answer.status }) {
+            out.writeBytes(head.bytes)
+        } else {
+            let status = HTTPResponse.Status(code: answer.status)
+            out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\ncontent-type: application/json\r\ncontent-length: ")
+        }
+        Self.writeDecimal(answer.body.readableBytes, to: &out)
+        out.writeString("\r\n")
         if answer.status == 401 { out.writeString("www-authenticate: Bearer\r\n") }
         if close { out.writeString("connection: close\r\n") }
         out.writeString("\r\n")
@@ -178,10 +184,22 @@ final class RawScorePath: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// The statuses the score endpoint answers with, for their reason phrases.
-    private static let statuses: [HTTPResponse.Status] = [.ok, .badRequest, .unauthorized, .forbidden, .contentTooLarge,
-                                                          .unsupportedMediaType, .unprocessableContent, .internalServerError,
-                                                          .serviceUnavailable, .gatewayTimeout]
+    /// The statuses the score endpoint answers with: each head up to the length's digits,
+    /// made once (formatting it per answer was ~2 % of a one-applicant request's CPU).
+    private static let heads: [(code: Int, bytes: [UInt8])] = [
+        HTTPResponse.Status.ok, .badRequest, .unauthorized, .forbidden, .contentTooLarge, .unsupportedMediaType,
+        .unprocessableContent, .internalServerError, .serviceUnavailable, .gatewayTimeout,
+    ].map { ($0.code, Array("HTTP/1.1 \($0.code) \($0.reasonPhrase)\r\ncontent-type: application/json\r\ncontent-length: ".utf8)) }
+
+    static func writeDecimal(_ value: Int, to out: inout ByteBuffer) {
+        precondition(value >= 0)
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // room for 24 digits
+        withUnsafeMutableBytes(of: &digits) { d in
+            var v = value, i = d.count
+            repeat { i -= 1; d[i] = UInt8(48 + v % 10); v /= 10 } while v > 0
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: d[i...]))
+        }
+    }
 
     /// From here on the standard pipeline reads this connection, starting with the bytes held.
     private func handOff(context: ChannelHandlerContext) {

@@ -110,4 +110,12 @@ import Testing
         #expect(try Self.answers(channel).isEmpty, "a score request after the hand-off was answered by the raw path")
         _ = try? channel.finish()
     }
+
+    @Test func contentLengthDigits() {
+        for v in [0, 7, 10, 99, 100, 412, 65_536, 4_194_304, Int.max] {
+            var b = ByteBuffer()
+            RawScorePath.writeDecimal(v, to: &b)
+            #expect(String(buffer: b) == String(v))
+        }
+    }
 }

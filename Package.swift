@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "CreditDomainTests", dependencies: ["CreditDomain"]),
         // The server drivers against live servers (scripts/databases.sh); `credit` for the CLI runs.
         .testTarget(name: "CreditDatabaseTests", dependencies: ["CreditPostgres", "CreditMySQL", "CreditData", "CreditDomain", "CreditTestSupport", "credit"]),
-        .testTarget(name: "CreditDataTests", dependencies: ["CreditData", "CreditCSV", "CreditDomain", "CreditCore"]),
+        .testTarget(name: "CreditDataTests", dependencies: ["CreditData", "CreditCSV", "CreditDomain", "CreditCore", "CreditTestSupport"]),
         // Test fixtures shared by the test targets (synthetic book, the shared loan book).
         .target(name: "CreditTestSupport", dependencies: ["CreditData", "CreditModels", "CreditCore", "CreditDomain", "CreditNet", "CreditWire"],
                 path: "Tests/CreditTestSupport"),

@@ -59,24 +59,13 @@ import Testing
     struct Failed: Error, CustomStringConvertible { var description: String }
 
     @discardableResult
-    static func run(_ tool: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> String {
+    static func run(_ tool: String, _ args: [String], env: [String: String] = [:]) throws -> String {
         let exe = tool.hasPrefix("/") ? tool : binDir.appendingPathComponent(tool).path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        if !env.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 } }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw Failed(description: "\(tool) \(args.joined(separator: " ")) exited \(p.terminationStatus): \(String(decoding: errData, as: UTF8.self))")
+        let r = try CreditTestSupport.run(exe, args, environment: env)
+        guard r.status == 0 else {
+            throw Failed(description: "\(tool) \(args.joined(separator: " ")) exited \(r.status): \(r.stderr)")
         }
-        return String(decoding: outData, as: UTF8.self)
+        return r.stdout
     }
 
     /// SIGKILLs the daemon once it has scored at least `rows` applicants and returns the count

@@ -2,51 +2,10 @@ import CreditDomain
 import Foundation
 import Testing
 @testable import CreditData
-
-/// Runs a program to completion; stdout and stderr go through files (no pipe deadlocks).
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> ProcessResult {
-    let dir = try TestPaths.tempDir("proc")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    p.standardOutput = try FileHandle(forWritingTo: out)
-    p.standardError = try FileHandle(forWritingTo: err)
-    try p.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(20_000) }
-    if p.isRunning {
-        p.terminate()
-        p.waitUntilExit()
-        Issue.record("\(executable) \(arguments) timed out after \(timeout) s")
-    }
-    p.waitUntilExit()
-    return ProcessResult(status: p.terminationStatus,
-                         stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
-}
+import CreditTestSupport
 
 /// The `credit` binary built next to this test bundle (`swift test` builds every product).
-func creditBinary() throws -> String {
-    var candidates: [String] = []
-    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    candidates.append(exe.deletingLastPathComponent().appendingPathComponent("credit").path)
-    if let bundle = Bundle.main.executableURL {
-        candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("credit").path)
-    }
-    candidates.append(TestPaths.packageRoot.appendingPathComponent(".build/debug/credit").path)
-    let found = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    return try #require(found, "credit binary not found; looked at \(candidates)")
-}
+func creditBinary() throws -> String { try builtProduct("credit") }
 
 @Suite struct CLITests {
     @Test func synthRestoreProfileOnASynthesizedBook() throws {

@@ -1,6 +1,7 @@
 import CreditData
 import CreditMySQL
 import CreditPostgres
+import CreditTestSupport
 import Foundation
 import Testing
 
@@ -39,50 +40,12 @@ enum Servers {
     }
 }
 
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to completion; stdout and stderr go through files (no pipe deadlocks).
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval = 300) throws -> ProcessResult {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("credit-db-proc-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    p.standardOutput = try FileHandle(forWritingTo: out)
-    p.standardError = try FileHandle(forWritingTo: err)
-    try p.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(20_000) }
-    if p.isRunning {
-        p.terminate()
-        Issue.record("\(executable) \(arguments.first ?? "") timed out after \(timeout) s")
-    }
-    p.waitUntilExit()
-    return ProcessResult(status: p.terminationStatus,
-                         stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
-}
-
 enum Paths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let spec = root.appendingPathComponent("examples/alura-cash/spec.json").path
     static let dumps = root.deletingLastPathComponent().appendingPathComponent("shared/data/alura-cash")
 
-    static func credit() throws -> String {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let candidates = [exe.deletingLastPathComponent().appendingPathComponent("credit").path,
-                          root.appendingPathComponent(".build/debug/credit").path]
-        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "credit binary not found")
-    }
+    static func credit() throws -> String { try builtProduct("credit") }
 
     static func tempDir() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("credit-db-tests-\(UUID().uuidString.prefix(8))")

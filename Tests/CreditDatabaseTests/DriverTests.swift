@@ -2,6 +2,7 @@ import CreditData
 import CreditDomain
 import CreditMySQL
 import CreditPostgres
+import CreditTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import CreditData
 import CreditDomain
+import CreditTestSupport
 import Foundation
 import Testing
 

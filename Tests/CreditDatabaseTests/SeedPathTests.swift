@@ -1,4 +1,5 @@
 import CreditData
+import CreditTestSupport
 import Foundation
 import Testing
 

@@ -27,8 +27,8 @@ struct GBDTSplitScanTests {
     /// a sparse, half-full or dense node, with or without missing values; returns the totals.
     static func fill(_ hist: UnsafeMutablePointer<Double>, _ bits: UnsafeMutablePointer<UInt64>, bins: GBDTBins, feature f: Int,
                      words: Int, rng: inout SplitMix64) -> (g: Double, h: Double, count: Int) {
-        let nb = bins.numBins[f], o = bins.slotOffset[f] * 3
-        hist.initialize(repeating: 0, count: bins.totalSlots * 3)
+        let nb = bins.numBins[f], o = bins.slotOffset[f] * 4
+        hist.initialize(repeating: 0, count: bins.totalSlots * 4)
         bits.initialize(repeating: 0, count: words)
         let fill = [0.05, 0.5, 0.95][Int(rng.next() % 3)]
         var g = 0.0, h = 0.0, count = 0
@@ -37,7 +37,7 @@ struct GBDTSplitScanTests {
             guard missing ? rng.uniform() < 0.6 : rng.uniform() < fill else { continue }
             let c = 1 + Int(rng.next() % 12)
             let sg = (rng.uniform() * 2 - 1) * Double(c) * 0.5, sh = (0.01 + rng.uniform() * 0.24) * Double(c)
-            hist[o + b * 3] = sg; hist[o + b * 3 + 1] = sh; hist[o + b * 3 + 2] = Double(c)
+            hist[o + b * 4] = sg; hist[o + b * 4 + 1] = sh; hist[o + b * 4 + 2] = Double(c)
             g += sg; h += sh; count += c
             if f == 1 { bits[b >> 6] |= 1 << UInt64(b & 63) }
         }
@@ -49,7 +49,7 @@ struct GBDTSplitScanTests {
         let bins = try Self.bins()
         var rng = SplitMix64(seed: 61)
         let words = (bins.numBins[1] + 1 + 63) / 64
-        let hist = UnsafeMutablePointer<Double>.allocate(capacity: bins.totalSlots * 3)
+        let hist = UnsafeMutablePointer<Double>.allocate(capacity: bins.totalSlots * 4)
         let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
         defer { hist.deallocate(); bits.deallocate() }
         let scratch = GBDTSplitFinder.ScanScratch(bins: bins)
@@ -79,7 +79,7 @@ struct GBDTSplitScanTests {
         var rng = SplitMix64(seed: 16)
         let bitBase = [-1, 0]   // the wide feature keeps a bitmap from word 0
         let words = (bins.numBins[1] + 1 + 63) / 64
-        let hist = UnsafeMutablePointer<Double>.allocate(capacity: bins.totalSlots * 3)
+        let hist = UnsafeMutablePointer<Double>.allocate(capacity: bins.totalSlots * 4)
         let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
         defer { hist.deallocate(); bits.deallocate() }
         let bounds: [(Double, Double)] = [(-.infinity, .infinity), (-0.05, .infinity), (-.infinity, 0.02), (-0.01, 0.03), (0, 0)]

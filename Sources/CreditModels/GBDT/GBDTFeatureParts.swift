@@ -9,7 +9,7 @@
 /// parts' best splits merge as one scan would (`GBDTSplitFinder.merge`).
 struct GBDTFeatureParts {
     /// One thread's features, split into narrow (dense) and wide (bitmap) ones with their
-    /// histogram offsets (`slotOffset * 3`) and, for wide ones, first bitmap words.
+    /// histogram offsets (`slotOffset * 4`) and, for wide ones, first bitmap words.
     struct Part {
         var features: [Int] = []
         var dense: [Int] = [], denseOffsets: [Int] = []
@@ -47,9 +47,9 @@ struct GBDTFeatureParts {
         parts = featuresByPart.map { features in
             var part = Part(features: features)
             part.dense = features.filter { bitBase[$0] < 0 }
-            part.denseOffsets = part.dense.map { bins.slotOffset[$0] * 3 }
+            part.denseOffsets = part.dense.map { bins.slotOffset[$0] * 4 }
             part.wide = features.filter { bitBase[$0] >= 0 }
-            part.wideOffsets = part.wide.map { bins.slotOffset[$0] * 3 }
+            part.wideOffsets = part.wide.map { bins.slotOffset[$0] * 4 }
             part.wideBits = part.wide.map { bitBase[$0] }
             return part
         }

@@ -57,7 +57,7 @@ extension GBDTSplitFinder {
         var best = GBDTSplit()
         let minGain = max(p.minSplitGain, 1e-12)
         for f in features {
-            let nb = numBins[f], o = slotOffset[f] * 3
+            let nb = numBins[f], o = slotOffset[f] * 4
             let isCat = cardinality[f] > 0
             // Candidates: numeric b in 0..<nb-1 (bins 0...b left); categorical c in 0..<nb ({c} left).
             let cands = isCat ? nb : nb - 1
@@ -69,7 +69,7 @@ extension GBDTSplitFinder {
             var anyMissing = false
             for (k, n) in nodes.enumerated() where n.count > 0 {
                 let hist = histograms[k] + o
-                let mg = hist[nb * 3], mh = hist[nb * 3 + 1], mc = Int(hist[nb * 3 + 2])
+                let mg = hist[nb * 4], mh = hist[nb * 4 + 1], mc = Int(hist[nb * 4 + 2])
                 if mc > 0 { anyMissing = true }
                 let bounded = n.lower > -Double.infinity || n.upper < Double.infinity
                 let clamped = !isCat && (sign != 0 || bounded)
@@ -78,8 +78,8 @@ extension GBDTSplitFinder {
                     : leafScore(n.g, n.h, lambda)
                 if isCat {
                     // Each candidate is independent: add directly.
-                    for c in 0..<nb where hist[c * 3 + 2] > 0 || mc > 0 {
-                        let cg = hist[c * 3], ch = hist[c * 3 + 1], cc = Int(hist[c * 3 + 2])
+                    for c in 0..<nb where hist[c * 4 + 2] > 0 || mc > 0 {
+                        let cg = hist[c * 4], ch = hist[c * 4 + 1], cc = Int(hist[c * 4 + 2])
                         s.gainR[c] += nodeGain(n, cg, ch, cc, sign: 0, clamped: false, lambda: lambda, parentScore: parentScore) ?? 0
                         if mc > 0 {
                             s.gainL[c] += nodeGain(n, cg + mg, ch + mh, cc + mc, sign: 0, clamped: false, lambda: lambda, parentScore: parentScore) ?? 0
@@ -91,9 +91,9 @@ extension GBDTSplitFinder {
                 var lg = 0.0, lh = 0.0, lc = 0
                 var lastR = 0.0, lastL = 0.0, lastBadR: Int32 = 0, lastBadL: Int32 = 0
                 @inline(__always) func visit(_ b: Int) {
-                    let c = Int(hist[b * 3 + 2])
+                    let c = Int(hist[b * 4 + 2])
                     if c == 0 { return }
-                    lg += hist[b * 3]; lh += hist[b * 3 + 1]; lc += c
+                    lg += hist[b * 4]; lh += hist[b * 4 + 1]; lc += c
                     let gr = nodeGain(n, lg, lh, lc, sign: sign, clamped: clamped, lambda: lambda, parentScore: parentScore)
                     let gr0 = gr ?? 0, br: Int32 = gr == nil ? 1 : 0
                     s.gainR[b] += gr0 - lastR; s.badR[b] += br - lastBadR
@@ -133,21 +133,21 @@ extension GBDTSplitFinder {
 
     /// Rows of `nodes` in the missing bin of `f`.
     func missingCount(_ f: Int, histograms: [UnsafePointer<Double>]) -> Double {
-        let o = (slotOffset[f] + numBins[f]) * 3 + 2
+        let o = (slotOffset[f] + numBins[f]) * 4 + 2
         return histograms.reduce(0) { $0 + $1[o] }
     }
 
     /// The left child's (g, h, count) of node `n` under level split `s` (from its histogram).
     func leftSums(_ s: GBDTSplit, histogram hist: UnsafePointer<Double>) -> (g: Double, h: Double, count: Int) {
-        let f = s.feature, nb = numBins[f], o = slotOffset[f] * 3
+        let f = s.feature, nb = numBins[f], o = slotOffset[f] * 4
         var g = 0.0, h = 0.0, c = 0.0
         if s.isCategorical {
             let k = s.leftCategories[0]
-            g = hist[o + k * 3]; h = hist[o + k * 3 + 1]; c = hist[o + k * 3 + 2]
+            g = hist[o + k * 4]; h = hist[o + k * 4 + 1]; c = hist[o + k * 4 + 2]
         } else {
-            for b in 0...s.bin { g += hist[o + b * 3]; h += hist[o + b * 3 + 1]; c += hist[o + b * 3 + 2] }
+            for b in 0...s.bin { g += hist[o + b * 4]; h += hist[o + b * 4 + 1]; c += hist[o + b * 4 + 2] }
         }
-        if s.defaultLeft { g += hist[o + nb * 3]; h += hist[o + nb * 3 + 1]; c += hist[o + nb * 3 + 2] }
+        if s.defaultLeft { g += hist[o + nb * 4]; h += hist[o + nb * 4 + 1]; c += hist[o + nb * 4 + 2] }
         return (g, h, Int(c))
     }
 }

@@ -29,8 +29,8 @@ extension GBDTSplitFinder {
                            parentScore: Double, minGain: Double, best: inout GBDTSplit, scratch: ScanScratch, general: Bool = false) {
         if numBins[f] < 2 { return }
         if p.alpha == 0 && !general {
-            let o = slotOffset[f] * 3, nb = numBins[f]
-            let mg = hist[o + nb * 3], mh = hist[o + nb * 3 + 1], mc = hist[o + nb * 3 + 2]
+            let o = slotOffset[f] * 4, nb = numBins[f]
+            let mg = hist[o + nb * 4], mh = hist[o + nb * 4 + 1], mc = hist[o + nb * 4 + 2]
             let n = gatherCandidates(hist + o, feature: f, bitmap: bits, missing: mg, mh, mc, into: scratch)
             let node = SplitGainNode(g: leaf.g, h: leaf.h, count: Double(leaf.count), lambda: p.lambda, minData: Double(p.minDataInLeaf),
                                      minChild: p.minChildWeight, parent: parentScore)
@@ -40,13 +40,13 @@ extension GBDTSplitFinder {
             return
         }
         let sign = Double(monotone[f])
-        let o = slotOffset[f] * 3, nb = numBins[f]
-        let mg = hist[o + nb * 3], mh = hist[o + nb * 3 + 1], mc = Int(hist[o + nb * 3 + 2])
+        let o = slotOffset[f] * 4, nb = numBins[f]
+        let mg = hist[o + nb * 4], mh = hist[o + nb * 4 + 1], mc = Int(hist[o + nb * 4 + 2])
         let h = hist + o, eta = p.learningRate, lambda = p.lambda
         var lg = 0.0, lh = 0.0, lc = 0
         @inline(__always) func visit(_ b: Int) {
-            lg += h[b * 3]; lh += h[b * 3 + 1]; lc += Int(h[b * 3 + 2])
-            if h[b * 3 + 2] == 0 { return } // same partition as the previous bin
+            lg += h[b * 4]; lh += h[b * 4 + 1]; lc += Int(h[b * 4 + 2])
+            if h[b * 4 + 2] == 0 { return } // same partition as the previous bin
             for m in 0..<(mc > 0 ? 2 : 1) {
                 let missLeft = m == 1
                 let cg = missLeft ? lg + mg : lg, ch = missLeft ? lh + mh : lh, cc = missLeft ? lc + mc : lc

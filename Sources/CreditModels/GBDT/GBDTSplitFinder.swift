@@ -93,9 +93,9 @@ struct GBDTSplitFinder {
                                   scratch: scratch, general: general)
                 continue
             }
-            let o = slotOffset[f] * 3
+            let o = slotOffset[f] * 4
             let nb = numBins[f]
-            let mg = hist[o + nb * 3], mh = hist[o + nb * 3 + 1], mc = Int(hist[o + nb * 3 + 2])
+            let mg = hist[o + nb * 4], mh = hist[o + nb * 4 + 1], mc = Int(hist[o + nb * 4 + 2])
             let totG = leaf.g, totH = leaf.h, totC = leaf.count
             if cardinality[f] == 0 {
                 if nb < 2 { continue }
@@ -112,8 +112,8 @@ struct GBDTSplitFinder {
                 }
                 var lg = 0.0, lh = 0.0, lc = 0
                 for b in 0..<(nb - 1) {
-                    lg += h[b * 3]; lh += h[b * 3 + 1]; lc += Int(h[b * 3 + 2])
-                    if h[b * 3 + 2] == 0 { continue } // same partition as the previous bin
+                    lg += h[b * 4]; lh += h[b * 4 + 1]; lc += Int(h[b * 4 + 2])
+                    if h[b * 4 + 2] == 0 { continue } // same partition as the previous bin
                     // Missing right, then (if any missing) missing left.
                     for m in 0..<(mc > 0 ? 2 : 1) {
                         let missLeft = m == 1
@@ -131,7 +131,7 @@ struct GBDTSplitFinder {
             } else {
                 // Categories present in this node.
                 var cats = [Int]()
-                for c in 0..<nb where hist[o + c * 3 + 2] > 0 { cats.append(c) }
+                for c in 0..<nb where hist[o + c * 4 + 2] > 0 { cats.append(c) }
                 if cats.count + (mc > 0 ? 1 : 0) < 2 { continue }
                 let lambdaCat = lambda + p.catL2
                 let catParent = leafScore(totG, totH, lambdaCat)
@@ -152,12 +152,12 @@ struct GBDTSplitFinder {
                 }
                 if cats.count <= p.maxCatToOneHot {
                     for c in cats {
-                        consider([c][...], hist[o + c * 3], hist[o + c * 3 + 1], Int(hist[o + c * 3 + 2]))
+                        consider([c][...], hist[o + c * 4], hist[o + c * 4 + 1], Int(hist[o + c * 4 + 2]))
                     }
                 } else {
                     let sorted = cats.sorted { a, b in
-                        let ra = hist[o + a * 3] / (hist[o + a * 3 + 1] + p.catSmooth)
-                        let rb = hist[o + b * 3] / (hist[o + b * 3 + 1] + p.catSmooth)
+                        let ra = hist[o + a * 4] / (hist[o + a * 4 + 1] + p.catSmooth)
+                        let rb = hist[o + b * 4] / (hist[o + b * 4 + 1] + p.catSmooth)
                         return ra != rb ? ra < rb : a < b
                     }
                     let maxK = min(p.maxCatThreshold, sorted.count - 1)
@@ -165,7 +165,7 @@ struct GBDTSplitFinder {
                         var lg = 0.0, lh = 0.0, lc = 0
                         for k in 0..<maxK {
                             let c = order[k]
-                            lg += hist[o + c * 3]; lh += hist[o + c * 3 + 1]; lc += Int(hist[o + c * 3 + 2])
+                            lg += hist[o + c * 4]; lh += hist[o + c * 4 + 1]; lc += Int(hist[o + c * 4 + 2])
                             consider(order[0...k], lg, lh, lc)
                         }
                     }
@@ -202,8 +202,8 @@ struct GBDTSplitFinder {
         let sg = s.g, sh = s.h, sc = s.c, sb = s.bin
         var lg = 0.0, lh = 0.0, lc = 0.0, n = 0
         @inline(__always) func visit(_ b: Int) {
-            let c = h[b * 3 + 2]
-            lg += h[b * 3]; lh += h[b * 3 + 1]; lc += c
+            let c = h[b * 4 + 2]
+            lg += h[b * 4]; lh += h[b * 4 + 1]; lc += c
             if c == 0 { return }
             sg[n] = lg; sh[n] = lh; sc[n] = lc; sb[n] = Int32(b); n += 1
             if hasMissing { sg[n] = lg + mg; sh[n] = lh + mh; sc[n] = lc + mc; sb[n] = Int32(b); n += 1 }

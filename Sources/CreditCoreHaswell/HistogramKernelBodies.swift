@@ -1,0 +1,1 @@
+../CreditCore/HistogramKernelBodies.swift

@@ -18,6 +18,8 @@ final class GBDTDataPartition {
     private(set) var outOfBagCount = 0
     /// Right rows of a split before they are copied back behind the left ones.
     private let temp: UnsafeMutablePointer<Int32>
+    /// The two halves' (left, right) counts of a split run on two threads.
+    private let halfCounts: UnsafeMutablePointer<(Int, Int)>
     /// Feature-major training bins (`[f * rowCount + r]`); one of the two is empty (`GBDTBins.wide`).
     private let binsByFeature8: [UInt8]
     private let binsByFeature16: [UInt16]
@@ -36,6 +38,8 @@ final class GBDTDataPartition {
         outOfBag.initialize(repeating: 0, count: max(rowCount, 1))
         temp = .allocate(capacity: max(rowCount, 1))
         temp.initialize(repeating: 0, count: max(rowCount, 1))
+        halfCounts = .allocate(capacity: 2)
+        halfCounts.initialize(repeating: (0, 0), count: 2)
         binsByFeature8 = bins.wide ? [] : GBDTDataPartition.transpose(bins.bins8, rows: bins.rows, features: bins.features)
         binsByFeature16 = bins.wide ? GBDTDataPartition.transpose(bins.bins16, rows: bins.rows, features: bins.features) : []
     }
@@ -44,6 +48,7 @@ final class GBDTDataPartition {
         rows.deallocate()
         outOfBag.deallocate()
         temp.deallocate()
+        halfCounts.deallocate()
     }
 
     static func transpose<B: FixedWidthInteger>(_ a: [B], rows: Int, features: Int) -> [B] {
@@ -92,36 +97,36 @@ final class GBDTDataPartition {
         return binArray.withUnsafeBufferPointer { bp in
             let col = bp.baseAddress! + f * rowCount
             /// Partitions ri[from..<from+m]: left rows compacted to ri[from...], right rows to
-            /// rt[tmp...], both in row order; returns (left, right) counts.
+            /// rt[tmp...], both in row order; returns (left, right) counts. Branch-free (every row
+            /// is written to both sides, one side advances) and with wrapping index arithmetic, so
+            /// the loop has no overflow checks.
             @inline(__always) func run(_ from: Int, _ m: Int, _ tmp: Int) -> (Int, Int) {
-                var nl = 0, nr = 0
+                let src = ri + from, dst = rt + tmp
+                var nl = 0
                 if let bits {
-                    for i in from..<(from + m) {
-                        let r = ri[i]
+                    for i in 0..<m {
+                        let r = src[i]
                         let b = col[Int(r)]
-                        let goLeft = b == missing ? defaultLeft : (bits[Int(b) >> 5] >> UInt32(b & 31)) & 1 != 0
-                        // Branch-free: write to both sides, advance one.
-                        ri[from + nl] = r; rt[tmp + nr] = r
-                        let l = goLeft ? 1 : 0
-                        nl += l; nr += 1 - l
+                        let goLeft = b == missing ? defaultLeft : (bits[Int(b) &>> 5] &>> UInt32(b & 31)) & 1 != 0
+                        src[nl] = r; dst[i &- nl] = r
+                        nl &+= goLeft ? 1 : 0
                     }
                 } else {
-                    for i in from..<(from + m) {
-                        let r = ri[i]
+                    // The missing bin is above every split bin, so only it needs the default side.
+                    let split = B(truncatingIfNeeded: splitBin), missingLeft = defaultLeft ? 1 : 0
+                    for i in 0..<m {
+                        let r = src[i]
                         let b = col[Int(r)]
-                        let goLeft = b == missing ? defaultLeft : Int(b) <= splitBin
-                        ri[from + nl] = r; rt[tmp + nr] = r
-                        let l = goLeft ? 1 : 0
-                        nl += l; nr += 1 - l
+                        src[nl] = r; dst[i &- nl] = r
+                        nl &+= (b <= split ? 1 : 0) | (b == missing ? missingLeft : 0)
                     }
                 }
-                return (nl, nr)
+                return (nl, m &- nl)
             }
             if let forkJoin, count >= 4096 {
                 // Two halves on the two threads, then L0 L1 R0 R1: the same stable order.
                 let half = count / 2
-                let counts = UnsafeMutablePointer<(Int, Int)>.allocate(capacity: 2)
-                defer { counts.deallocate() }
+                let counts = halfCounts
                 forkJoin.run { part in
                     counts[part] = part == 0 ? run(start, half, 0) : run(start + half, count - half, half)
                 }

@@ -212,6 +212,9 @@ public final class Daemon: @unchecked Sendable {
         return clean
     }
 
+    /// Connections with a request being scored (never evicted); the rest may be, oldest first.
+    public var busyConnectionCount: Int { table.all.filter(\.isBusy).count }
+
     public var connectionCount: Int {
         table.count
     }

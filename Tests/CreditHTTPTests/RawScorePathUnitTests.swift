@@ -32,13 +32,16 @@ import Testing
         return out
     }
 
-    @Test func holdsRequestsAndReadsWhileTheClientTakesNoAnswers() async throws {
+    /// Runs `body` against a real face. The body is synchronous because an embedded channel
+    /// must live and die on one thread, and an async test may resume on another after `await`.
+    static func onFace(_ body: (HTTPFace) throws -> Void) async throws {
         let faces = try await Faces()
-        // The embedded channel must live and die on one thread: the sync body holds it.
-        let outcome = Result { try Self.holdsRequestsAndReadsWhileTheClientTakesNoAnswers(faces.http) }
+        let outcome = Result { try body(faces.http) }
         await faces.stop()
         try outcome.get()
     }
+
+    @Test func holdsRequestsAndReadsWhileTheClientTakesNoAnswers() async throws { try await Self.onFace(Self.holdsRequestsAndReadsWhileTheClientTakesNoAnswers) }
 
     static func holdsRequestsAndReadsWhileTheClientTakesNoAnswers(_ face: HTTPFace) throws {
         let counter = ReadCounter()
@@ -62,13 +65,7 @@ import Testing
 
     /// A head that trickles in a byte at a time is answered once whole; one that grows past
     /// the head limit without ending goes to the standard parser, every byte of it.
-    @Test func headsArrivingByteByByte() async throws {
-        let faces = try await Faces()
-        // The embedded channel must live and die on one thread: the sync body holds it.
-        let outcome = Result { try Self.headsArrivingByteByByte(faces.http) }
-        await faces.stop()
-        try outcome.get()
-    }
+    @Test func headsArrivingByteByByte() async throws { try await Self.onFace(Self.headsArrivingByteByByte) }
 
     static func headsArrivingByteByByte(_ face: HTTPFace) throws {
         let channel = EmbeddedChannel()
@@ -88,13 +85,7 @@ import Testing
         _ = try? channel.finish()
     }
 
-    @Test func handsOffTheFirstOtherRequestAndEverythingAfterIt() async throws {
-        let faces = try await Faces()
-        // The embedded channel must live and die on one thread: the sync body holds it.
-        let outcome = Result { try Self.handsOffTheFirstOtherRequestAndEverythingAfterIt(faces.http) }
-        await faces.stop()
-        try outcome.get()
-    }
+    @Test func handsOffTheFirstOtherRequestAndEverythingAfterIt() async throws { try await Self.onFace(Self.handsOffTheFirstOtherRequestAndEverythingAfterIt) }
 
     static func handsOffTheFirstOtherRequestAndEverythingAfterIt(_ face: HTTPFace) throws {
         let channel = EmbeddedChannel()

@@ -98,10 +98,7 @@ final class Joinable: Sendable {
                 }
             }
         }
-        func waitFor(_ what: (Tally) -> Bool) {
-            let deadline = Date().addingTimeInterval(10)
-            while !tally.withLock({ what($0) }) && Date() < deadline { usleep(5_000) }
-        }
+        func waitFor(_ what: (Tally) -> Bool) { _ = waitUntil(seconds: 10) { tally.withLock { what($0) } } }
         waitFor { ($0.byModel["model-a"] ?? 0) >= 32 }
         let admin = try WireTestClient(d.unixAddress)
         let r = try admin.call(Request(id: 1, .reload(path: pathB)))

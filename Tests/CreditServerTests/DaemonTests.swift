@@ -252,7 +252,7 @@ import Testing
         // A reader thread counts its request done just after writing the answer: under a busy
         // suite the client can be on before it is (the likely cause of a CI failure: c was turned
         // away while a stayed open).
-        #expect(Self.waitFor(seconds: 30) { d.busyConnectionCount == 0 })
+        #expect(waitUntil(seconds: 30) { d.busyConnectionCount == 0 })
         // c evicts a (idle for longest); b and c serve.
         let c = try WireTestClient(d.unixAddress, timeoutSeconds: 5)
         #expect(try c.call(Request(id: 3, .health)).status.code == .ok)
@@ -261,22 +261,12 @@ import Testing
         // b and c both scoring (3 s each): a newcomer is refused, and they are answered.
         try b.send(Request(id: 5, .score(.row(oneApplicant))))
         try c.send(Request(id: 6, .score(.row(oneApplicant))))
-        #expect(Self.waitFor(seconds: 2) { d.busyConnectionCount == 2 }, "both requests should be scoring (3 s each)")
+        #expect(waitUntil(seconds: 2) { d.busyConnectionCount == 2 }, "both requests should be scoring (3 s each)")
         let e = try WireTestClient(d.unixAddress, timeoutSeconds: 5)
         let r = try e.receive()
         #expect(r.status.code == .unavailable && r.status.message.contains("too many connections"), "\(r.status)")
         #expect(waitForClose(e, timeout: 5).seconds != nil)
         #expect(try b.receive().status.code == .ok)
         #expect(try c.receive().status.code == .ok)
-    }
-
-    /// Polls `condition` every 5 ms until it holds (true) or `seconds` pass (false).
-    static func waitFor(seconds: Double, _ condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if condition() { return true }
-            usleep(5_000)
-        }
-        return condition()
     }
 }

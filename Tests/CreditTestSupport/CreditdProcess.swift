@@ -41,16 +41,12 @@ public final class CreditdProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         guard let ready else { return }
-        let deadline = Date().addingTimeInterval(seconds)
-        while !ready() {
-            guard process.isRunning, Date() < deadline else {
-                let running = process.isRunning
-                stop()
-                throw CreditdStartError(description: running ? "creditd \(arguments.joined(separator: " ")) not ready after \(seconds) s"
-                                                             : "creditd \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
-            }
-            usleep(10_000)
-        }
+        let settled = waitUntil(seconds: seconds) { ready() || !process.isRunning }
+        if settled && process.isRunning { return }
+        let running = process.isRunning
+        stop()
+        throw CreditdStartError(description: running ? "creditd \(arguments.joined(separator: " ")) not ready after \(seconds) s"
+                                                     : "creditd \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
     }
 
     deinit {
@@ -69,9 +65,7 @@ public final class CreditdProcess: @unchecked Sendable {
 
     /// Waits up to `seconds` for the daemon to exit; true when it did.
     public func waitForExit(seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        return !process.isRunning
+        waitUntil(seconds: seconds) { !process.isRunning }
     }
 
     /// SIGTERM (a graceful stop), then its exit status once it is gone.

@@ -18,7 +18,7 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
 
 /// Runs a program and returns its exit status and everything it printed (stdout + stderr,
 /// interleaved as written).
-public func runCapturing(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+public func runCapturing(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                          timeout: TimeInterval = 300) throws -> (status: Int32, output: String) {
     let r = try launch(executable, arguments, environment: environment, timeout: timeout, merged: true)
     return (r.status, r.stdout)

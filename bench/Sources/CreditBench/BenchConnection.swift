@@ -114,8 +114,10 @@ extension BenchConnection {
     }
 
     /// The value of the first `Content-Length` header (any case), 0 without one.
+    private static let contentLengthName = Array("content-length:".utf8)
+
     static func contentLength(_ head: UnsafeBufferPointer<UInt8>) -> Int {
-        let name = Array("content-length:".utf8)
+        let name = contentLengthName
         var i = 0
         while i < head.count {
             // i is at the start of a line.

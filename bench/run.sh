@@ -99,6 +99,7 @@ done
     echo "- memory: $(free -g | awk '/Mem:/ {print $2 " GiB"}')"
     echo "- $(swift --version 2>&1 | head -1)"
     echo "- load before the serving runs: \`$(uptime)\`"
+    echo "- idle CPUs: cpuidle driver \`$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none)\`, guest halt polling \`$(cat /sys/module/haltpoll/parameters/guest_halt_poll_ns 2>/dev/null || echo n/a)\` ns (0: an idle vCPU halts at once, and waking it costs a trip through the host)"
     echo
     echo "Commands: \`bash bench/run.sh\` ran \`credit db restore\`, \`credit train --algorithm logistic|mlp|gbdt\`,"
     echo "\`bench/peers/peers.py\`, \`credit-bench serve\` (served model: \`$(basename "$SERVED")\`), \`credit-bench kernels\`, \`credit-bench report\`."
@@ -110,6 +111,16 @@ step "serving: creditd vs floor (+ FastAPI peer, + allocations)"
     --data "sqlite:$OUT/book.db" --query-file "$QUERY" --malloc-counter "$OUT/malloc_count.so" \
     --http "tcp:127.0.0.1:17400/score" --http-face --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN" \
     --out-json "$OUT/serve.json" --out-md "$OUT/serve.md"
+if [[ $(nproc) -gt 1 ]]; then
+    # The same one-applicant runs with the generator and every server on CPU 0: no message
+    # crosses vCPUs, so none waits for the host to wake a halted one (bench/NOTES.md).
+    step "serving, one CPU: one applicant, client and servers on CPU 0"
+    taskset -a -p -c 0 "$UVICORN" >/dev/null
+    taskset -c 0 "$BIN/credit-bench" serve --creditd "$BIN/creditd" --model "$SERVED" --floor "$OUT/echo" \
+        --data "sqlite:$OUT/book.db" --query-file "$QUERY" --shapes 1 --tcp-port 17331 \
+        --http "tcp:127.0.0.1:17400/score" --http-face --warmup "$WARMUP" --seconds "$SECONDS_PER_RUN" \
+        --out-json "$OUT/serve-onecpu.json" --out-md "$OUT/serve-onecpu.md"
+fi
 kill $UVICORN 2>/dev/null || true
 if [[ "$SERVED" != "$OUT/logistic.credit" && -f "$OUT/logistic.credit" ]]; then
     step "serving: the logistic model (cheap scoring: protocol + transport cost)"

@@ -9,7 +9,7 @@ import Testing
 /// Python driving Debian's chromium, as `WebAppTests`). Screenshots go to
 /// $TMPDIR/credit-web-<pid>/ (printed), to be looked at.
 @Suite(.serialized) struct WebPagesTests {
-    static let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    static let binDir = BuiltProducts.directory
     static var shots: String {
         let d = NSTemporaryDirectory() + "credit-web-\(getpid())"
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -75,13 +75,9 @@ page.on("console", lambda m: errors.append(m.text) if m.type == "error" else Non
         text = lines.joined(separator: "\n")
         try text.write(toFile: input, atomically: true, encoding: .utf8)
 
-        let credit = Process()
-        credit.executableURL = Self.binDir.appendingPathComponent("credit")
-        credit.arguments = ["score", "--model", "\(faces.dir)/m.credit", "--data", "csv:\(input)", "--out", "csv:\(expected)"]
-        credit.standardError = FileHandle.nullDevice
-        try credit.run()
-        credit.waitUntilExit()
-        try #require(credit.terminationStatus == 0, "credit score failed")
+        let scored = try run(Self.binDir.appendingPathComponent("credit").path,
+                             ["score", "--model", "\(faces.dir)/m.credit", "--data", "csv:\(input)", "--out", "csv:\(expected)"])
+        try #require(scored.status == 0, "credit score failed: \(scored.stderr)")
 
         let lines0 = try await Self.browse(Self.prelude + #"""
 page.goto(base + "/score-file.html")

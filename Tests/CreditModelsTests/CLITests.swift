@@ -6,32 +6,12 @@ import Testing
 
 /// End to end through the real `credit` executable: train → score → evaluate on synthetic CSV.
 @Suite struct CLITests {
-    static var creditBinary: URL {
-        // The test bundle sits in the build products directory beside `credit`.
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("credit"),
-            Bundle.main.bundleURL.appendingPathComponent("credit"),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent(".build/debug/credit"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }
+    static var creditBinary: URL { BuiltProducts.url("credit") }
 
-    struct Run { var status: Int32; var stdout: String; var stderr: String }
+    typealias Run = ProcessResult
 
     static func credit(_ args: [String], in directory: String? = nil) throws -> Run {
-        let p = Process()
-        p.executableURL = creditBinary
-        p.arguments = args
-        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try run(creditBinary.path, args, in: directory)
     }
 
     /// Minimal CSV line split (the test writes no quoted commas except in reason texts).

@@ -7,19 +7,12 @@ import Testing
 /// with `CREDIT_KERNELS` set (docs/matrix-core.md, "Run-time dispatch").
 @Suite struct KernelDispatchCLITests {
     static func train(_ dir: String, kernels: String) throws -> (id: String, stderr: String) {
-        let p = Process()
-        p.executableURL = CLITests.creditBinary
-        p.arguments = ["train", "--data", "csv:\(dir)/train.csv", "--spec", "\(dir)/spec.json", "--algorithm", "mlp",
-                       "--out", "\(dir)/\(kernels).credit", "--seed", "3"]
-        p.environment = ProcessInfo.processInfo.environment.merging([Kernels.environmentVariable: kernels]) { $1 }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "train (\(kernels)) failed: \(e)")
+        let r = try run(CLITests.creditBinary.path,
+                        ["train", "--data", "csv:\(dir)/train.csv", "--spec", "\(dir)/spec.json", "--algorithm", "mlp",
+                         "--out", "\(dir)/\(kernels).credit", "--seed", "3"],
+                        environment: [Kernels.environmentVariable: kernels])
+        let o = r.stdout, e = r.stderr
+        #expect(r.status == 0, "train (\(kernels)) failed: \(e)")
         let line = try #require(o.split(separator: "\n").first { $0.hasPrefix("model ") }, "no model line in: \(o)")
         return (String(line.split(separator: " ")[1]), e)
     }

@@ -64,14 +64,10 @@ import Testing
         let q = try score(["--data", "sqlite:\(f.db)", "--out", "sqlite:\(f.dir)/out.db#scores", "--batch-size", "333"])
         #expect(q.status == 0, "\(q.stderr)")
         // (read back with the sqlite3 shell)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", "\(f.dir)/out.db", "SELECT CASE WHEN probability IS NULL THEN 'NULL' ELSE printf('%.17g', probability) END FROM scores ORDER BY rowid"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let back = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        p.waitUntilExit()
+        let shell = try run("/usr/bin/env", ["sqlite3", "\(f.dir)/out.db",
+                                             "SELECT CASE WHEN probability IS NULL THEN 'NULL' ELSE printf('%.17g', probability) END FROM scores ORDER BY rowid"])
+        #expect(shell.status == 0, "\(shell.stderr)")
+        let back = shell.stdout.split(separator: "\n")
         #expect(back.count == 19_999)
         let probs: [Double?] = a.dropFirst().dropLast().map { Double(CLITests.fields($0)[1]) }
         let stored: [Double?] = back.map { Double(String($0)) }
@@ -112,16 +108,9 @@ import Testing
         // util-linux `script` gives the command a pseudo-terminal; its output is what the terminal saw.
         let command = [CLITests.creditBinary.path, "score", "--model", f.model, "--data", "sqlite:\(f.db)",
                        "--out", "csv:\(f.dir)/tty.csv", "--batch-size", "50"].map { "'\($0)'" }.joined(separator: " ")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        p.arguments = ["-qec", command, "/dev/null"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        let terminal = try run("/usr/bin/script", ["-qec", command, "/dev/null"])
+        let text = terminal.stdout
+        #expect(terminal.status == 0, "\(text)")
         // Redrawn in place ("\r", erase line), with the total from COUNT(*), a rate and an ETA.
         #expect(text.contains("\r\u{1B}[K"), "\(text)")
         #expect(text.contains("/19999 rows") && text.contains(" rows/s  ETA "), "\(text)")

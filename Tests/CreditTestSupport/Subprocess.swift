@@ -10,17 +10,18 @@ public struct ProcessResult: Sendable {
 
 /// Runs a program to completion: the one way the tests run a tool and read its answer.
 /// stdout and stderr go through files, so a chatty program cannot fill a pipe and hang; past
-/// `timeout` seconds it is terminated and the test records the timeout.
+/// `timeout` seconds it is terminated and the test records the timeout. `directory`: where it
+/// runs (default: the test's own working directory).
 public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                timeout: TimeInterval = 300) throws -> ProcessResult {
-    try launch(executable, arguments, environment: environment, timeout: timeout, merged: false)
+                in directory: String? = nil, timeout: TimeInterval = 300) throws -> ProcessResult {
+    try launch(executable, arguments, environment: environment, directory: directory, timeout: timeout, merged: false)
 }
 
 /// Runs a program and returns its exit status and everything it printed (stdout + stderr,
 /// interleaved as written).
 public func runCapturing(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                         timeout: TimeInterval = 300) throws -> (status: Int32, output: String) {
-    let r = try launch(executable, arguments, environment: environment, timeout: timeout, merged: true)
+                         in directory: String? = nil, timeout: TimeInterval = 300) throws -> (status: Int32, output: String) {
+    let r = try launch(executable, arguments, environment: environment, directory: directory, timeout: timeout, merged: true)
     return (r.status, r.stdout)
 }
 
@@ -30,8 +31,8 @@ public func builtProduct(_ name: String) throws -> String {
     return try #require(FileManager.default.isExecutableFile(atPath: path) ? path : nil, "\(name) not built at \(path) (swift build)")
 }
 
-private func launch(_ executable: String, _ arguments: [String], environment: [String: String]?, timeout: TimeInterval,
-                    merged: Bool) throws -> ProcessResult {
+private func launch(_ executable: String, _ arguments: [String], environment: [String: String]?, directory: String?,
+                    timeout: TimeInterval, merged: Bool) throws -> ProcessResult {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("credit-proc-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -41,6 +42,7 @@ private func launch(_ executable: String, _ arguments: [String], environment: [S
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
+    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
     if let environment, !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let outHandle = try FileHandle(forWritingTo: out)
     p.standardOutput = outHandle

@@ -214,8 +214,57 @@ struct JSONReader {
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
             if digits(&i) == 0 { throw fail("bad number: digits must follow the exponent") }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+        let literal = UnsafeBufferPointer(rebasing: bytes[start..<i])
+        if let x = Self.exactDecimal(literal) { return x }
+        let text = String(decoding: literal, as: UTF8.self)
         guard let x = Double(text) else { throw JSONSyntaxError(offset: start, message: "bad number") }
         return x
+    }
+
+    /// Powers of ten that are exact Doubles.
+    private static let exactPowersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
+
+    /// A number literal already checked against JSON's grammar, converted without a String
+    /// when the result is exact by construction (Clinger's fast path): at most 15 significant
+    /// digits (so the digits are an exact Double) scaled by an exact power of ten, 10^0…10^22,
+    /// is one correctly rounded IEEE multiply or divide, the same Double as `Double(_:)`.
+    /// Nil otherwise (more digits, a larger scale, -0): then `Double(_:)` decides. Incomes,
+    /// ages, rates and amounts all take this path (~5 % of a batch's CPU was `strtod`).
+    static func exactDecimal(_ literal: UnsafeBufferPointer<UInt8>) -> Double? {
+        var i = 0, digits = 0, mantissa: Int64 = 0, scale = 0
+        let negative = literal.first == UInt8(ascii: "-")
+        if negative { i = 1 }
+        var sawPoint = false
+        while i < literal.count {
+            let b = literal[i]
+            if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+                if mantissa != 0 || b != UInt8(ascii: "0") { digits += 1 }
+                if digits > 15 { return nil }
+                mantissa = mantissa * 10 + Int64(b - UInt8(ascii: "0"))
+                if sawPoint { scale -= 1 }
+            } else if b == UInt8(ascii: ".") {
+                sawPoint = true
+            } else {
+                break   // an exponent
+            }
+            i += 1
+        }
+        if i < literal.count {
+            i += 1   // 'e' or 'E'
+            var expNegative = false
+            if literal[i] == UInt8(ascii: "+") || literal[i] == UInt8(ascii: "-") { expNegative = literal[i] == UInt8(ascii: "-"); i += 1 }
+            var e = 0
+            while i < literal.count {
+                e = e * 10 + Int(literal[i] - UInt8(ascii: "0"))
+                if e > 400 { return nil }
+                i += 1
+            }
+            scale += expNegative ? -e : e
+        }
+        if mantissa == 0 { return negative ? nil : 0 }
+        guard scale >= -22 && scale <= 22 else { return nil }
+        let m = Double(mantissa)
+        let x = scale >= 0 ? m * exactPowersOfTen[scale] : m / exactPowersOfTen[-scale]
+        return negative ? -x : x
     }
 }

@@ -32,11 +32,14 @@ struct JSONApplicants {
 
     /// Parses a JSON body. `idField` (the model's id column) and "id" name the applicant.
     static func parse(body: [UInt8], idField: String) throws(Problem) -> JSONApplicants {
-        if let depth = nestingDepth(body), depth > maxDepth {
-            throw Problem(status: 400, message: "JSON nests \(depth) levels deep; the limit is \(maxDepth)")
-        }
         let document: JSON
         do { document = try JSONReader.parse(body, maxDepth: maxDepth) } catch {
+            // A body the reader refuses may nest too deep before (or after) its first
+            // syntax error: the depth is the answer then. Scanned only on failure: a body the
+            // reader takes nests no deeper than `maxDepth` (~2.5 % of a batch's CPU).
+            if let depth = nestingDepth(body), depth > maxDepth {
+                throw Problem(status: 400, message: "JSON nests \(depth) levels deep; the limit is \(maxDepth)")
+            }
             throw Problem(status: 400, message: "body is not valid JSON: \(error)")
         }
         switch document {

@@ -12,7 +12,7 @@ enum ScoreJSONWriter {
         let fields = model.info.fields
         let fieldNames = r.count > 1 ? fields.map { quoted($0.name) } : []
         let threshold = Array(number(model.info.threshold).utf8)
-        out += #"{"model_id":"#.utf8
+        out.append(literal: #"{"model_id":"#)
         appendQuoted(&out, model.info.modelId)
         // `errors` are in row order: one pass pairs each with its row.
         var nextError = 0
@@ -21,39 +21,39 @@ enum ScoreJSONWriter {
             return nextError < r.errors.count && r.errors[nextError].row == i ? r.errors[nextError] : nil
         }
         func applicant(_ i: Int) {
-            out += #""id":"#.utf8
-            if i < ids.count, let id = ids[i] { appendQuoted(&out, id) } else { out += "null".utf8 }
+            out.append(literal: #""id":"#)
+            if i < ids.count, let id = ids[i] { appendQuoted(&out, id) } else { out.append(literal: "null") }
             if let e = error(i) {
-                out += #","error":{"field":"#.utf8
+                out.append(literal: #","error":{"field":"#)
                 appendQuoted(&out, e.field)
-                out += #","value":"#.utf8
+                out.append(literal: #","value":"#)
                 appendQuoted(&out, e.value)
-                out += #","reason":"#.utf8
+                out.append(literal: #","reason":"#)
                 appendQuoted(&out, e.reason)
                 out.append(UInt8(ascii: "}"))
                 return
             }
             let p = r.probability[i]
-            out += #","probability_default":"#.utf8
-            out += number(p).utf8
-            out += #","probability_good":"#.utf8
-            out += number(1 - p).utf8
-            out += (r.decision[i] == .refuse ? #","decision":"refuse""# : #","decision":"approve""#).utf8
-            out += #","threshold":"#.utf8
+            out.append(literal: #","probability_default":"#)
+            out.append(utf8: number(p))
+            out.append(literal: #","probability_good":"#)
+            out.append(utf8: number(1 - p))
+            out.append(literal: r.decision[i] == .refuse ? #","decision":"refuse""# : #","decision":"approve""#)
+            out.append(literal: #","threshold":"#)
             out += threshold
-            out += #","reasons":["#.utf8
+            out.append(literal: #","reasons":["#)
             for j in 0..<Int(r.reasonCount[i]) {
                 let slot = i * ScoreResults.maxReasons + j
                 let f = Int(r.reasonField[slot])
                 if j > 0 { out.append(UInt8(ascii: ",")) }
-                out += #"{"feature":"#.utf8
+                out.append(literal: #"{"feature":"#)
                 if f >= 0 && f < fieldNames.count { out += fieldNames[f] }
                 else if f >= 0 && f < fields.count { appendQuoted(&out, fields[f].name) }
-                else { out += #""""#.utf8 }
-                out += #","text":"#.utf8
+                else { out.append(literal: #""""#) }
+                out.append(literal: #","text":"#)
                 appendQuoted(&out, r.reasonText[slot])
-                out += #","contribution":"#.utf8
-                out += number(r.reasonContribution[slot]).utf8
+                out.append(literal: #","contribution":"#)
+                out.append(utf8: number(r.reasonContribution[slot]))
                 out.append(UInt8(ascii: "}"))
             }
             out.append(UInt8(ascii: "]"))
@@ -62,15 +62,15 @@ enum ScoreJSONWriter {
             out.append(UInt8(ascii: ","))
             applicant(0)
         } else {
-            out += #","results":["#.utf8
+            out.append(literal: #","results":["#)
             for i in 0..<r.count {
-                out += (i > 0 ? ",{" : "{").utf8
+                out.append(literal: i > 0 ? ",{" : "{")
                 applicant(i)
                 out.append(UInt8(ascii: "}"))
             }
             out.append(UInt8(ascii: "]"))
         }
-        out += "}\n".utf8
+        out.append(literal: "}\n")
         return out
     }
 
@@ -91,9 +91,15 @@ enum ScoreJSONWriter {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
-            var i = 0
+            // Runs of bytes that need no escape are copied whole (most texts are one run).
+            var i = 0, run = 0
             while i < bytes.count {
                 let b = bytes[i]
+                if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != UInt8(ascii: "<") && b != 0xE2 {
+                    i += 1
+                    continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
                 switch b {
                 case UInt8(ascii: "\""): out += #"\""#.utf8
                 case UInt8(ascii: "\\"): out += #"\\"#.utf8
@@ -108,7 +114,9 @@ enum ScoreJSONWriter {
                 default: out.append(b)
                 }
                 i += 1
+                run = i
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<bytes.count]))
         }
         out.append(UInt8(ascii: "\""))
     }
@@ -121,5 +129,17 @@ enum ScoreJSONWriter {
 
     static func error(_ status: Int, _ message: String) -> String {
         "{\"error\":{\"status\":\(status),\"message\":" + quote(message) + "}}\n"
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// A literal's bytes in one copy (`+= "…".utf8` goes through the generic sequence path).
+    fileprivate mutating func append(literal s: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    fileprivate mutating func append(utf8 s: String) {
+        var s = s
+        s.withUTF8 { append(contentsOf: $0) }
     }
 }

@@ -30,12 +30,23 @@ import Testing
             CrossValidationResult(algorithm: name, outOfFold: [], foldAUC: aucs, foldRounds: [], fitSeconds: 0)
         }
         let complexity = ["logistic": 1, "gbdt": 2, "mlp": 3]
-        // gbdt best (0.80 ± se 0.01); logistic within one error → logistic.
-        let close = [result("mlp", [0.79, 0.80, 0.78]), result("gbdt", [0.79, 0.81, 0.80]), result("logistic", [0.795, 0.80, 0.79])]
+        // gbdt best; logistic's fold differences straddle 0 (mean 0.002, paired error 0.006) → logistic.
+        let close = [result("mlp", [0.79, 0.80, 0.78]), result("gbdt", [0.79, 0.81, 0.80]), result("logistic", [0.80, 0.80, 0.794])]
         #expect(oneStandardErrorChoice(close) { complexity[$0]! } == 2)
         // logistic far below → the best.
         let far = [result("logistic", [0.70, 0.71, 0.70]), result("mlp", [0.80, 0.79, 0.805]), result("gbdt", [0.85, 0.86, 0.855])]
         #expect(oneStandardErrorChoice(far) { complexity[$0]! } == 2)
+        // Hard and easy folds move both models alike (fold AUCs 0.75-0.95, the best's own error
+        // 0.035), but gbdt wins every fold by 0.015-0.025: the paired error (0.0016) keeps gbdt,
+        // where the best model's own error would have taken logistic 0.02 below it.
+        let gbdt = [0.95, 0.85, 0.75, 0.90, 0.80]
+        let logistic = zip(gbdt, [0.02, 0.025, 0.015, 0.02, 0.02]).map { $0 - $1 }
+        let sameFolds = [result("logistic", logistic), result("gbdt", gbdt)]
+        #expect(sameFolds[1].meanAUC - sameFolds[0].meanAUC < sameFolds[1].standardError)
+        #expect(oneStandardErrorChoice(sameFolds) { complexity[$0]! } == 1)
+        // A validation slice (one "fold", no error): the best, ties to the simpler.
+        #expect(oneStandardErrorChoice([result("logistic", [0.80]), result("gbdt", [0.81])]) { complexity[$0]! } == 1)
+        #expect(oneStandardErrorChoice([result("logistic", [0.81]), result("gbdt", [0.81])]) { complexity[$0]! } == 0)
     }
 
     @Test func wilsonLowerBoundAndTheThresholdMargin() {

@@ -54,19 +54,26 @@ step "train our models (timed)"
 echo "[" > "$OUT/train.json"
 first=1
 for algo in logistic mlp gbdt; do
-    t0=$(date +%s.%N)
-    if "$BIN/credit" train --data "sqlite:$OUT/book.db" --spec "$SPEC" --algorithm "$algo" \
-        --test-ids "$DATA/anchor-split/test_loan_ids.txt" --validation 0.2 --out "$OUT/$algo.credit" \
-        --metrics "$OUT/train-$algo.metrics.json" > "$OUT/train-$algo.log" 2>&1; then
-        t1=$(date +%s.%N); secs=$(awk "BEGIN {print $t1 - $t0}"); status=ok
-        # The learner's fit alone (binning, trees, early stopping on validation): the figure
-        # compared with XGBoost's DMatrix + train.
-        fit=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["leaderboard"][0]["fit_seconds"])' \
-            "$OUT/train-$algo.metrics.json")
-    else
-        secs=null; fit=null; status="failed: $(tail -1 "$OUT/train-$algo.log" | tr -d '"\\' | cut -c1-120)"
-        rm -f "$OUT/$algo.credit"
-    fi
+    # Best of three runs (the same seed, so the same model each time), like the peers' fits.
+    secs=null; fit=null; status=ok
+    for _ in 1 2 3; do
+        t0=$(date +%s.%N)
+        if "$BIN/credit" train --data "sqlite:$OUT/book.db" --spec "$SPEC" --algorithm "$algo" \
+            --test-ids "$DATA/anchor-split/test_loan_ids.txt" --validation 0.2 --out "$OUT/$algo.credit" \
+            --metrics "$OUT/train-$algo.metrics.json" > "$OUT/train-$algo.log" 2>&1; then
+            t1=$(date +%s.%N)
+            # The learner's fit alone (binning, trees, early stopping on validation): the figure
+            # compared with XGBoost's DMatrix + train.
+            f=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["leaderboard"][0]["fit_seconds"])' \
+                "$OUT/train-$algo.metrics.json")
+            secs=$(awk -v a="$secs" -v b="$(awk "BEGIN {print $t1 - $t0}")" 'BEGIN {print (a == "null" || b < a) ? b : a}')
+            fit=$(awk -v a="$fit" -v b="$f" 'BEGIN {print (a == "null" || b < a) ? b : a}')
+        else
+            secs=null; fit=null; status="failed: $(tail -1 "$OUT/train-$algo.log" | tr -d '"\\' | cut -c1-120)"
+            rm -f "$OUT/$algo.credit"
+            break
+        fi
+    done
     [[ $first -eq 1 ]] || echo "," >> "$OUT/train.json"; first=0
     echo "{\"algorithm\": \"$algo\", \"seconds\": $secs, \"fitSeconds\": $fit, \"status\": \"$status\"}" >> "$OUT/train.json"
 done

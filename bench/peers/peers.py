@@ -46,6 +46,21 @@ def load(db, query, spec):
     return df[cols], y, df[spec["id"]].astype(str).to_numpy(), cats
 
 
+# Training is timed as the best of three fits (ours too, bench/run.sh): a single fit on a shared
+# 2-core machine moved the ratio to XGBoost by ~0.2 between runs.
+TRAIN_RUNS = 3
+
+
+def best_of(runs, fit):
+    """The shortest wall time of `runs` calls of `fit`, and the last result."""
+    best, out = float("inf"), None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = fit()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
 def auc(y, p):
     order = np.argsort(p)
     ranks = np.empty(len(p)); ranks[order] = np.arange(1, len(p) + 1)
@@ -125,9 +140,8 @@ def main():
     import xgboost as xgb
     params = dict(objective="binary:logistic", max_depth=a.depth, eta=0.1, tree_method="hist",
                   nthread=a.threads, max_cat_to_onehot=1, verbosity=0)
-    t0 = time.perf_counter()
-    booster = xgb.train(params, xgb.DMatrix(Xtr, label=ytr, enable_categorical=True), num_boost_round=a.trees)
-    tx = time.perf_counter() - t0
+    tx, booster = best_of(TRAIN_RUNS, lambda: xgb.train(params, xgb.DMatrix(Xtr, label=ytr, enable_categorical=True),
+                                                         num_boost_round=a.trees))
     booster.set_param({"nthread": 1})
     booster.save_model(f"{a.out}/xgb.json")
     json.dump({"features": list(X.columns), "categories": cats}, open(f"{a.out}/xgb_schema.json", "w"))
@@ -139,9 +153,7 @@ def main():
     import lightgbm as lgb
     params = dict(objective="binary", max_depth=a.depth, num_leaves=2 ** a.depth, learning_rate=0.1,
                   num_threads=a.threads, verbose=-1)
-    t0 = time.perf_counter()
-    bl = lgb.train(params, lgb.Dataset(Xtr, label=ytr), num_boost_round=a.trees)
-    tl = time.perf_counter() - t0
+    tl, bl = best_of(TRAIN_RUNS, lambda: lgb.train(params, lgb.Dataset(Xtr, label=ytr), num_boost_round=a.trees))
     pred = lambda d: bl.predict(d, num_threads=1)
     libs["lightgbm"] = dict(version=lgb.__version__, trainSeconds=tl, trees=a.trees, testAUC=float(auc(yte, pred(Xte))),
                             predictRowsPerSecond={str(b): predict_rate(pred, Xte, b) for b in batches})
@@ -155,9 +167,9 @@ def main():
             d[c] = d[c].astype(object).where(d[c].notna(), "NA").astype(str)
         return d
     Ctr, Cte = cbframe(Xtr), cbframe(Xte)
-    m = cb.CatBoostClassifier(iterations=a.trees, depth=a.depth, learning_rate=0.1, thread_count=a.threads,
-                              verbose=False, allow_writing_files=False)
-    t0 = time.perf_counter(); m.fit(Ctr, ytr, cat_features=cat_cols); tc = time.perf_counter() - t0
+    tc, m = best_of(TRAIN_RUNS, lambda: cb.CatBoostClassifier(iterations=a.trees, depth=a.depth, learning_rate=0.1,
+                                                               thread_count=a.threads, verbose=False,
+                                                               allow_writing_files=False).fit(Ctr, ytr, cat_features=cat_cols))
     # Prediction from Pools built before the clock starts (the issue's comparison), on one
     # thread and on every core (the daemon uses every core too); pandas input for reference.
     def pools(b):
@@ -179,6 +191,7 @@ def main():
 
     json.dump(dict(rows=int(len(X)), trainRows=int(len(Xtr)),
                    params=f"{a.trees} trees, depth {a.depth}, learning rate 0.1, {a.threads} training threads, "
+                          f"training time the best of {TRAIN_RUNS} fits, "
                           f"prediction single-threaded from pandas (XGBoost, LightGBM) and from pre-built Pools "
                           f"(CatBoost, 1 thread and all cores), wall clock",
                    libraries=libs), open(f"{a.out}/peers.json", "w"), indent=2)

@@ -241,7 +241,7 @@ struct ReportCommand: ParsableCommand {
             }
             md += t.text
         } else { md += "(not run)\n" }
-        md += "\n## Our training times\n\n`credit train` wall clock (reads the loan book, cleans, fits, evaluates, writes the artifact) and the learner's fit alone (`fit_seconds` in its metrics JSON: binning or encoding, training, early stopping on the validation rows).\n\n"
+        md += "\n## Our training times\n\n`credit train` wall clock (reads the loan book, cleans, fits, evaluates, writes the artifact) and the learner's fit alone (`fit_seconds` in its metrics JSON: binning or encoding, training, early stopping on the validation rows), each the best of three runs, as the peers' training times are.\n\n"
         var tt = MarkdownTable(["algorithm", "`credit train` s", "fit s", "status"])
         for t in train {
             tt.add([t.algorithm, t.seconds.map { String(format: "%.2f", $0) } ?? "—", t.fitSeconds.map { String(format: "%.2f", $0) } ?? "—", t.status])

@@ -148,6 +148,24 @@ package func obliviousLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: I
     }
 }
 
+/// What `heapTreeLeaves` does at each heap position (`heapNodeKinds`).
+let heapCompare: UInt8 = 0, heapZero: UInt8 = 1, heapSkip: UInt8 = 2
+
+/// The kinds of one tree's positions `1 ..< 2^D` (`kinds[0]` unused): a position whose
+/// index in its subtree is 0 whatever the row (`K = 0xFFFF`, always left, and so is its left
+/// child unless it is on the deepest internal level) is `heapZero`; everything below a
+/// non-comparing position is `heapSkip`; the rest compare.
+package func heapNodeKindsBody(nodeK nk: UnsafePointer<UInt16>, depth D: Int, into kinds: UnsafeMutablePointer<UInt8>) {
+    guard D > 0 else { return }
+    let count = 1 << D, deepest = count >> 1
+    var p = count - 1
+    while p >= 1 {   // bottom-up: zero when always left and the left child is zero (or a leaf)
+        kinds[p] = nk[p] == 0xFFFF && (p >= deepest || kinds[2 * p] == heapZero) ? heapZero : heapCompare
+        p -= 1
+    }
+    for p in 2..<max(count, 2) where kinds[p >> 1] != heapCompare { kinds[p] = heapSkip }   // top-down
+}
+
 @inline(__always)
 private func tWork(_ w: UnsafeMutableRawPointer, _ i: Int) -> SIMD16<UInt16> {
     UnsafeRawPointer(w).loadUnaligned(fromByteOffset: i &* 32, as: SIMD16<UInt16>.self)
@@ -166,13 +184,21 @@ private func tSetWork(_ w: UnsafeMutableRawPointer, _ i: Int, _ v: SIMD16<UInt16
 /// root's is the leaf index `i − 2^D` of the top-down walk. `work` holds the level below,
 /// in place: vectors `2j` (rows g…) and `2j + 1` (rows g + 16…) for position j of the level;
 /// the root's indices end in vectors 0 and 1.
+///
+/// `kd` (`heapNodeKinds`) skips padding: a position whose index is 0 by construction (always
+/// left down to the leaves) stores 0 without a compare, and what lies below it is not
+/// visited (nothing reads it). The anchor model's trees are ~45 % padding.
 @inline(__always)
 private func heapTreeLeaves(_ q: UnsafePointer<UInt16>, _ g: Int, _ D: Int, _ no: UnsafePointer<UInt32>,
-                            _ nk: UnsafePointer<UInt16>, _ work: UnsafeMutableRawPointer, _ pair: Bool) {
+                            _ nk: UnsafePointer<UInt16>, _ kd: UnsafePointer<UInt8>, _ work: UnsafeMutableRawPointer, _ pair: Bool) {
     let zero = SIMD16<UInt16>(), one = SIMD16<UInt16>(repeating: 1)
     let bottom = 1 &<< (D &- 1)
     var j = 0
     var n: Int, half: UInt16
+    @inline(__always) func zeroed(_ j: Int) {
+        tSetWork(work, j &<< 1, zero)
+        if pair { tSetWork(work, (j &<< 1) | 1, zero) }
+    }
     if D == 1 {
         let at: Int = Int(no[1]) &+ g
         let k = SIMD16<UInt16>(repeating: nk[1])
@@ -186,6 +212,11 @@ private func heapTreeLeaves(_ q: UnsafePointer<UInt16>, _ g: Int, _ D: Int, _ no
         let above = bottom &>> 1
         while j < above {
             let p: Int = above &+ j, l: Int = p &<< 1, r: Int = l | 1
+            if kd[p] != heapCompare {
+                if kd[p] == heapZero { zeroed(j) }
+                j &+= 1
+                continue
+            }
             let ap: Int = Int(no[p]) &+ g, al: Int = Int(no[l]) &+ g, ar: Int = Int(no[r]) &+ g
             let kp = SIMD16<UInt16>(repeating: nk[p]), kl = SIMD16<UInt16>(repeating: nk[l]), kr = SIMD16<UInt16>(repeating: nk[r])
             let a = zero.replacing(with: one, where: tLoad16(q + al) .> kl)
@@ -205,6 +236,11 @@ private func heapTreeLeaves(_ q: UnsafePointer<UInt16>, _ g: Int, _ D: Int, _ no
         j = 0
         while j < n {
             let p: Int = n &+ j
+            if kd[p] != heapCompare {
+                if kd[p] == heapZero { zeroed(j) }
+                j &+= 1
+                continue
+            }
             let at: Int = Int(no[p]) &+ g
             let k = SIMD16<UInt16>(repeating: nk[p])
             let left: Int = j &<< 2, right: Int = (j &<< 2) | 2
@@ -229,6 +265,7 @@ private func heapTreeLeaves(_ q: UnsafePointer<UInt16>, _ g: Int, _ D: Int, _ no
 @inline(never)
 package func heapLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
                               nodeStart: UnsafePointer<Int32>, nodeOffset: UnsafePointer<UInt32>, nodeK: UnsafePointer<UInt16>,
+                              nodeKind: UnsafePointer<UInt8>,
                               leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
                               leaves: UnsafeMutablePointer<Int32>, leavesStride: Int, work: UnsafeMutableRawPointer) {
     let stash = work, levels = work + 256
@@ -246,7 +283,7 @@ package func heapLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: Int, d
                     tSetWork(stash, k &<< 1, SIMD16<UInt16>()); tSetWork(stash, (k &<< 1) | 1, SIMD16<UInt16>())
                     continue
                 }
-                heapTreeLeaves(q, g, D, nodeOffset + ns, nodeK + ns, levels, n > 16)
+                heapTreeLeaves(q, g, D, nodeOffset + ns, nodeK + ns, nodeKind + ns, levels, n > 16)
                 tSetWork(stash, k &<< 1, tWork(levels, 0))
                 if n > 16 { tSetWork(stash, (k &<< 1) | 1, tWork(levels, 1)) }
             }

@@ -90,11 +90,12 @@ public func heapLogitsWorkBytes(maxDepth: Int) -> Int { 256 + (32 << max(maxDept
 /// `leaves[r · leavesStride + t] = leaf`. Rows go 32 at a time and every internal position
 /// is compared for all of them (SIMD across rows, no per-row walk), so `q` must be readable
 /// up to `rows` rounded up to 32 at every offset (a block of 64 rows is). `work`:
-/// `heapLogitsWorkBytes(maxDepth:)` bytes. Same bits from every copy and `heapLogitsReference`.
-/// Allocates nothing.
+/// `heapLogitsWorkBytes(maxDepth:)` bytes. `nodeKind` (same layout as `nodeK`, from
+/// `heapNodeKinds`) lets the kernel skip padding. Same bits from every copy and
+/// `heapLogitsReference`. Allocates nothing.
 public func heapLogits(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: UnsafePointer<Int32>,
                        nodeStart: UnsafePointer<Int32>, nodeOffset: UnsafePointer<UInt32>, nodeK: UnsafePointer<UInt16>,
-                       leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
+                       nodeKind: UnsafePointer<UInt8>, leafStart: UnsafePointer<Int32>, leafValue: UnsafePointer<Double>, acc: UnsafeMutablePointer<Double>,
                        leaves: UnsafeMutablePointer<Int32>, leavesStride: Int, work: UnsafeMutableRawPointer, workBytes: Int,
                        variant: KernelVariant = Kernels.variant) {
     precondition(rows >= 0 && trees >= 0 && leavesStride >= (rows > 1 ? trees : 0), "heapLogits: bad shape")
@@ -106,13 +107,29 @@ public func heapLogits(q: UnsafePointer<UInt16>, rows: Int, trees: Int, depth: U
     switch variant {
     case .portable:
         CreditCore.heapLogitsKernel(q: q, rows: rows, trees: trees, depth: depth, nodeStart: nodeStart, nodeOffset: nodeOffset,
-                                    nodeK: nodeK, leafStart: leafStart, leafValue: leafValue, acc: acc, leaves: leaves,
+                                    nodeK: nodeK, nodeKind: nodeKind, leafStart: leafStart, leafValue: leafValue, acc: acc, leaves: leaves,
                                     leavesStride: leavesStride, work: work)
     case .haswell:
         CreditCoreHaswell.heapLogitsKernel(q: q, rows: rows, trees: trees, depth: depth, nodeStart: nodeStart, nodeOffset: nodeOffset,
-                                           nodeK: nodeK, leafStart: leafStart, leafValue: leafValue, acc: acc, leaves: leaves,
+                                           nodeK: nodeK, nodeKind: nodeKind, leafStart: leafStart, leafValue: leafValue, acc: acc, leaves: leaves,
                                            leavesStride: leavesStride, work: work)
     }
+}
+
+/// `heapLogits`' `nodeKind` for trees laid out like its `nodeK` (`nodeStart`, `depth`): which
+/// positions are padding whose index is 0 by construction (always left down to the leaves),
+/// so the kernel stores 0 there and does not visit what lies below.
+public func heapNodeKinds(nodeK: UnsafePointer<UInt16>, count: Int, trees: Int, depth: UnsafePointer<Int32>,
+                          nodeStart: UnsafePointer<Int32>) -> [UInt8] {
+    var kinds = [UInt8](repeating: 0, count: count)
+    kinds.withUnsafeMutableBufferPointer { k in
+        for t in 0..<trees {
+            let ns = Int(nodeStart[t]), D = Int(depth[t])
+            precondition(D <= 16 && ns >= 0 && ns + (D > 0 ? 1 << D : 1) <= count, "heapNodeKinds: tree \(t) outside the nodes")
+            heapNodeKindsBody(nodeK: nodeK + ns, depth: D, into: k.baseAddress! + ns)
+        }
+    }
+    return kinds
 }
 
 /// Scalar reference of `heapLogits` (row by row, top-down walks; the same Double adds per

@@ -92,6 +92,8 @@ import Testing
         let workBytes = heapLogitsWorkBytes(maxDepth: 12)
         let work = UnsafeMutableRawPointer.allocate(byteCount: workBytes, alignment: 32)
         defer { work.deallocate() }
+        var zeroKinds = 0, skipKinds = 0   // the kernel's padding paths are taken
+        defer { #expect(zeroKinds > 100 && skipKinds > 100, "zero \(zeroKinds), skip \(skipKinds)") }
         for round in 0..<40 {
             let q = (0..<(slots * block)).map { _ -> UInt16 in
                 switch rng.next() % 6 { case 0: 0; case 1: 0xFFFF; case 2: 0xFFFE; default: UInt16(truncatingIfNeeded: rng.next() % 40) }
@@ -112,6 +114,8 @@ import Testing
                 leafCount += 1 << D
             }
             let values = (0..<leafCount).map { _ in rng.uniform() * 2 - 1 }
+            let kinds = heapNodeKinds(nodeK: ks, count: ks.count, trees: trees, depth: depth, nodeStart: starts)
+            zeroKinds += kinds.filter { $0 == 1 }.count; skipKinds += kinds.filter { $0 == 2 }.count
             for rows in [1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 48, 63, 64] {
                 var want = [Double](repeating: 0.25, count: block), wantLeaves = [Int32](repeating: -1, count: block * trees)
                 heapLogitsReference(q: q, rows: rows, trees: trees, depth: depth, nodeStart: starts, nodeOffset: offs, nodeK: ks,
@@ -119,7 +123,7 @@ import Testing
                 for variant in availableVariants {
                     var got = [Double](repeating: 0.25, count: block), gotLeaves = [Int32](repeating: -1, count: block * trees)
                     heapLogits(q: q, rows: rows, trees: trees, depth: depth, nodeStart: starts, nodeOffset: offs, nodeK: ks,
-                               leafStart: leafStart, leafValue: values, acc: &got, leaves: &gotLeaves, leavesStride: trees,
+                               nodeKind: kinds, leafStart: leafStart, leafValue: values, acc: &got, leaves: &gotLeaves, leavesStride: trees,
                                work: work, workBytes: workBytes, variant: variant)
                     #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(variant) round \(round) rows \(rows)")
                     #expect(gotLeaves == wantLeaves, "\(variant) round \(round) rows \(rows): leaves")

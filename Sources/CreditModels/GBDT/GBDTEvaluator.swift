@@ -31,7 +31,7 @@ import CreditCore
 /// codes column by column through the dispatched `maskBits` kernel), then the dispatched
 /// `heapLogits` kernel: tree by tree (its nodes stay in L1), every internal heap position is
 /// compared for 32 rows at once (16-lane UInt16 compares), bottom-up, so every row's leaf
-/// index comes out of SIMD selects with no per-row walk; each row then adds its leaf value
+/// index comes out of SIMD selects with no per-row walk (padding is skipped: `nodeKind`); each row then adds its leaf value
 /// (Double, tree order). Fewer than 8 rows (one applicant) walk 8 trees of equal depth in
 /// lockstep instead and then add the leaves in tree order. Contributions reuse the per-tree leaves (GBDTEvaluatorAttribution.swift):
 /// each leaf's path attributions are precomputed at load as one row of a dense table, so a
@@ -89,6 +89,8 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
     private let uniform8: UnsafeMutablePointer<Bool>
     private let nodeOffset: UnsafeMutablePointer<UInt32>
     private let nodeK: UnsafeMutablePointer<UInt16>
+    /// `heapNodeKinds` of the trees: the padding `heapLogits` skips.
+    private let nodeKind: UnsafeMutablePointer<UInt8>
     /// Input column of each internal heap position, a sink column (≥ `inputWidth`) for padding.
     let nodeFeature: UnsafeMutablePointer<Int32>
     private let leafValue: UnsafeMutablePointer<Double>
@@ -254,6 +256,7 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
         catFirstSlot = copy(catSlots); catComboCount = copy(catCounts); comboRightMask = copy(masks)
         catMask16Start = copy(mask16Starts); comboMask16 = copy(masks16)
         treeDepth = copy(tDepth); treeNode = copy(tNode); treeLeaf = copy(tLeaf); treeAll = copy(tAll); uniform8 = copy(uni)
+        nodeKind = copy(heapNodeKinds(nodeK: kk, count: kk.count, trees: treeCount, depth: tDepth, nodeStart: tNode))
         nodeOffset = copy(off); nodeK = copy(kk); nodeFeature = copy(nf); leafValue = copy(leaves); delta = copy(deltas)
         attrStride = (w + 3) & ~3
         oblivious = GBDTObliviousLevels(depths: tDepth, nodeStart: tNode, nodeOffset: off, nodeK: kk, leafStart: tLeaf)
@@ -416,7 +419,7 @@ final class GBDTEvaluator: @unchecked Sendable, Equatable {
             if full > 0 {
                 for r in 0..<full { acc[r] = baseScore }
                 heapLogits(q: UnsafePointer(q), rows: full, trees: T, depth: treeDepth, nodeStart: treeNode,
-                           nodeOffset: nodeOffset, nodeK: nodeK, leafStart: treeLeaf, leafValue: leafValue, acc: acc,
+                           nodeOffset: nodeOffset, nodeK: nodeK, nodeKind: nodeKind, leafStart: treeLeaf, leafValue: leafValue, acc: acc,
                            leaves: leafRows, leavesStride: T, work: work, workBytes: workBytes)
                 for r in 0..<full { output[start &+ r] = Float(acc[r]) }
             }

@@ -51,6 +51,7 @@ step "restore the loan book"
 "$BIN/credit" db restore --replace --into "sqlite:$OUT/book.db" "$DATA"/analise_risco_*.sql >&2
 
 step "train our models (timed)"
+least() { awk -v a="$1" -v b="$2" 'BEGIN {print (a == "null" || b + 0 < a + 0) ? b : a}'; }   # "null" = none yet
 echo "[" > "$OUT/train.json"
 first=1
 for algo in logistic mlp gbdt; do
@@ -66,8 +67,7 @@ for algo in logistic mlp gbdt; do
             # compared with XGBoost's DMatrix + train.
             f=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["leaderboard"][0]["fit_seconds"])' \
                 "$OUT/train-$algo.metrics.json")
-            secs=$(awk -v a="$secs" -v b="$(awk "BEGIN {print $t1 - $t0}")" 'BEGIN {print (a == "null" || b < a) ? b : a}')
-            fit=$(awk -v a="$fit" -v b="$f" 'BEGIN {print (a == "null" || b < a) ? b : a}')
+            secs=$(least "$secs" "$(awk "BEGIN {print $t1 - $t0}")"); fit=$(least "$fit" "$f")
         else
             secs=null; fit=null; status="failed: $(tail -1 "$OUT/train-$algo.log" | tr -d '"\\' | cut -c1-120)"
             rm -f "$OUT/$algo.credit"

@@ -148,23 +148,9 @@ package func obliviousLogitsKernel(q: UnsafePointer<UInt16>, rows: Int, trees: I
     }
 }
 
-/// What `heapTreeLeaves` does at each heap position (`heapNodeKinds`).
+/// What `heapTreeLeaves` does at each heap position (`heapNodeKinds`, TreeKernels.swift).
 let heapCompare: UInt8 = 0, heapZero: UInt8 = 1, heapSkip: UInt8 = 2
 
-/// The kinds of one tree's positions `1 ..< 2^D` (`kinds[0]` unused): a position whose
-/// index in its subtree is 0 whatever the row (`K = 0xFFFF`, always left, and so is its left
-/// child unless it is on the deepest internal level) is `heapZero`; everything below a
-/// non-comparing position is `heapSkip`; the rest compare.
-package func heapNodeKindsBody(nodeK nk: UnsafePointer<UInt16>, depth D: Int, into kinds: UnsafeMutablePointer<UInt8>) {
-    guard D > 0 else { return }
-    let count = 1 << D, deepest = count >> 1
-    var p = count - 1
-    while p >= 1 {   // bottom-up: zero when always left and the left child is zero (or a leaf)
-        kinds[p] = nk[p] == 0xFFFF && (p >= deepest || kinds[2 * p] == heapZero) ? heapZero : heapCompare
-        p -= 1
-    }
-    for p in 2..<max(count, 2) where kinds[p >> 1] != heapCompare { kinds[p] = heapSkip }   // top-down
-}
 
 @inline(__always)
 private func tWork(_ w: UnsafeMutableRawPointer, _ i: Int) -> SIMD16<UInt16> {

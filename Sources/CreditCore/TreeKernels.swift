@@ -126,10 +126,25 @@ public func heapNodeKinds(nodeK: UnsafePointer<UInt16>, count: Int, trees: Int, 
         for t in 0..<trees {
             let ns = Int(nodeStart[t]), D = Int(depth[t])
             precondition(D <= 16 && ns >= 0 && ns + (D > 0 ? 1 << D : 1) <= count, "heapNodeKinds: tree \(t) outside the nodes")
-            heapNodeKindsBody(nodeK: nodeK + ns, depth: D, into: k.baseAddress! + ns)
+            heapNodeKinds(nodeK: nodeK + ns, depth: D, into: k.baseAddress! + ns)
         }
     }
     return kinds
+}
+
+/// The kinds of one tree's positions `1 ..< 2^D` (`kinds[0]` unused): a position whose
+/// index in its subtree is 0 whatever the row (`K = 0xFFFF`, always left, and so is its left
+/// child unless it is on the deepest internal level) is `heapZero`; everything below a
+/// non-comparing position is `heapSkip`; the rest compare.
+private func heapNodeKinds(nodeK nk: UnsafePointer<UInt16>, depth D: Int, into kinds: UnsafeMutablePointer<UInt8>) {
+    guard D > 0 else { return }
+    let count = 1 << D, deepest = count >> 1
+    var p = count - 1
+    while p >= 1 {   // bottom-up: zero when always left and the left child is zero (or a leaf)
+        kinds[p] = nk[p] == 0xFFFF && (p >= deepest || kinds[2 * p] == heapZero) ? heapZero : heapCompare
+        p -= 1
+    }
+    for p in 2..<max(count, 2) where kinds[p >> 1] != heapCompare { kinds[p] = heapSkip }   // top-down
 }
 
 /// Scalar reference of `heapLogits` (row by row, top-down walks; the same Double adds per

@@ -101,12 +101,12 @@ enum ScoreJSONWriter {
                 }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
                 switch b {
-                case UInt8(ascii: "\""): out += #"\""#.utf8
-                case UInt8(ascii: "\\"): out += #"\\"#.utf8
-                case UInt8(ascii: "\n"): out += #"\n"#.utf8
-                case UInt8(ascii: "\r"): out += #"\r"#.utf8
-                case UInt8(ascii: "\t"): out += #"\t"#.utf8
-                case UInt8(ascii: "<"): out += #"\u003c"#.utf8
+                case UInt8(ascii: "\""): out.append(literal: #"\""#)
+                case UInt8(ascii: "\\"): out.append(literal: #"\\"#)
+                case UInt8(ascii: "\n"): out.append(literal: #"\n"#)
+                case UInt8(ascii: "\r"): out.append(literal: #"\r"#)
+                case UInt8(ascii: "\t"): out.append(literal: #"\t"#)
+                case UInt8(ascii: "<"): out.append(literal: #"\u003c"#)
                 case 0..<0x20: appendEscape(&out, UInt32(b))
                 case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
                     appendEscape(&out, bytes[i + 2] == 0xA8 ? 0x2028 : 0x2029)
@@ -123,7 +123,7 @@ enum ScoreJSONWriter {
 
     private static func appendEscape(_ out: inout [UInt8], _ v: UInt32) {
         let hex = Array("0123456789abcdef".utf8)
-        out += #"\u"#.utf8
+        out.append(literal: #"\u"#)
         for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((v >> UInt32(shift)) & 0xF)]) }
     }
 

@@ -47,15 +47,20 @@ public struct CrossValidationResult: Sendable {
         self.fitSeconds = fitSeconds
     }
 
-    public var meanAUC: Double { foldAUC.reduce(0, +) / Double(foldAUC.count) }
+    public var meanAUC: Double { Self.mean(foldAUC) }
     /// Sample standard deviation of the fold AUCs.
-    public var sdAUC: Double {
-        guard foldAUC.count > 1 else { return 0 }
-        let m = meanAUC
-        return (foldAUC.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(foldAUC.count - 1)).squareRoot()
-    }
+    public var sdAUC: Double { Self.sampleSD(foldAUC) }
     /// Standard error of the mean fold AUC.
     public var standardError: Double { sdAUC / Double(foldAUC.count).squareRoot() }
+
+    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+
+    /// Sample standard deviation (n − 1), 0 for fewer than two values.
+    static func sampleSD(_ xs: [Double]) -> Double {
+        guard xs.count > 1 else { return 0 }
+        let m = mean(xs)
+        return (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
+    }
     /// Rounds for the refit on all rows: the mean of the folds' best rounds scaled by
     /// k/(k−1) (the refit sees 1/(k−1) more rows), nil when the learner has none.
     public var refitRounds: Int? {
@@ -79,10 +84,8 @@ public func oneStandardErrorChoice(_ results: [CrossValidationResult], complexit
     func withinOneError(_ i: Int) -> Bool {
         let a = results[best].foldAUC, b = results[i].foldAUC
         guard i != best, a.count == b.count, a.count > 1 else { return i == best || results[i].meanAUC >= results[best].meanAUC }
-        let d = zip(a, b).map { $0 - $1 }, n = Double(d.count)
-        let mean = d.reduce(0, +) / n
-        let se = (d.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1) / n).squareRoot()
-        return mean <= se
+        let d = zip(a, b).map { $0 - $1 }
+        return CrossValidationResult.mean(d) <= CrossValidationResult.sampleSD(d) / Double(d.count).squareRoot()
     }
     return scored.filter(withinOneError)
         .min { (complexity(results[$0].algorithm), -results[$0].meanAUC) < (complexity(results[$1].algorithm), -results[$1].meanAUC) }!

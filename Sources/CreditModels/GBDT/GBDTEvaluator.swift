@@ -31,8 +31,8 @@ import CreditCore
 /// codes column by column through the dispatched `maskBits` kernel), then the dispatched
 /// `heapLogits` kernel: tree by tree (its nodes stay in L1), every internal heap position is
 /// compared for 32 rows at once (16-lane UInt16 compares), bottom-up, so every row's leaf
-/// index comes out of SIMD selects with no per-row walk (padding is skipped: `nodeKind`); each row then adds its leaf value
-/// (Double, tree order). Fewer than 8 rows (one applicant) walk 8 trees of equal depth in
+/// index comes out of SIMD selects with no per-row walk (padding is skipped: `nodeKind`);
+/// each row then adds its leaf value (Double, tree order). Fewer than 8 rows (one applicant) walk 8 trees of equal depth in
 /// lockstep instead and then add the leaves in tree order. Contributions reuse the per-tree leaves (GBDTEvaluatorAttribution.swift):
 /// each leaf's path attributions are precomputed at load as one row of a dense table, so a
 /// row's attributions are the sum of its leaves' rows (`leafRowSum`, a dispatched SIMD kernel).

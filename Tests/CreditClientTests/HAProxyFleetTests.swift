@@ -27,9 +27,28 @@ import Testing
 
     static func freePort() throws -> UInt16 { UInt16(try freeTCPPort()) }
 
+    /// A replica, returned once it accepts on all three addresses (it throws if it exits first).
     static func startReplica(model: String, trusted: String, tcpPort: UInt16, httpPort: UInt16, unix: String, log: String) throws -> CreditdProcess {
         try CreditdProcess(["--model", model, "--trusted-keys", trusted, "--listen", "tcp:127.0.0.1:\(tcpPort)",
-                            "--listen", "http:127.0.0.1:\(httpPort)", "--listen", "unix:\(unix)", "--log-level", "notice"], logFile: log)
+                            "--listen", "http:127.0.0.1:\(httpPort)", "--listen", "unix:\(unix)", "--log-level", "notice"], logFile: log,
+                           until: { accepts(.unix(path: unix)) && accepts(.tcp(host: "127.0.0.1", port: tcpPort))
+                                    && accepts(.tcp(host: "127.0.0.1", port: httpPort)) })
+    }
+
+    /// A replica on fresh ports. A port found free can be taken by another test's socket before
+    /// creditd binds it (the suites run in parallel; a CI run once left one replica unstarted and
+    /// HAProxy saw two): then it tries new ports.
+    static func startReplica(model: String, trusted: String, unix: String, log: String) throws -> Replica {
+        for attempt in 1...5 {
+            let (t, h) = (try freePort(), try freePort())
+            do {
+                let p = try startReplica(model: model, trusted: trusted, tcpPort: t, httpPort: h, unix: unix, log: log)
+                return Replica(process: p, tcpPort: t, httpPort: h, unix: unix)
+            } catch where attempt < 5 {
+                continue
+            }
+        }
+        preconditionFailure("unreachable: the last attempt throws")
     }
 
     /// Sends one command to HAProxy's admin socket and returns the answer.
@@ -119,10 +138,8 @@ import Testing
         // Three replicas on model A, then HAProxy with the committed config.
         var replicas: [Replica] = []
         for i in 0..<3 {
-            let (t, h) = (try Self.freePort(), try Self.freePort())
-            let unix = "\(dir)/r\(i).sock"
-            let p = try Self.startReplica(model: "\(dir)/a.credit", trusted: "\(dir)/trusted", tcpPort: t, httpPort: h, unix: unix, log: "\(dir)/r\(i).log")
-            replicas.append(Replica(process: p, tcpPort: t, httpPort: h, unix: unix))
+            replicas.append(try Self.startReplica(model: "\(dir)/a.credit", trusted: "\(dir)/trusted", unix: "\(dir)/r\(i).sock",
+                                                  log: "\(dir)/r\(i).log"))
         }
         let (front, httpFront, statsPort) = (try Self.freePort(), try Self.freePort(), try Self.freePort())
         let admin = "\(dir)/haproxy.sock"

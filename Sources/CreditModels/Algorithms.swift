@@ -76,13 +76,15 @@ public enum Algorithms {
     public static let all: [AlgorithmEntry] = [
         AlgorithmEntry(LogisticLearner()),
         AlgorithmEntry(MLPLearner()),
-        gbdt(treeShape: .lossGuided),
+        gbdt(),
     ]
 
-    /// The registered gbdt learner growing trees of `treeShape` (`credit train --tree-shape`).
-    public static func gbdt(treeShape: GBDTTreeShape) -> AlgorithmEntry {
+    /// The registered gbdt learner growing trees of `treeShape` (`credit train --tree-shape`)
+    /// under monotone constraints by `monotoneMethod` (`--monotone-method`).
+    public static func gbdt(treeShape: GBDTTreeShape = .lossGuided, monotoneMethod: GBDTMonotoneMethod = .basic) -> AlgorithmEntry {
         var p = GBDTParameters()
         if treeShape != .lossGuided { p.treeShape = treeShape }
+        if monotoneMethod != .basic { p.monotoneMethod = monotoneMethod }
         return AlgorithmEntry(GBDTLearner(parameters: p, smallBookRows: 5_000))
     }
 

@@ -25,6 +25,8 @@ public struct TrainingOptions: Sendable {
     public var testIDs: Set<String>? = nil
     /// When set, the gbdt learner grows trees of this shape (`GBDTParameters.treeShape`).
     public var gbdtTreeShape: GBDTTreeShape? = nil
+    /// When set, the gbdt learner bounds monotone leaves by this method (`GBDTParameters.monotoneMethod`).
+    public var gbdtMonotoneMethod: GBDTMonotoneMethod? = nil
 
     public init() {}
 }
@@ -88,8 +90,9 @@ public enum Trainer {
         } else {
             throw TrainingError(description: "unknown algorithm '\(options.algorithm)' (available: \(Algorithms.names.joined(separator: ", ")), auto)")
         }
-        if let shape = options.gbdtTreeShape {
-            entries = entries.map { $0.name == GBDTLearner.algorithm ? Algorithms.gbdt(treeShape: shape) : $0 }
+        if options.gbdtTreeShape != nil || options.gbdtMonotoneMethod != nil {
+            let gbdt = Algorithms.gbdt(treeShape: options.gbdtTreeShape ?? .lossGuided, monotoneMethod: options.gbdtMonotoneMethod ?? .basic)
+            entries = entries.map { $0.name == GBDTLearner.algorithm ? gbdt : $0 }
         }
         // The spec compiled once (kinds it leaves open are the raw data's): cleaning,
         // preprocessing and the model's raw schema all read this.

@@ -53,6 +53,8 @@ struct TrainCommand: ParsableCommand {
     var testIDs: String?
     @Option(name: .customLong("tree-shape"), help: "gbdt trees: loss-guided (default) or oblivious (symmetric; faster batch scoring, docs/gbdt.md).")
     var treeShape: String?
+    @Option(name: .customLong("monotone-method"), help: "gbdt monotone constraints: basic (default; midpoint bounds) or intermediate (bounds from the ordered leaves' values, docs/models.md).")
+    var monotoneMethod: String?
 
     enum BalanceOption: String, ExpressibleByArgument, CaseIterable {
         case none, weights, undersample, oversample
@@ -72,6 +74,9 @@ struct TrainCommand: ParsableCommand {
         }
         if let treeShape, GBDTTreeShape(rawValue: treeShape) == nil {
             throw ValidationError("--tree-shape must be \(GBDTTreeShape.allCases.map(\.rawValue).joined(separator: " or ")), got \(treeShape)")
+        }
+        if let monotoneMethod, GBDTMonotoneMethod(rawValue: monotoneMethod) == nil {
+            throw ValidationError("--monotone-method must be \(GBDTMonotoneMethod.allCases.map(\.rawValue).joined(separator: " or ")), got \(monotoneMethod)")
         }
         if let validation {
             guard validation > 0, validation < 1 else { throw ValidationError("--validation must be in (0, 1), got \(validation)") }
@@ -111,6 +116,7 @@ struct TrainCommand: ParsableCommand {
         var options = TrainingOptions()
         options.algorithm = algorithm
         options.gbdtTreeShape = treeShape.flatMap(GBDTTreeShape.init(rawValue:))
+        options.gbdtMonotoneMethod = monotoneMethod.flatMap(GBDTMonotoneMethod.init(rawValue:))
         options.seed = seed.seed
         options.validationFraction = validation
         options.folds = cv

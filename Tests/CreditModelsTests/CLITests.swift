@@ -116,6 +116,28 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("--tree-shape must be loss-guided or oblivious, got round"))
     }
 
+    /// `--monotone-method intermediate` reaches the gbdt learner (another model than the basic
+    /// method's on a spec with constraints); an unknown method is refused by name.
+    @Test func trainWithTheIntermediateMonotoneMethod() throws {
+        let dir = temporaryPath("cli-monotone-method")
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let train = "\(dir)/train.csv", spec = "\(dir)/spec.json"
+        try Synthetic.csv(Synthetic.table(rows: 2000, seed: 3)).write(toFile: train, atomically: true, encoding: .utf8)
+        try JSONEncoder().encode(MonotoneTests.ordinalSpec).write(to: URL(fileURLWithPath: spec))
+        var ids: [String] = []
+        for method in ["basic", "intermediate"] {
+            let t = try Self.credit(["train", "--data", "csv:\(train)", "--spec", spec, "--algorithm", "gbdt", "--monotone-method", method,
+                                     "--validation", "0.2", "--out", "\(dir)/\(method).credit"])
+            #expect(t.status == 0, "train failed: \(t.stderr)")
+            ids.append(String(try String(contentsOfFile: "\(dir)/\(method).credit", encoding: .utf8).split(separator: "\n")[1]))
+        }
+        #expect(ids[0] != ids[1])
+        let bad = try Self.credit(["train", "--data", "csv:\(train)", "--spec", spec, "--algorithm", "gbdt", "--monotone-method", "advanced",
+                                   "--out", "\(dir)/x.credit"])
+        #expect(bad.status != 0 && bad.stderr.contains("--monotone-method must be basic or intermediate, got advanced"))
+    }
+
     /// `--query @file.sql` is read the same way by every command that reads rows (a path
     /// relative to the working directory, as `@examples/alura-cash/join.sql` is).
     @Test func queryFromAFileForEveryCommand() throws {

@@ -64,6 +64,75 @@ import Testing
         #expect(Self.largestFall(m, probes: data) == 0)
     }
 
+    /// Four columns where the constrained effects interact with a category and a free number:
+    /// x0 rises (the data wiggle against it), x1 falls, x2 a category of 5, x3 free; holes in x0
+    /// and x1.
+    static func interacting(rows n: Int, seed: UInt64) -> LabeledMatrix {
+        var g = SplitMix64(seed: seed)
+        var values: [Float] = [], y: [Float] = []
+        for r in 0..<n {
+            let a = g.uniform() * 4 - 2, b = g.uniform() * 4 - 2, c = Double(Int(g.uniform() * 5) % 5), d = g.normal()
+            let z = 1.2 * sin(3 * a) + a * d - 0.8 * b + (c == 2 ? 1.5 * a : 0) + 0.4 * c - 1
+            values += [r % 9 == 0 ? .nan : Float(a), r % 11 == 0 ? .nan : Float(b), Float(c), Float(d)]
+            y.append(g.uniform() < 1 / (1 + exp(-z)) ? 1 : 0)
+        }
+        let cols = [FeatureColumn(name: "x0", source: "x0", kind: .numeric), FeatureColumn(name: "x1", source: "x1", kind: .numeric),
+                    FeatureColumn(name: "x2", source: "x2", kind: .categorical(cardinality: 5)),
+                    FeatureColumn(name: "x3", source: "x3", kind: .numeric)]
+        var m = LabeledMatrix(x: FeatureMatrix(rows: n, columns: cols, values: values), y: y)
+        m.monotone = [1, -1, 0, 0]
+        return m
+    }
+
+    @Test(arguments: GBDTMonotoneMethod.allCases)
+    func bothMonotoneMethodsKeepEveryConstraintAcrossInteractions(_ method: GBDTMonotoneMethod) throws {
+        let data = Self.interacting(rows: 4000, seed: 5)
+        var p = GBDTParameters()
+        p.maxRounds = 60
+        p.monotoneMethod = method
+        let model = try GBDTLearner(parameters: p).fit(train: data, validation: nil, seed: 3) { _ in }
+        // Probes: training rows (holes, every category, any x3), x0 swept up, then x1.
+        #expect(Self.largestFall(model, probes: data, column: 0) == 0)
+        #expect(Self.largestFall(model, probes: data, column: 1, direction: -1) == 0)
+        var free = data
+        free.monotone = nil
+        let unconstrained = try GBDTLearner(parameters: p).fit(train: free, validation: nil, seed: 3) { _ in }
+        #expect(Self.largestFall(unconstrained, probes: data, column: 0) > 0.3)   // the data do pull against x0
+    }
+
+    /// What the intermediate method is for: one tree on z = 3·x0 + 2·x1, x0 rising, split at
+    /// the root on x0. The basic method keeps every leaf left of that split below every leaf
+    /// right of it (both below and above their midpoint), though x1 differs between them; the
+    /// intermediate method orders only leaves whose x1 ranges meet, so a left leaf with a high
+    /// x1 may pass a right leaf with a low one. Both stay monotone in x0.
+    @Test(arguments: GBDTMonotoneMethod.allCases)
+    func onlyTheIntermediateMethodLetsLeavesApartInAFreeFeaturePassEachOther(_ method: GBDTMonotoneMethod) throws {
+        var g = SplitMix64(seed: 8)
+        var values: [Float] = [], y: [Float] = []
+        for _ in 0..<4000 {
+            let a = g.uniform() * 4 - 2, b = g.uniform() * 4 - 2
+            values += [Float(a), Float(b)]
+            y.append(g.uniform() < 1 / (1 + exp(-(3 * a + 2 * b))) ? 1 : 0)
+        }
+        let cols = [FeatureColumn(name: "x0", source: "x0", kind: .numeric), FeatureColumn(name: "x1", source: "x1", kind: .numeric)]
+        var data = LabeledMatrix(x: FeatureMatrix(rows: 4000, columns: cols, values: values), y: y)
+        data.monotone = [1, 0]
+        var p = GBDTParameters()
+        p.maxRounds = 1; p.learningRate = 1; p.maxDepth = 3; p.maxLeaves = 8; p.colsampleByTree = 1
+        p.monotoneMethod = method
+        let model = try GBDTLearner(parameters: p).fit(train: data, validation: nil, seed: 3) { _ in }
+        try #require(model.feature[0] == 0)
+        let t = model.threshold[0]
+        let grid = stride(from: -1.95, through: 1.95, by: 0.1).map { Float($0) }
+        var points: [Float] = []
+        for a in grid { for b in grid { points += [a, b] } }
+        let z = model.gbdtScores(FeatureMatrix(rows: grid.count * grid.count, columns: cols, values: points))
+        var leftMax = -Float.infinity, rightMin = Float.infinity
+        for i in 0..<z.count { if points[2 * i] < t { leftMax = max(leftMax, z[i]) } else { rightMin = min(rightMin, z[i]) } }
+        if method == .basic { #expect(leftMax <= rightMin) } else { #expect(leftMax > rightMin + 0.5) }
+        #expect(Self.largestFall(model, probes: data) == 0)
+    }
+
     @Test func logisticRegressionKeepsCoefficientSigns() throws {
         let data = Self.uShaped(rows: 2000, seed: 5)
         // x0's free coefficient is ~0; make the relation clearly negative by flipping x1.

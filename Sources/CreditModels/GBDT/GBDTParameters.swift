@@ -69,6 +69,12 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
     /// compiled evaluator then tests a level for 16 rows at once). Optional so parameters
     /// encoded before it existed still decode.
     public var treeShape: GBDTTreeShape? = nil
+    /// How monotone constraints bound the leaves of loss-guided trees: nil or `.basic` (the
+    /// default: by the midpoints of the monotone splits above a leaf) or `.intermediate` (by
+    /// the values of the leaves it must stay in order with; docs/models.md has both measured).
+    /// Oblivious trees always use the basic method. Optional so parameters encoded before it
+    /// existed still decode.
+    public var monotoneMethod: GBDTMonotoneMethod? = nil
 
     public init() {}
 
@@ -106,6 +112,17 @@ public enum GBDTTreeShape: String, Codable, Sendable, CaseIterable {
     /// chosen by the gain summed over the level's nodes (`GBDTTreeLearner.growOblivious`);
     /// `maxDepth` levels at most (`maxLeaves` is not used).
     case oblivious
+}
+
+/// How monotone constraints bound leaf values (`GBDTParameters.monotoneMethod`; LightGBM's
+/// `monotone_constraints_method`, of which these are the first two).
+public enum GBDTMonotoneMethod: String, Codable, Sendable, CaseIterable {
+    /// XGBoost's and LightGBM's "basic": a monotone split's children, and everything below
+    /// them, stay on their side of the midpoint of the two children's values.
+    case basic
+    /// LightGBM's "intermediate" (`GBDTMonotoneBounds`): a leaf stays between the values of
+    /// the leaves it must be in order with, updated as they split.
+    case intermediate
 }
 
 /// Errors of the GBDT learner: bad hyperparameters or bad training input.

@@ -14,9 +14,12 @@ struct GBDTLeaf {
     var hist: Int
     /// Its best split (feature -1: none).
     var split: GBDTSplit
-    /// Bounds on its value from monotone splits above it (±inf when free).
+    /// Bounds on its value from monotone constraints (±inf when free).
     var lower = -Double.infinity
     var upper = Double.infinity
+    /// Its node's feature draw, per part (kept to search its split again when its monotone
+    /// bounds change: `GBDTMonotoneBounds`).
+    var features: [[Int]] = []
 }
 
 /// Grows one tree per round, loss-guided (LightGBM's `SerialTreeLearner`): draws the row bag
@@ -51,6 +54,9 @@ final class GBDTTreeLearner {
     let scanScratch: [GBDTSplitFinder.ScanScratch]
     /// Per part, the level scans' scratch (oblivious trees only; GBDTObliviousTreeLearner.swift).
     let levelScratch: [GBDTSplitFinder.LevelScratch]
+    /// Leaf regions and values for the intermediate monotone method (nil: no constraint, the
+    /// basic method, or oblivious trees).
+    let monotoneBounds: GBDTMonotoneBounds?
 
     init(bins: GBDTBins, weights: [Double], parameters: GBDTParameters, seed: UInt64, forkJoin: ForkJoin?,
          sparseAbove: Int, monotone: [Int8]? = nil) {
@@ -67,6 +73,11 @@ final class GBDTTreeLearner {
         let widest = (0..<bins.features).map { bins.numBins[$0] + 1 }.max() ?? 1
         scanScratch = (0..<2).map { _ in GBDTSplitFinder.ScanScratch(bins: bins) }
         levelScratch = parameters.treeShape == .oblivious ? (0..<2).map { _ in GBDTSplitFinder.LevelScratch(capacity: widest) } : []
+        if let monotone, parameters.treeShape != .oblivious, parameters.monotoneMethod == .intermediate {
+            monotoneBounds = GBDTMonotoneBounds(bins: bins, sign: monotone)
+        } else {
+            monotoneBounds = nil
+        }
     }
 
     deinit {
@@ -94,6 +105,8 @@ final class GBDTTreeLearner {
         let rootHist = histograms.acquire()
         var root = GBDTLeaf(node: 0, start: 0, count: bagCount, g: g, h: h, depth: 0, hist: rootHist, split: GBDTSplit())
         let rootFeatures = nodeFeaturesByPart()
+        root.features = rootFeatures
+        monotoneBounds?.reset(rootValue: splitFinder.leafValue(g, h))
         root.split = forEachPart { part in
             histograms.build(rootHist, rows: rows, count: bagCount, gradients: gh, part: parts[part])
             return (findSplit(root, features: rootFeatures[part], part: part), GBDTSplit())
@@ -121,7 +134,16 @@ final class GBDTTreeLearner {
             lLeaf.lower = leaf.lower; lLeaf.upper = leaf.upper
             rLeaf.lower = leaf.lower; rLeaf.upper = leaf.upper
             let sign = splitFinder.monotone[s.feature]
-            if sign != 0 {
+            // Intermediate method: the leaves ordered with this one before the split get their
+            // bounds again, from its children, once those exist.
+            var ordered: [Int] = []
+            if let mb = monotoneBounds {
+                ordered = mb.ordered(with: bi)
+                let right = mb.split(bi, by: s, leftValue: splitFinder.leafValue(s.leftG, s.leftH, lower: leaf.lower, upper: leaf.upper),
+                                     rightValue: splitFinder.leafValue(s.rightG, s.rightH, lower: leaf.lower, upper: leaf.upper))
+                (lLeaf.lower, lLeaf.upper) = mb.bounds(of: bi)
+                (rLeaf.lower, rLeaf.upper) = mb.bounds(of: right)
+            } else if sign != 0 {
                 // Children on either side of the midpoint of their (clamped) values.
                 let wl = splitFinder.leafValue(s.leftG, s.leftH, lower: leaf.lower, upper: leaf.upper)
                 let wr = splitFinder.leafValue(s.rightG, s.rightH, lower: leaf.lower, upper: leaf.upper)
@@ -140,6 +162,7 @@ final class GBDTTreeLearner {
                 // other: findSplit draws nothing); then per part: the small child's histogram,
                 // the large one's by subtraction, and both split searches.
                 let lFeatures = nodeFeaturesByPart(), rFeatures = nodeFeaturesByPart()
+                lLeaf.features = lFeatures; rLeaf.features = rFeatures
                 let l = lLeaf, r = rLeaf
                 let splits = forEachPart { part in
                     histograms.build(small, rows: rows + smallStart, count: smallCount, gradients: gh, part: parts[part])
@@ -154,12 +177,27 @@ final class GBDTTreeLearner {
             tree.cover[leaf.node] = Float(leaf.h)
             leaves[bi] = lLeaf
             leaves.append(rLeaf)
+            if let mb = monotoneBounds {
+                for y in ordered {
+                    let (lower, upper) = mb.bounds(of: y)
+                    guard lower != leaves[y].lower || upper != leaves[y].upper else { continue }
+                    leaves[y].lower = lower; leaves[y].upper = upper
+                    // A split found under the old bounds may now break the order (or a better
+                    // one be allowed): search again, on the same histogram and feature draw.
+                    guard leaves[y].hist >= 0, leaves.count < p.maxLeaves else { continue }
+                    let ly = leaves[y]
+                    leaves[y].split = forEachPart { part in (findSplit(ly, features: ly.features[part], part: part), GBDTSplit()) }.0
+                }
+            }
         }
         // Finalize leaves: in-bag rows of each leaf get the (Float) leaf value, exactly what a walk gives.
         scores.withUnsafeMutableBufferPointer { sc in
-            for l in leaves {
+            for (slot, l) in leaves.enumerated() {
                 histograms.release(l.hist)
-                tree.value[l.node] = Float(splitFinder.leafValue(l.g, l.h, lower: l.lower, upper: l.upper))
+                // Intermediate method: the value fixed at the leaf's creation, which its
+                // neighbours' bounds were taken from.
+                let value = monotoneBounds.map { $0.value[slot] } ?? splitFinder.leafValue(l.g, l.h, lower: l.lower, upper: l.upper)
+                tree.value[l.node] = Float(value)
                 tree.cover[l.node] = Float(l.h)
                 let v = Double(tree.value[l.node])
                 for i in l.start..<(l.start + l.count) { sc[Int(rows[i])] += v }

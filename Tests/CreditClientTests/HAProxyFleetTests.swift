@@ -141,26 +141,38 @@ import Testing
             replicas.append(try Self.startReplica(model: "\(dir)/a.credit", trusted: "\(dir)/trusted", unix: "\(dir)/r\(i).sock",
                                                   log: "\(dir)/r\(i).log"))
         }
-        let (front, httpFront, statsPort) = (try Self.freePort(), try Self.freePort(), try Self.freePort())
+        // HAProxy with the committed config on fresh ports; like a replica, it exits when a
+        // port found free was taken before it bound it, and is then started on new ones.
         let admin = "\(dir)/haproxy.sock"
-        var cfg = try String(contentsOfFile: "\(ClientTests.packageRoot)/deploy/haproxy.cfg", encoding: .utf8)
-        let substitutions = [("/run/haproxy/creditd-admin.sock", admin), ("bind :7311", "bind 127.0.0.1:\(front)"),
-                             ("bind :8080", "bind 127.0.0.1:\(httpFront)"), ("bind 127.0.0.1:8404", "bind 127.0.0.1:\(statsPort)"),
-                             ("log stdout format raw local0 notice", "log stderr format raw local0 warning")]
-            + (0..<3).flatMap { i in [("10.0.0.1\(i + 1):7311", "127.0.0.1:\(replicas[i].tcpPort)"),
-                                      ("10.0.0.1\(i + 1):8080", "127.0.0.1:\(replicas[i].httpPort)")] }
-        for (from, to) in substitutions {
-            #expect(cfg.contains(from), "deploy/haproxy.cfg no longer has '\(from)'")
-            cfg = cfg.replacingOccurrences(of: from, with: to)
+        let committed = try String(contentsOfFile: "\(ClientTests.packageRoot)/deploy/haproxy.cfg", encoding: .utf8)
+        var proxy = Process(), front: UInt16 = 0
+        for attempt in 0..<5 {
+            let (f, httpFront, statsPort) = (try Self.freePort(), try Self.freePort(), try Self.freePort())
+            front = f
+            var cfg = committed
+            let substitutions = [("/run/haproxy/creditd-admin.sock", admin), ("bind :7311", "bind 127.0.0.1:\(front)"),
+                                 ("bind :8080", "bind 127.0.0.1:\(httpFront)"), ("bind 127.0.0.1:8404", "bind 127.0.0.1:\(statsPort)"),
+                                 ("log stdout format raw local0 notice", "log stderr format raw local0 warning")]
+                + (0..<3).flatMap { i in [("10.0.0.1\(i + 1):7311", "127.0.0.1:\(replicas[i].tcpPort)"),
+                                          ("10.0.0.1\(i + 1):8080", "127.0.0.1:\(replicas[i].httpPort)")] }
+            for (from, to) in substitutions {
+                #expect(cfg.contains(from), "deploy/haproxy.cfg no longer has '\(from)'")
+                cfg = cfg.replacingOccurrences(of: from, with: to)
+            }
+            try cfg.write(toFile: "\(dir)/haproxy.cfg", atomically: true, encoding: .utf8)
+            try? FileManager.default.removeItem(atPath: admin)
+            proxy = Process()
+            proxy.executableURL = URL(fileURLWithPath: Self.haproxy)
+            proxy.arguments = ["-db", "-f", "\(dir)/haproxy.cfg"]
+            proxy.environment = ["CREDITD_HTTP_TOKEN": "unused-on-loopback", "PATH": "/usr/bin:/bin"]
+            proxy.standardOutput = FileHandle.nullDevice
+            proxy.standardError = FileHandle.nullDevice
+            try proxy.run()
+            // Bound once its admin socket answers; an exit before that is a lost port.
+            _ = waitUntil(seconds: 10) { !proxy.isRunning || (try? Self.haproxyCommand(admin, "show info")) != nil }
+            if proxy.isRunning || attempt == 4 { break }
         }
-        try cfg.write(toFile: "\(dir)/haproxy.cfg", atomically: true, encoding: .utf8)
-        let proxy = Process()
-        proxy.executableURL = URL(fileURLWithPath: Self.haproxy)
-        proxy.arguments = ["-db", "-f", "\(dir)/haproxy.cfg"]
-        proxy.environment = ["CREDITD_HTTP_TOKEN": "unused-on-loopback", "PATH": "/usr/bin:/bin"]
-        proxy.standardOutput = FileHandle.nullDevice
-        proxy.standardError = FileHandle.nullDevice
-        try proxy.run()
+        try #require(proxy.isRunning, "haproxy exited with \(proxy.terminationStatus) on five sets of fresh ports")
         defer { if proxy.isRunning { kill(proxy.processIdentifier, SIGKILL) } }
 
         // HAProxy's own health checks (a Health frame, the ready answer's bytes) see all three UP.

@@ -122,9 +122,11 @@ enum ScoreJSONWriter {
     }
 
     private static func appendEscape(_ out: inout [UInt8], _ v: UInt32) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(literal: #"\u"#)
-        for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((v >> UInt32(shift)) & 0xF)]) }
+        for shift in stride(from: 12, through: 0, by: -4) {
+            let d = UInt8((v >> UInt32(shift)) & 0xF)
+            out.append(d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") + d - 10)
+        }
     }
 
     static func error(_ status: Int, _ message: String) -> String {

@@ -27,11 +27,17 @@ import Testing
         return out
     }
 
-    @Test func trainScoreEvaluateOnSyntheticCSV() throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.creditBinary.path), "credit binary not found at \(Self.creditBinary.path)")
-        let dir = temporaryPath("cli")
+    /// An empty directory for one test's files.
+    static func emptyDirectory(_ name: String) throws -> String {
+        let dir = temporaryPath(name)
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func trainScoreEvaluateOnSyntheticCSV() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.creditBinary.path), "credit binary not found at \(Self.creditBinary.path)")
+        let dir = try Self.emptyDirectory("cli")
         let train = "\(dir)/train.csv", apply = "\(dir)/apply.csv", spec = "\(dir)/spec.json"
         try Synthetic.csv(Synthetic.table(rows: 3000, seed: 1)).write(toFile: train, atomically: true, encoding: .utf8)
         try Synthetic.specJSON().write(to: URL(fileURLWithPath: spec))
@@ -97,9 +103,7 @@ import Testing
     /// `--tree-shape oblivious` trains symmetric gbdt trees, records the shape in the artifact and
     /// scores through it; an unknown shape is refused by name.
     @Test func trainObliviousTrees() throws {
-        let dir = temporaryPath("cli-oblivious")
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.emptyDirectory("cli-oblivious")
         let train = "\(dir)/train.csv", spec = "\(dir)/spec.json"
         try Synthetic.csv(Synthetic.table(rows: 3000, seed: 3)).write(toFile: train, atomically: true, encoding: .utf8)
         try Synthetic.specJSON().write(to: URL(fileURLWithPath: spec))
@@ -119,9 +123,7 @@ import Testing
     /// `--monotone-method intermediate` reaches the gbdt learner (another model than the basic
     /// method's on a spec with constraints); an unknown method is refused by name.
     @Test func trainWithTheIntermediateMonotoneMethod() throws {
-        let dir = temporaryPath("cli-monotone-method")
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.emptyDirectory("cli-monotone-method")
         let train = "\(dir)/train.csv", spec = "\(dir)/spec.json"
         try Synthetic.csv(Synthetic.table(rows: 2000, seed: 3)).write(toFile: train, atomically: true, encoding: .utf8)
         try JSONEncoder().encode(MonotoneTests.ordinalSpec).write(to: URL(fileURLWithPath: spec))
@@ -141,9 +143,7 @@ import Testing
     /// `--query @file.sql` is read the same way by every command that reads rows (a path
     /// relative to the working directory, as `@examples/alura-cash/join.sql` is).
     @Test func queryFromAFileForEveryCommand() throws {
-        let dir = temporaryPath("cli-query")
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.emptyDirectory("cli-query")
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let spec = root.appendingPathComponent("examples/alura-cash/spec.json").path
         let join = try String(contentsOf: root.appendingPathComponent("examples/alura-cash/join.sql"), encoding: .utf8)

@@ -16,6 +16,9 @@ final class ScoreProgress: @unchecked Sendable {
     private let started = ContinuousClock.now
     private var lastDraw: ContinuousClock.Instant?
     private var drawn = false
+    /// Signalled when the background count ends (found or failed).
+    private let counted = DispatchSemaphore(value: 0)
+    private var counting = false
 
     init(tty: Bool = isatty(STDERR_FILENO) == 1) { self.tty = tty }
 
@@ -23,7 +26,9 @@ final class ScoreProgress: @unchecked Sendable {
     /// (`--start-row`).
     func countInBackground(_ request: DataRequest, skip: Int) {
         guard tty else { return }
+        counting = true
         Thread.detachNewThread { [self] in
+            defer { counted.signal() }
             guard let n = try? request.count() else { return }
             lock.withLock { total = max(0, n - skip) }
         }
@@ -65,6 +70,9 @@ final class ScoreProgress: @unchecked Sendable {
     /// Ends the redrawn line and writes the summary: rows, refused, errors, time, rate, model(s).
     func summary(_ w: ScoreWriter, via: String? = nil) {
         let t = seconds
+        // A run that ends before its COUNT(*) (a small or fast book, a loaded machine) still
+        // shows the total on its last line: wait a little for the count.
+        if tty && counting { _ = counted.wait(timeout: .now() + 5) }
         if tty {   // the last state of the line, then the summary under it
             let line = lock.withLock { drawn = true; return Self.line(done: done, total: total, seconds: t) }
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))

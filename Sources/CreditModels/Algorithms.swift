@@ -79,11 +79,12 @@ public enum Algorithms {
         gbdt(),
     ]
 
-    /// The registered gbdt learner growing trees of `treeShape` (`credit train --tree-shape`)
-    /// under monotone constraints by `monotoneMethod` (`--monotone-method`).
-    public static func gbdt(treeShape: GBDTTreeShape = .lossGuided, monotoneMethod: GBDTMonotoneMethod = .basic) -> AlgorithmEntry {
+    /// The registered gbdt learner growing trees of `treeShape` (`credit train --tree-shape`;
+    /// nil: loss-guided, oblivious with the cosine score on a small book) under monotone
+    /// constraints by `monotoneMethod` (`--monotone-method`).
+    public static func gbdt(treeShape: GBDTTreeShape? = nil, monotoneMethod: GBDTMonotoneMethod = .basic) -> AlgorithmEntry {
         var p = GBDTParameters()
-        if treeShape != .lossGuided { p.treeShape = treeShape }
+        p.treeShape = treeShape
         if monotoneMethod != .basic { p.monotoneMethod = monotoneMethod }
         return AlgorithmEntry(GBDTLearner(parameters: p, smallBookRows: 5_000))
     }

@@ -16,6 +16,11 @@ import Testing
         #expect(abs(p.learningRate * Double(p.maxRounds) - 0.03 * 1000) < 1e-9)
         #expect(abs(p.learningRate * Double(p.earlyStoppingRounds) - 0.03 * 50) < 1e-9)
         #expect(p.maxDepth == 4 && p.maxLeaves == 16 && p.minDataInLeaf == 10 && p.lambda == 5)
+        // Oblivious trees scored by the cosine unless a shape was chosen.
+        #expect(p.treeShape == .oblivious && p.levelScore == .cosine)
+        var lossGuided = GBDTParameters()
+        lossGuided.treeShape = .lossGuided
+        #expect(GBDTLearner.smallBook(lossGuided).treeShape == .lossGuided && GBDTLearner.smallBook(lossGuided).levelScore == nil)
     }
 
     @Test func registeredLearnerUsesTheSmallBookSettingOnlyBelowItsRowLimit() throws {
@@ -26,6 +31,7 @@ import Testing
         let plain = try GBDTLearner().fit(train: train, validation: valid, seed: 7) { _ in }
         #expect(registered == small)
         #expect(registered != plain)
+        #expect(registered.treeShape == .oblivious && plain.treeShape == .lossGuided)
         // Early stopping ends the small-book fit well before its cap of 3,000 rounds.
         #expect(small.treeRoots.count > 50 && small.treeRoots.count < 3_000)
         // At 5,000 rows and above the defaults apply.

@@ -65,8 +65,17 @@ public struct GBDTLearner: Learner {
     /// rounds). Smaller steps with more trees, the usual advice when fitting time is no object
     /// (a 700-row book fits in about a second); on the held-out seeds 5–14 mean test AUC
     /// 0.8705 → 0.8728, seeds 0–4 unchanged at 0.9011.
+    ///
+    /// Unless a tree shape was chosen, the trees are oblivious and scored by CatBoost's cosine
+    /// (`GBDTLevelScore.cosine`: monotone constraints kept by projecting the leaf values), the
+    /// learner that CatBoost itself is strongest with on these books once held to the spec's
+    /// constraints; docs/models.md, "Small books", fifth round.
     public static func smallBook(_ p: GBDTParameters) -> GBDTParameters {
         var q = p
+        if q.treeShape == nil {
+            q.treeShape = .oblivious
+            q.levelScore = .cosine
+        }
         q.learningRate = 0.01
         q.maxRounds = 3_000
         q.earlyStoppingRounds = 150

@@ -17,18 +17,21 @@ import CreditCore
 /// changes of gain to difference arrays (only at its non-empty bins; wide features visit the
 /// bitmap's marked bins) and one prefix sum per feature gives every candidate's total.
 extension GBDTSplitFinder {
-    /// Scratch of one thread's level scans: 2 Double and 2 Int32 difference arrays of the
-    /// widest feature's bins.
+    /// Scratch of one thread's level scans: difference arrays of the widest feature's bins (2
+    /// Double and 2 Int32 for the gain; the cosine score uses the Double pairs for its
+    /// numerator and `denR`/`denL` for its denominator).
     final class LevelScratch {
         let capacity: Int
         let gainR: UnsafeMutablePointer<Double>, gainL: UnsafeMutablePointer<Double>
         let badR: UnsafeMutablePointer<Int32>, badL: UnsafeMutablePointer<Int32>
+        let denR: UnsafeMutablePointer<Double>, denL: UnsafeMutablePointer<Double>
         init(capacity: Int) {
             self.capacity = max(capacity, 1)
             gainR = .allocate(capacity: self.capacity); gainL = .allocate(capacity: self.capacity)
+            denR = .allocate(capacity: self.capacity); denL = .allocate(capacity: self.capacity)
             badR = .allocate(capacity: self.capacity); badL = .allocate(capacity: self.capacity)
         }
-        deinit { gainR.deallocate(); gainL.deallocate(); badR.deallocate(); badL.deallocate() }
+        deinit { gainR.deallocate(); gainL.deallocate(); badR.deallocate(); badL.deallocate(); denR.deallocate(); denL.deallocate() }
     }
 
     /// The gain of splitting one node into (cg, ch, cc) left and the rest right; nil when the
@@ -151,3 +154,4 @@ extension GBDTSplitFinder {
         return (g, h, Int(c))
     }
 }
+

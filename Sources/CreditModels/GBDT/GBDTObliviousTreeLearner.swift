@@ -16,6 +16,10 @@
 extension GBDTTreeLearner {
     func growOblivious(gradients gh: [Double], scores: inout [Double]) {
         beginTree()
+        // The cosine score keeps monotone constraints by projecting the leaf values at the end
+        // (GBDTCosineLevelSplit.swift), not by bounds.
+        let projected = p.levelScore == .cosine && splitFinder.monotone.contains { $0 != 0 }
+        var levels: [GBDTMonotoneProjection.Level] = []
         let bagCount = partition.bagCount
         let rows = partition.rows
         let (g, h) = bagSums(gh)
@@ -37,7 +41,8 @@ extension GBDTTreeLearner {
                 for (k, n) in level.enumerated() { let l = splitFinder.leftSums(s, histogram: hists[k]); lh += l.h; rh += n.h - l.h }
                 s.defaultLeft = lh > rh
             }
-            let sign = splitFinder.monotone[s.feature]
+            let sign = projected ? 0 : splitFinder.monotone[s.feature]
+            levels.append(.init(feature: s.feature, bin: s.bin, sign: splitFinder.monotone[s.feature], isCategorical: s.isCategorical))
             var next: [GBDTLeaf] = [], nextInherited: [Double] = []
             next.reserveCapacity(2 * level.count)
             for (k, leaf) in level.enumerated() {
@@ -95,11 +100,18 @@ extension GBDTTreeLearner {
             inherited = nextInherited
             depth += 1
         }
+        var values: [Double]? = nil
+        if projected {
+            // Newton values weighted by their rows (an empty leaf: its parent's, weighing nothing).
+            let t = level.enumerated().map { k, l in l.count > 0 ? splitFinder.leafValue(l.g, l.h) : inherited[k] }
+            let w = level.map { $0.count > 0 ? Double($0.count) : 1e-9 }
+            values = GBDTMonotoneProjection.project(targets: t, weights: w, pairs: GBDTMonotoneProjection.orderedPairs(levels: levels))
+        }
         // Leaves: in-bag rows get the (Float) leaf value, exactly what a walk gives.
         scores.withUnsafeMutableBufferPointer { sc in
             for (k, l) in level.enumerated() {
                 histograms.release(l.hist)
-                let v0 = l.count > 0 ? splitFinder.leafValue(l.g, l.h, lower: l.lower, upper: l.upper) : inherited[k]
+                let v0 = values?[k] ?? (l.count > 0 ? splitFinder.leafValue(l.g, l.h, lower: l.lower, upper: l.upper) : inherited[k])
                 tree.value[l.node] = Float(v0)
                 tree.cover[l.node] = Float(l.h)
                 let v = Double(tree.value[l.node])
@@ -110,8 +122,12 @@ extension GBDTTreeLearner {
 
     /// One part's best level split over its features.
     private func levelSplit(_ nodes: [GBDTLeaf], part: Int) -> GBDTSplit {
-        splitFinder.findLevelSplit(nodes, histograms: nodes.map { UnsafePointer(histograms.values($0.hist)) },
-                                   bitmaps: nodes.map { UnsafePointer(histograms.bitmap($0.hist)) },
-                                   features: parts.featuresByPart[part], scratch: levelScratch[part])
+        let hists = nodes.map { UnsafePointer(histograms.values($0.hist)) }, bitmaps = nodes.map { UnsafePointer(histograms.bitmap($0.hist)) }
+        if p.levelScore == .cosine {
+            return splitFinder.findCosineLevelSplit(nodes, histograms: hists, bitmaps: bitmaps, features: parts.featuresByPart[part],
+                                                    scratch: levelScratch[part])
+        }
+        return splitFinder.findLevelSplit(nodes, histograms: hists, bitmaps: bitmaps, features: parts.featuresByPart[part],
+                                          scratch: levelScratch[part])
     }
 }

@@ -75,6 +75,12 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
     /// Oblivious trees always use the basic method. Optional so parameters encoded before it
     /// existed still decode.
     public var monotoneMethod: GBDTMonotoneMethod? = nil
+    /// How oblivious trees score a level: nil or `.gain` (the default: XGBoost's gain summed
+    /// over the level's nodes, monotone features by midpoint bounds) or `.cosine` (CatBoost's
+    /// `Cosine` score, monotone features by projecting the leaf values; GBDTCosineLevelSplit.swift).
+    /// Loss-guided trees always use the gain. Optional so parameters encoded before it existed
+    /// still decode.
+    public var levelScore: GBDTLevelScore? = nil
 
     public init() {}
 
@@ -123,6 +129,14 @@ public enum GBDTMonotoneMethod: String, Codable, Sendable, CaseIterable {
     /// LightGBM's "intermediate" (`GBDTMonotoneBounds`): a leaf stays between the values of
     /// the leaves it must be in order with, updated as they split.
     case intermediate
+}
+
+/// How oblivious trees score a level's candidates (`GBDTParameters.levelScore`).
+public enum GBDTLevelScore: String, Codable, Sendable, CaseIterable {
+    /// The second-order gain summed over the level's nodes (`GBDTSplitFinder.findLevelSplit`).
+    case gain
+    /// CatBoost's `Cosine` score function (`GBDTSplitFinder.findCosineLevelSplit`).
+    case cosine
 }
 
 /// Errors of the GBDT learner: bad hyperparameters or bad training input.

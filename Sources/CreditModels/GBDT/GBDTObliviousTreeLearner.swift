@@ -5,7 +5,9 @@
 /// (`GBDTSplitFinder.findLevelSplit`), until `maxDepth` levels or no candidate gains. Every
 /// node is split, also one without rows: an empty child takes its parent's value (clamped
 /// to its monotone bounds), so the tree stays complete and monotone. Monotone features bound
-/// the children by the midpoint of their values, as in `grow`. Histograms: per pair of
+/// the children by the midpoint of their values, as in `grow` — or, with the cosine score
+/// (`GBDTLevelScore.cosine`), the levels are chosen without bounds and the leaf values are
+/// projected onto the constraints at the end (`GBDTMonotoneProjection`). Histograms: per pair of
 /// children the smaller is built and the larger is parent − smaller; each thread builds,
 /// subtracts and scans its own features for the whole level in one fork-join.
 ///

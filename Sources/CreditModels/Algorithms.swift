@@ -81,11 +81,12 @@ public enum Algorithms {
 
     /// The registered gbdt learner growing trees of `treeShape` (`credit train --tree-shape`;
     /// nil: loss-guided, oblivious with the cosine score on a small book) under monotone
-    /// constraints by `monotoneMethod` (`--monotone-method`).
-    public static func gbdt(treeShape: GBDTTreeShape? = nil, monotoneMethod: GBDTMonotoneMethod = .basic) -> AlgorithmEntry {
+    /// constraints by `monotoneMethod` (`--monotone-method`; a method of loss-guided trees, so
+    /// giving one keeps a small book's trees loss-guided too).
+    public static func gbdt(treeShape: GBDTTreeShape? = nil, monotoneMethod: GBDTMonotoneMethod? = nil) -> AlgorithmEntry {
         var p = GBDTParameters()
-        p.treeShape = treeShape
-        if monotoneMethod != .basic { p.monotoneMethod = monotoneMethod }
+        p.treeShape = treeShape ?? (monotoneMethod != nil ? .lossGuided : nil)
+        if monotoneMethod == .intermediate { p.monotoneMethod = .intermediate }
         return AlgorithmEntry(GBDTLearner(parameters: p, smallBookRows: 5_000))
     }
 

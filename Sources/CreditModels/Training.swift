@@ -91,7 +91,7 @@ public enum Trainer {
             throw TrainingError(description: "unknown algorithm '\(options.algorithm)' (available: \(Algorithms.names.joined(separator: ", ")), auto)")
         }
         if options.gbdtTreeShape != nil || options.gbdtMonotoneMethod != nil {
-            let gbdt = Algorithms.gbdt(treeShape: options.gbdtTreeShape, monotoneMethod: options.gbdtMonotoneMethod ?? .basic)
+            let gbdt = Algorithms.gbdt(treeShape: options.gbdtTreeShape, monotoneMethod: options.gbdtMonotoneMethod)
             entries = entries.map { $0.name == GBDTLearner.algorithm ? gbdt : $0 }
         }
         // The spec compiled once (kinds it leaves open are the raw data's): cleaning,

@@ -53,7 +53,7 @@ struct TrainCommand: ParsableCommand {
     var testIDs: String?
     @Option(name: .customLong("tree-shape"), help: "gbdt trees: loss-guided (default) or oblivious (symmetric; faster batch scoring, docs/gbdt.md).")
     var treeShape: String?
-    @Option(name: .customLong("monotone-method"), help: "gbdt monotone constraints: basic (default; midpoint bounds) or intermediate (bounds from the ordered leaves' values, docs/models.md).")
+    @Option(name: .customLong("monotone-method"), help: "gbdt monotone constraints of loss-guided trees: basic (default; midpoint bounds) or intermediate (bounds from the ordered leaves' values, docs/models.md). Given, a small book's trees stay loss-guided too.")
     var monotoneMethod: String?
 
     enum BalanceOption: String, ExpressibleByArgument, CaseIterable {

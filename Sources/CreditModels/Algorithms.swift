@@ -38,6 +38,7 @@ public struct AlgorithmEntry: Sendable {
     public let complexity: Int
     let train: @Sendable (LabeledMatrix, LabeledMatrix?, UInt64, @escaping @Sendable (TrainingProgress) -> Void) throws -> (any LogitModel & Codable, Int?)
     let fixing: @Sendable (Int) -> AlgorithmEntry
+    let sizing: @Sendable (Int) -> AlgorithmEntry
     let decode: @Sendable (Decoder) throws -> any LogitModel & Codable
 
     public init<L: Learner>(_ learner: L) {
@@ -47,6 +48,7 @@ public struct AlgorithmEntry: Sendable {
         complexity = L.complexity
         train = { try learner.fitReportingRounds(train: $0, validation: $1, seed: $2, progress: $3) }
         fixing = { AlgorithmEntry(learner.fixingRounds($0)) }
+        sizing = { AlgorithmEntry(learner.forBook(rows: $0)) }
         decode = { try L.Model(from: $0) }
     }
 
@@ -65,6 +67,9 @@ public struct AlgorithmEntry: Sendable {
 
     /// The same learner set to train exactly `rounds` rounds (the refit after cross-validation).
     public func fixingRounds(_ rounds: Int) -> AlgorithmEntry { fixing(rounds) }
+
+    /// The same learner for a training book of `rows` rows (`Learner.forBook`).
+    public func forBook(rows: Int) -> AlgorithmEntry { sizing(rows) }
 }
 
 /// The learners this build knows.
@@ -87,7 +92,7 @@ public enum Algorithms {
         var p = GBDTParameters()
         p.treeShape = treeShape ?? (monotoneMethod != nil ? .lossGuided : nil)
         if monotoneMethod == .intermediate { p.monotoneMethod = .intermediate }
-        return AlgorithmEntry(GBDTLearner(parameters: p, smallBookRows: 5_000))
+        return AlgorithmEntry(GBDTLearner(parameters: p, smallBookRows: 5_000, tinyBookRows: 1_000))
     }
 
     public static var names: [String] { all.map(\.name) }

@@ -37,6 +37,10 @@ public protocol Learner: Sendable {
                             progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> (Model, Int?)
     /// This learner set to train exactly `rounds` rounds without a validation set.
     func fixingRounds(_ rounds: Int) -> Self
+    /// This learner for a training book of `rows` rows: settings that depend on the book's
+    /// size are decided once from it, so the cross-validation's fold models (fewer rows) and
+    /// the refit on all rows are the same learner.
+    func forBook(rows: Int) -> Self
     /// Whether it keeps `LabeledMatrix.monotone` (the spec's monotone constraints).
     var enforcesMonotone: Bool { get }
     /// Rank for the one-standard-error rule of `auto`: the simpler model has the lower number.
@@ -49,6 +53,7 @@ extension Learner {
         (try fit(train: train, validation: validation, seed: seed, progress: progress), nil)
     }
     public func fixingRounds(_ rounds: Int) -> Self { self }
+    public func forBook(rows: Int) -> Self { self }
     public var enforcesMonotone: Bool { false }
     public static var complexity: Int { 100 }
 }

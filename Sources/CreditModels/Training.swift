@@ -161,7 +161,9 @@ public enum Trainer {
 
         var leaderboard: [LeaderboardEntry] = []
         var candidates: [(entry: AlgorithmEntry, cv: CrossValidationResult, model: TrainedModel?)] = []
-        for entry in entries {
+        // Settings that depend on the book's size are decided by its training rows, once: the
+        // fold models and the refit are then the same learner.
+        for entry in entries.map({ $0.forBook(rows: split.fit.count) }) {
             if constrained && !entry.enforcesMonotone {
                 let why = "does not enforce the spec's monotone constraints"
                 if options.algorithm == "auto" {

@@ -16,18 +16,37 @@ import Testing
         #expect(abs(p.learningRate * Double(p.maxRounds) - 0.03 * 1000) < 1e-9)
         #expect(abs(p.learningRate * Double(p.earlyStoppingRounds) - 0.03 * 50) < 1e-9)
         #expect(p.maxDepth == 4 && p.maxLeaves == 16 && p.minDataInLeaf == 10 && p.lambda == 5)
-        // Oblivious trees scored by the cosine unless a shape was chosen.
-        #expect(p.treeShape == .oblivious && p.levelScore == .cosine)
+        #expect(p.treeShape == nil && p.levelScore == nil)
+        // A tiny book: the same, with oblivious trees scored by the cosine unless a shape was chosen.
+        var tiny = GBDTLearner.tinyBook(GBDTParameters())
+        #expect(tiny.treeShape == .oblivious && tiny.levelScore == .cosine)
+        tiny.treeShape = nil; tiny.levelScore = nil
+        #expect(tiny == p)
         var lossGuided = GBDTParameters()
         lossGuided.treeShape = .lossGuided
-        #expect(GBDTLearner.smallBook(lossGuided).treeShape == .lossGuided && GBDTLearner.smallBook(lossGuided).levelScore == nil)
+        #expect(GBDTLearner.tinyBook(lossGuided).treeShape == .lossGuided && GBDTLearner.tinyBook(lossGuided).levelScore == nil)
+    }
+
+    @Test func theBooksRowsDecideTheSettingForEveryFoldAndTheRefit() {
+        let learner = GBDTLearner(smallBookRows: 5_000, tinyBookRows: 1_000)
+        #expect(learner.parameters(forRows: 700) == GBDTLearner.tinyBook(GBDTParameters()))
+        #expect(learner.parameters(forRows: 1_400) == GBDTLearner.smallBook(GBDTParameters()))
+        #expect(learner.parameters(forRows: 27_000) == GBDTParameters())
+        // A 1,100-row book: its 5 fold models see 880 rows, its refit 1,100; both the small-book
+        // setting (before, the folds took the tiny one and chose rounds for another learner).
+        let book = learner.forBook(rows: 1_100)
+        #expect(book.parameters(forRows: 880) == GBDTLearner.smallBook(GBDTParameters()))
+        #expect(book.fixingRounds(300).parameters(forRows: 1_100).treeShape == nil)
+        // A 5,500-row book: folds of 4,400 rows would have taken η 0.01 and the refit η 0.1.
+        let big = learner.forBook(rows: 5_500)
+        #expect(big.parameters(forRows: 4_400) == GBDTParameters())
     }
 
     @Test func registeredLearnerUsesTheSmallBookSettingOnlyBelowItsRowLimit() throws {
         let entry = try #require(Algorithms.named("gbdt"))
         let train = gbdtSynthetic(rows: 600, seed: 3), valid = gbdtSynthetic(rows: 200, seed: 4)
         let registered = try Self.gbdt(entry.fit(train: train, validation: valid, seed: 7) { _ in })
-        let small = try GBDTLearner(parameters: GBDTLearner.smallBook(GBDTParameters())).fit(train: train, validation: valid, seed: 7) { _ in }
+        let small = try GBDTLearner(parameters: GBDTLearner.tinyBook(GBDTParameters())).fit(train: train, validation: valid, seed: 7) { _ in }
         let plain = try GBDTLearner().fit(train: train, validation: valid, seed: 7) { _ in }
         #expect(registered == small)
         #expect(registered != plain)

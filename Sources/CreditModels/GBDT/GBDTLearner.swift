@@ -47,13 +47,32 @@ public struct GBDTLearner: Learner {
     /// registered learner (`Algorithms`) uses 5,000; a learner built with explicit parameters
     /// keeps them.
     public var smallBookRows: Int
+    /// Training sets with fewer rows than this get `tinyBook(parameters)` (0: never; the
+    /// registered learner uses 1,000, the line under which cross-validation takes 10 folds).
+    public var tinyBookRows: Int
+    /// Set by `forBook`: the training book's rows, which decide the setting for every fit
+    /// (the folds' fewer rows included). Nil: each fit's own rows.
+    public private(set) var bookRows: Int?
 
     /// Set by `fixingRounds`: exactly this many trees, whatever `smallBook` says.
     public private(set) var fixedRounds: Int?
 
-    public init(parameters: GBDTParameters = GBDTParameters(), smallBookRows: Int = 0) {
+    public init(parameters: GBDTParameters = GBDTParameters(), smallBookRows: Int = 0, tinyBookRows: Int = 0) {
         self.parameters = parameters
         self.smallBookRows = smallBookRows
+        self.tinyBookRows = tinyBookRows
+    }
+
+    public func forBook(rows: Int) -> GBDTLearner {
+        var l = self
+        l.bookRows = rows
+        return l
+    }
+
+    /// The parameters a fit on `rows` training rows uses (`bookRows` when set).
+    public func parameters(forRows rows: Int) -> GBDTParameters {
+        let n = bookRows ?? rows
+        return n < tinyBookRows ? Self.tinyBook(parameters) : n < smallBookRows ? Self.smallBook(parameters) : parameters
     }
 
     /// Slower, shallower, more regularised trees for a small book (hundreds of rows, where the
@@ -65,17 +84,8 @@ public struct GBDTLearner: Learner {
     /// rounds). Smaller steps with more trees, the usual advice when fitting time is no object
     /// (a 700-row book fits in about a second); on the held-out seeds 5–14 mean test AUC
     /// 0.8705 → 0.8728, seeds 0–4 unchanged at 0.9011.
-    ///
-    /// Unless a tree shape was chosen, the trees are oblivious and scored by CatBoost's cosine
-    /// (`GBDTLevelScore.cosine`: monotone constraints kept by projecting the leaf values), the
-    /// learner that CatBoost itself is strongest with on these books once held to the spec's
-    /// constraints; docs/models.md, "Small books", fifth round.
     public static func smallBook(_ p: GBDTParameters) -> GBDTParameters {
         var q = p
-        if q.treeShape == nil {
-            q.treeShape = .oblivious
-            q.levelScore = .cosine
-        }
         q.learningRate = 0.01
         q.maxRounds = 3_000
         q.earlyStoppingRounds = 150
@@ -86,9 +96,24 @@ public struct GBDTLearner: Learner {
         return q
     }
 
+    /// A tiny book (under a thousand rows): the small-book setting with, unless a tree shape
+    /// was chosen, oblivious trees scored by CatBoost's cosine (`GBDTLevelScore.cosine`:
+    /// monotone constraints kept by projecting the leaf values) — the learner CatBoost itself
+    /// is strongest with on 700-row books once held to the spec's constraints. On 1,400 and
+    /// 3,500 training rows it fell behind the loss-guided trees, hence the line; docs/models.md,
+    /// "Small books", fifth round.
+    public static func tinyBook(_ p: GBDTParameters) -> GBDTParameters {
+        var q = smallBook(p)
+        if q.treeShape == nil {
+            q.treeShape = .oblivious
+            q.levelScore = .cosine
+        }
+        return q
+    }
+
     public func fit(train: LabeledMatrix, validation: LabeledMatrix?, seed: UInt64,
                     progress: @escaping @Sendable (TrainingProgress) -> Void) throws -> GBDTModel {
-        var parameters = train.rows < smallBookRows ? Self.smallBook(parameters) : self.parameters
+        var parameters = parameters(forRows: train.rows)
         if let fixedRounds { parameters.maxRounds = fixedRounds }
         try parameters.validate()
         guard train.rows > 0 else { throw GBDTError.emptyTrainingSet }

@@ -25,8 +25,6 @@ import Testing
         let unix: String
     }
 
-    static func freePort() throws -> UInt16 { UInt16(try freeTCPPort()) }
-
     /// A replica, returned once it accepts on all three addresses (it throws if it exits first).
     static func startReplica(model: String, trusted: String, tcpPort: UInt16, httpPort: UInt16, unix: String, log: String) throws -> CreditdProcess {
         try CreditdProcess(["--model", model, "--trusted-keys", trusted, "--listen", "tcp:127.0.0.1:\(tcpPort)",
@@ -35,20 +33,14 @@ import Testing
                                     && accepts(.tcp(host: "127.0.0.1", port: httpPort)) })
     }
 
-    /// A replica on fresh ports. A port found free can be taken by another test's socket before
-    /// creditd binds it (the suites run in parallel; a CI run once left one replica unstarted and
-    /// HAProxy saw two): then it tries new ports.
+    /// A replica on fresh ports (`onFreshPorts`: a CI run once left one replica unstarted, its
+    /// port taken before it bound it, and HAProxy saw two).
     static func startReplica(model: String, trusted: String, unix: String, log: String) throws -> Replica {
-        for attempt in 1...5 {
-            let (t, h) = (try freePort(), try freePort())
-            do {
-                let p = try startReplica(model: model, trusted: trusted, tcpPort: t, httpPort: h, unix: unix, log: log)
-                return Replica(process: p, tcpPort: t, httpPort: h, unix: unix)
-            } catch where attempt < 5 {
-                continue
-            }
+        try onFreshPorts(2) { ports in
+            let (t, h) = (UInt16(ports[0]), UInt16(ports[1]))
+            return Replica(process: try startReplica(model: model, trusted: trusted, tcpPort: t, httpPort: h, unix: unix, log: log),
+                           tcpPort: t, httpPort: h, unix: unix)
         }
-        preconditionFailure("unreachable: the last attempt throws")
     }
 
     /// Sends one command to HAProxy's admin socket and returns the answer.
@@ -141,14 +133,11 @@ import Testing
             replicas.append(try Self.startReplica(model: "\(dir)/a.credit", trusted: "\(dir)/trusted", unix: "\(dir)/r\(i).sock",
                                                   log: "\(dir)/r\(i).log"))
         }
-        // HAProxy with the committed config on fresh ports; like a replica, it exits when a
-        // port found free was taken before it bound it, and is then started on new ones.
+        // HAProxy with the committed config on fresh ports (`onFreshPorts`, like a replica).
         let admin = "\(dir)/haproxy.sock"
         let committed = try String(contentsOfFile: "\(ClientTests.packageRoot)/deploy/haproxy.cfg", encoding: .utf8)
-        var proxy = Process(), front: UInt16 = 0
-        for attempt in 0..<5 {
-            let (f, httpFront, statsPort) = (try Self.freePort(), try Self.freePort(), try Self.freePort())
-            front = f
+        let (proxy, front) = try onFreshPorts(3) { ports -> (Process, UInt16) in
+            let (front, httpFront, statsPort) = (ports[0], ports[1], ports[2])
             var cfg = committed
             let substitutions = [("/run/haproxy/creditd-admin.sock", admin), ("bind :7311", "bind 127.0.0.1:\(front)"),
                                  ("bind :8080", "bind 127.0.0.1:\(httpFront)"), ("bind 127.0.0.1:8404", "bind 127.0.0.1:\(statsPort)"),
@@ -161,7 +150,7 @@ import Testing
             }
             try cfg.write(toFile: "\(dir)/haproxy.cfg", atomically: true, encoding: .utf8)
             try? FileManager.default.removeItem(atPath: admin)
-            proxy = Process()
+            let proxy = Process()
             proxy.executableURL = URL(fileURLWithPath: Self.haproxy)
             proxy.arguments = ["-db", "-f", "\(dir)/haproxy.cfg"]
             proxy.environment = ["CREDITD_HTTP_TOKEN": "unused-on-loopback", "PATH": "/usr/bin:/bin"]
@@ -170,9 +159,9 @@ import Testing
             try proxy.run()
             // Bound once its admin socket answers; an exit before that is a lost port.
             _ = waitUntil(seconds: 10) { !proxy.isRunning || (try? Self.haproxyCommand(admin, "show info")) != nil }
-            if proxy.isRunning || attempt == 4 { break }
+            guard proxy.isRunning else { throw CreditdStartError(description: "haproxy exited with \(proxy.terminationStatus)") }
+            return (proxy, UInt16(front))
         }
-        try #require(proxy.isRunning, "haproxy exited with \(proxy.terminationStatus) on five sets of fresh ports")
         defer { if proxy.isRunning { kill(proxy.processIdentifier, SIGKILL) } }
 
         // HAProxy's own health checks (a Health frame, the ready answer's bytes) see all three UP.

@@ -3,25 +3,16 @@ import Foundation
 
 /// The real creditd binary serving `model` on an HTTP port (and any other listeners given),
 /// ready once `/readyz` says so: for tests that need the process (its memory, signals).
-/// A port found free can be taken by another suite's socket before creditd binds it (creditd
-/// then exits: 'Address already in use'), so a daemon that exits before it is ready is started
-/// again on a fresh port, up to five times.
+/// Started on a fresh port when the one found free was taken first (`onFreshPorts`).
 final class RealCreditd: @unchecked Sendable {
     let daemon: CreditdProcess
     let port: Int
 
     init(model: String, extra: [String] = []) throws {
-        var attempt = 0
-        while true {
-            let port = try freeTCPPort()
-            do {
-                daemon = try CreditdProcess(["--model", model, "--listen", "http:127.0.0.1:\(port)", "--log-level", "error"] + extra,
-                                            until: { (try? HTTP.blockingRequest(port: port, "GET", "/readyz"))?.status == 200 })
-                self.port = port
-                return
-            } catch let e as CreditdStartError where e.description.contains("exited") && attempt < 4 {
-                attempt += 1
-            }
+        (daemon, port) = try onFreshPorts(1) { ports in
+            let port = ports[0]
+            return (try CreditdProcess(["--model", model, "--listen", "http:127.0.0.1:\(port)", "--log-level", "error"] + extra,
+                                       until: { (try? HTTP.blockingRequest(port: port, "GET", "/readyz"))?.status == 200 }), port)
         }
     }
 

@@ -103,6 +103,18 @@ public func freeTCPPort() throws -> Int {
     return Int(p)
 }
 
+/// `start` on `count` TCP ports found free, again on fresh ones when it throws, up to `tries`
+/// times (the last error is rethrown). A port found free can be taken by another suite's socket
+/// before the process binds it (the suites run in parallel); the process then exits ('Address
+/// already in use'), which `start` must turn into a throw — `CreditdProcess(until:)` does.
+public func onFreshPorts<T>(_ count: Int, tries: Int = 5, _ start: ([Int]) throws -> T) throws -> T {
+    for attempt in 1... {
+        let ports = try (0..<count).map { _ in try freeTCPPort() }
+        do { return try start(ports) } catch where attempt < tries { continue }
+    }
+    preconditionFailure("unreachable: the last attempt returns or throws")
+}
+
 /// True when something accepts connections at `address` (a daemon is listening).
 public func accepts(_ address: SocketAddress) -> Bool {
     guard let fd = try? Sockets.connect(address) else { return false }
@@ -112,4 +124,5 @@ public func accepts(_ address: SocketAddress) -> Bool {
 
 public struct CreditdStartError: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }

@@ -154,4 +154,3 @@ extension GBDTSplitFinder {
         return (g, h, Int(c))
     }
 }
-

@@ -72,8 +72,8 @@ public struct GBDTParameters: Codable, Sendable, Equatable {
     /// How monotone constraints bound the leaves of loss-guided trees: nil or `.basic` (the
     /// default: by the midpoints of the monotone splits above a leaf) or `.intermediate` (by
     /// the values of the leaves it must stay in order with; docs/models.md has both measured).
-    /// Oblivious trees always use the basic method. Optional so parameters encoded before it
-    /// existed still decode.
+    /// Oblivious trees use midpoint bounds, or projected leaves with `levelScore` cosine.
+    /// Optional so parameters encoded before it existed still decode.
     public var monotoneMethod: GBDTMonotoneMethod? = nil
     /// How oblivious trees score a level: nil or `.gain` (the default: XGBoost's gain summed
     /// over the level's nodes, monotone features by midpoint bounds) or `.cosine` (CatBoost's

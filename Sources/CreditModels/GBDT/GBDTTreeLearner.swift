@@ -17,8 +17,8 @@ struct GBDTLeaf {
     /// Bounds on its value from monotone constraints (±inf when free).
     var lower = -Double.infinity
     var upper = Double.infinity
-    /// Its node's feature draw, per part (kept to search its split again when its monotone
-    /// bounds change: `GBDTMonotoneBounds`).
+    /// Its node's feature draw, per part, kept only under the intermediate monotone method (to
+    /// search its split again when its bounds change: `GBDTMonotoneBounds`).
     var features: [[Int]] = []
 }
 
@@ -105,7 +105,7 @@ final class GBDTTreeLearner {
         let rootHist = histograms.acquire()
         var root = GBDTLeaf(node: 0, start: 0, count: bagCount, g: g, h: h, depth: 0, hist: rootHist, split: GBDTSplit())
         let rootFeatures = nodeFeaturesByPart()
-        root.features = rootFeatures
+        if monotoneBounds != nil { root.features = rootFeatures }
         monotoneBounds?.reset(rootValue: splitFinder.leafValue(g, h))
         root.split = forEachPart { part in
             histograms.build(rootHist, rows: rows, count: bagCount, gradients: gh, part: parts[part])
@@ -162,7 +162,7 @@ final class GBDTTreeLearner {
                 // other: findSplit draws nothing); then per part: the small child's histogram,
                 // the large one's by subtraction, and both split searches.
                 let lFeatures = nodeFeaturesByPart(), rFeatures = nodeFeaturesByPart()
-                lLeaf.features = lFeatures; rLeaf.features = rFeatures
+                if monotoneBounds != nil { lLeaf.features = lFeatures; rLeaf.features = rFeatures }
                 let l = lLeaf, r = rLeaf
                 let splits = forEachPart { part in
                     histograms.build(small, rows: rows + smallStart, count: smallCount, gradients: gh, part: parts[part])
